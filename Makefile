@@ -1,0 +1,89 @@
+# devgen: the two commands of the README, and a few more for development.
+#
+#   make up     install what is needed and start the platform all-in-one
+#   make test   install the dev dependencies and run every check and test
+#
+# Each step is skipped when already done: the virtual environment is created
+# once, and packages are installed again only when pyproject.toml changes.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+# Two workers: the suite mostly waits (databases created per test, real
+# processes, sandboxes), so two halves the wall time even on two cores.
+PYTEST_WORKERS ?= 2
+
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.devgen-runtime.stamp
+DEV_STAMP := $(VENV)/.devgen-dev.stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help up test lint format bench clean bubblewrap
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+up: $(RUNTIME_STAMP) bubblewrap ## Start the platform all-in-one (SQLite under ./.devgen)
+	$(BIN)/devgen up --host $(HOST) --port $(PORT)
+
+test: $(DEV_STAMP) bubblewrap ## Lint, check formatting and import contracts, run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP) ## Lint, formatting check and import contracts only
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: $(DEV_STAMP) ## Rewrite the code in the project's format and apply safe lint fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(RUNTIME_STAMP) ## Authenticated request vs a bare route (prints "auth request ratio: N")
+	$(BIN)/python bench/auth_request.py
+
+clean: ## Remove the virtual environment and caches (the data in ./.devgen is kept)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .import_linter_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+		echo "$(PYTHON) was not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)"; \
+		exit 1; }
+	@# Debian and Ubuntu ship venv's pip bootstrap in a package of its own.
+	@if ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv; \
+		else \
+			echo "$(PYTHON) cannot create virtual environments: sudo apt-get install python3.11-venv"; \
+			exit 1; \
+		fi; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(RUNTIME_STAMP)
+
+# The executor runs untrusted code inside bubblewrap. Installed when missing if
+# we may (root with apt-get); otherwise say how, and carry on: only the
+# executor needs it.
+bubblewrap:
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing bubblewrap (the executor's sandbox)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+		else \
+			echo "note: bubblewrap (bwrap) is missing; the executor's sandbox needs it:"; \
+			echo "      sudo apt-get install bubblewrap   (or: sudo dnf install bubblewrap)"; \
+		fi; \
+	fi

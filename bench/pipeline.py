@@ -1,0 +1,142 @@
+"""Benchmark the main job: requirement to tested service, against running the tests alone.
+
+1. The platform (all-in-one, in this process, SQLite in a temporary directory) is
+   started and warmed up with one small run (excluded: a running platform is warm).
+2. ``examples/library.txt`` (3 entities) goes through the default workflow with the
+   template engine over the API, as a user would: the wall time of each step (from
+   the run's record) and in total (from ``POST /runs`` until the run ended).
+3. In the same process, the baseline: the generated project's own test suite run
+   directly with this Python (``pytest`` with junit and coverage, as the sandbox runs
+   it), with no platform, no sandbox, no services.
+
+Prints the total, the ratio total / baseline and the platform's overhead in seconds
+(total - baseline). Run: ``.venv/bin/python bench/pipeline.py [--rounds N]`` (the
+median of N measured runs; default 1). The last line is ``pipeline ratio: <number>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from devgen.kit.logging import configure_logging
+from devgen.kit.settings import CoreSettings, DatabaseSettings, RateLimitSettings, Settings
+from devgen.runtime.allinone import build_platform
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PASSWORD = "correct horse battery staple"
+WARM_UP = "A notebook app keeps notes. Each note has a title and a body."
+STEPS = ("analyze", "generate", "validate", "test", "repair", "package")
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+async def _sign_in(http: httpx.AsyncClient) -> dict[str, str]:
+    account = {"email": "bench@devgen.example", "password": PASSWORD}
+    await http.post("/api/v1/auth/register", json=account)
+    response = await http.post("/api/v1/auth/login", json=account)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['data']['access_token']}"}
+
+
+async def _run(
+    http: httpx.AsyncClient, headers: dict[str, str], requirement: str
+) -> tuple[float, dict]:
+    started = time.perf_counter()
+    response = await http.post("/api/v1/runs", json={"requirement": requirement}, headers=headers)
+    response.raise_for_status()
+    run_id = response.json()["data"]["id"]
+    while True:
+        run: dict[str, Any] = (await http.get(f"/api/v1/runs/{run_id}", headers=headers)).json()[
+            "data"
+        ]
+        if run["state"] in TERMINAL:
+            return time.perf_counter() - started, run
+        await asyncio.sleep(0.02)
+
+
+def _baseline(project: bytes) -> float:
+    """Seconds to run the project's tests directly: same command, no platform."""
+    with tempfile.TemporaryDirectory(prefix="devgen-bench-baseline-") as directory:
+        zipfile.ZipFile(io.BytesIO(project)).extractall(directory)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        command += ["--junitxml=junit.xml", "--cov=app", "--cov-report=xml:coverage.xml"]
+        started = time.perf_counter()
+        finished = subprocess.run(
+            command, cwd=directory, capture_output=True, text=True, check=False
+        )
+        elapsed = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise SystemExit(
+            f"the generated tests failed when run directly:\n{finished.stdout[-3000:]}"
+        )
+    return elapsed
+
+
+async def main() -> None:
+    """Measure and print; the last line is the headline ratio."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=1, help="measured runs (median)")
+    args = parser.parse_args()
+    configure_logging("WARNING", "console")
+    requirement = (EXAMPLES / "library.txt").read_text()
+    with tempfile.TemporaryDirectory(prefix="devgen-bench-pipeline-") as data_dir:
+        os.environ.setdefault("DEVGEN_ORCHESTRATOR_POLL_SECONDS", "0.5")
+        settings = Settings(
+            core=CoreSettings(env="test", data_dir=Path(data_dir)),
+            database=DatabaseSettings(
+                database_url=f"sqlite+aiosqlite:///{data_dir}/{{service}}.db"
+            ),
+            rate_limit=RateLimitSettings(rate_limit_enabled=False),
+        )
+        app = build_platform(settings)
+        booted = time.perf_counter()
+        async with app.router.lifespan_context(app):
+            print(f"platform started in {time.perf_counter() - booted:.2f} s (excluded)")
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://bench", timeout=300
+            ) as http:
+                headers = await _sign_in(http)
+                warm, warm_run = await _run(http, headers, WARM_UP)
+                print(f"warm-up run (1 entity) {warm_run['state']} in {warm:.2f} s (excluded)")
+                totals: list[float] = []
+                baselines: list[float] = []
+                per_step: dict[str, list[float]] = {step: [] for step in STEPS}
+                for _ in range(args.rounds):
+                    total, run = await _run(http, headers, requirement)
+                    if run["state"] != "succeeded":
+                        raise SystemExit(f"the run {run['state']}: {run['error']}")
+                    totals.append(total)
+                    for step in run["steps"]:
+                        per_step[step["step"]].append(step["duration_seconds"] or 0.0)
+                    download = await http.get(run["artifact_url"], headers=headers)
+                    baselines.append(_baseline(download.content))
+    total = statistics.median(totals)
+    baseline = statistics.median(baselines)
+    tests = run["tests"]
+    print(f"library.txt (3 entities), template engine, {args.rounds} measured run(s), median:")
+    for step in STEPS:
+        seconds = statistics.median(per_step[step]) if per_step[step] else 0.0
+        print(f"  {step:10s} {seconds:7.2f} s")
+    print("  (validate and test run in parallel; repair is skipped by the template engine)")
+    print(f"  tests: {tests['passed']} passed, coverage {tests['coverage_percent']}%")
+    print(f"total (POST /runs until the run ended)  {total:7.2f} s")
+    print(f"baseline (the project's pytest alone)  {baseline:7.2f} s")
+    print(f"platform overhead (total - baseline)    {total - baseline:7.2f} s")
+    print(f"pipeline ratio: {total / baseline:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

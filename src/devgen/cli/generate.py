@@ -1,0 +1,192 @@
+"""``devgen generate``: the main job from the command line, with live progress.
+
+A requirement (text, or a file holding it) or a spec file goes in; the
+generated project and its report come out in a directory, once the
+generated tests have run in the sandbox. The exit status is 0 only when
+the run succeeded and every generated test passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from devgen.cli.output import err, fail, out, run
+from devgen.cli.runs import TERMINAL, Platform, Server, connect, step_line, tests_line
+
+REPORT_FILES = ("REPORT.md", "report.json")
+_POLL_SECONDS = 0.25
+
+
+def _read_requirement(requirement: str | None, spec: Path | None) -> dict[str, Any]:
+    if (requirement is None) == (spec is None):
+        fail("give a requirement (text or a file) or --spec FILE, not both", code=2)
+    if spec is not None:
+        try:
+            text = spec.read_text()
+        except OSError as exc:
+            fail(f"cannot read {spec}: {exc.strerror or exc}", code=2)
+        try:
+            document = json.loads(text)
+        except ValueError:
+            # YAML (or a JSON the analyst will explain): the analyst reads specs as text too.
+            return {"requirement": text}
+        if not isinstance(document, dict):
+            fail(f"{spec} is not a spec: a JSON object was expected", code=2)
+        return {"spec": document}
+    assert requirement is not None
+    candidate = Path(requirement)
+    if len(requirement) < 4096 and "\n" not in requirement and candidate.is_file():
+        return {"requirement": candidate.read_text()}
+    return {"requirement": requirement}
+
+
+def _safe_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    members = []
+    for info in archive.infolist():
+        path = PurePosixPath(info.filename)
+        if info.is_dir():
+            continue
+        if path.is_absolute() or ".." in path.parts or not path.parts:
+            fail(f"the artifact holds an unsafe path {info.filename!r}; nothing was written")
+        members.append(info)
+    return members
+
+
+def write_project(content: bytes, target: Path, *, force: bool) -> list[str]:
+    """Unpack the artifact's zip into ``target``; returns the files written.
+
+    An existing directory is only written over when it holds an earlier
+    devgen output (its ``report.json``) or with ``force``.
+    """
+    earlier_output = (target / "report.json").is_file()
+    if target.exists() and any(target.iterdir()) and not (force or earlier_output):
+        fail(f"{target} exists and is not empty; pass --force to write over it", code=2)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        members = _safe_members(archive)
+        for info in members:
+            destination = target / info.filename
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(archive.read(info))
+    return [info.filename for info in members]
+
+
+async def _follow(platform: Platform, run_id: str) -> dict[str, Any]:
+    reported: set[str] = set()
+    with err.status("starting…", spinner="dots") as status:
+        while True:
+            current: dict[str, Any] = await platform.data("GET", f"/api/v1/runs/{run_id}")
+            for step in [*current["steps"], *current.get("compensations", [])]:
+                if step["state"] in TERMINAL | {"skipped"} and step["id"] not in reported:
+                    reported.add(step["id"])
+                    out.print(step_line(step), highlight=False)
+            running = [s["step"] for s in current["steps"] if s["state"] in {"running", "retrying"}]
+            status.update(f"{', '.join(running) or current['state']}…")
+            if current["state"] in TERMINAL:
+                return current
+            await asyncio.sleep(_POLL_SECONDS)
+
+
+async def _generate(
+    server: str | None, body: dict[str, Any], out_dir: Path | None, force: bool
+) -> tuple[dict[str, Any], Path | None]:
+    async with connect(server, run_steps=server is None) as platform:
+        started: dict[str, Any] = await platform.data(
+            "POST", "/api/v1/runs", json=body, expect=(202,)
+        )
+        err.print(f"[dim]Run {started['id']} ({platform.where}).[/]", highlight=False)
+        try:
+            finished = await _follow(platform, started["id"])
+        except asyncio.CancelledError:
+            err.print(
+                f"Interrupted. The run {started['id']} "
+                + ("goes on at the server" if server else "goes on the next time the platform runs")
+                + f"; cancel it with `devgen runs cancel {started['id']}`."
+            )
+            raise
+        if not finished.get("artifact_id"):
+            return finished, None
+        manifest: dict[str, Any] = await platform.data(
+            "GET", f"/api/v1/artifacts/{finished['artifact_id']}"
+        )
+        target = out_dir or Path("generated") / manifest["name"]
+        download = await platform.request(
+            "GET", f"/api/v1/artifacts/{finished['artifact_id']}/download"
+        )
+        if download.status_code != 200:
+            fail(f"the artifact could not be downloaded (HTTP {download.status_code})")
+        write_project(download.content, target, force=force)
+        return finished, target
+
+
+def generate(
+    requirement: Annotated[
+        str | None,
+        typer.Argument(
+            help="What to build, in English (or a file holding it, e.g. examples/library.txt).",
+            show_default=False,
+        ),
+    ] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="A spec file (JSON or YAML) instead of a requirement.")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="`template` (offline, deterministic) or `llm` (DEVGEN_LLM_*).")
+    ] = "template",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to write the project and its report [default: generated/<name>]."
+        ),
+    ] = None,
+    server: Server = None,
+    budget_tokens: Annotated[
+        int | None, typer.Option(min=1, help="LLM engine: the most tokens the run may use.")
+    ] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option(min=0, help="LLM engine: the most the run may cost (USD).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Write into a directory that is not empty.")] = False,
+) -> None:
+    """Generate a tested service: analyse, generate, validate and test in the sandbox, repair
+    (LLM engine), package. Exits 0 only when the generated tests passed."""
+    if engine not in {"template", "llm"}:
+        fail("--engine is `template` or `llm`", code=2)
+    body: dict[str, Any] = {**_read_requirement(requirement, spec), "engine": engine}
+    budget = {
+        key: value
+        for key, value in (("max_tokens", budget_tokens), ("max_cost_usd", budget_usd))
+        if value is not None
+    }
+    if budget:
+        body["budget"] = budget
+    finished, target = run(_generate(server, body, out_dir, force))
+    tests = finished.get("tests")
+    out.print(f"Tests: {tests_line(tests)}")
+    usage = finished.get("usage") or {}
+    if usage.get("total_tokens"):
+        out.print(f"Tokens: {usage['total_tokens']}, cost ${usage.get('cost_usd', 0):.4f}")
+    if target is not None:
+        out.print(
+            f"Project and report written to [bold]{escape(str(target))}[/] "
+            f"(report: {escape(str(target / REPORT_FILES[0]))})",
+            highlight=False,
+        )
+    if finished["state"] != "succeeded" or not (tests or {}).get("all_passed"):
+        error = finished.get("error") or {}
+        err.print(
+            f"[bold red]error:[/] the run {finished['state']}"
+            + (f": {escape(error.get('message', ''))}" if error else ""),
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    out.print(
+        f"[green]Done[/] in {finished.get('duration_seconds') or 0:.1f}s (run {finished['id']})."
+    )

@@ -1,0 +1,1 @@
+"""The chassis every devgen service is built on; it imports no service."""

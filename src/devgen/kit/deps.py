@@ -1,0 +1,49 @@
+"""``Annotated`` dependencies every service uses: the session and the clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devgen.kit.client import ServiceClients
+from devgen.kit.db import Database
+from devgen.kit.errors import DevgenError
+from devgen.kit.settings import Settings
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+        except DevgenError as exc:
+            await (session.commit() if exc.commit else session.rollback())
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+def _clients(request: Request) -> ServiceClients:
+    clients: ServiceClients = request.app.state.clients
+    return clients
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+"""The request's session, inside a transaction committed before the response is sent."""
+
+Clients = Annotated[ServiceClients, Depends(_clients)]
+"""Clients for calling the other services."""
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+"""The settings the app was built with."""

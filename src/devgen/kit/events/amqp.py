@@ -1,0 +1,380 @@
+"""The RabbitMQ bus (``amqp://…``), with aio-pika: the distributed shape's bus.
+
+Topology, named from ``DEVGEN_BUS_PREFIX`` (``devgen`` below):
+
+- ``devgen.events``: a durable topic exchange; the routing key is the event type.
+- ``devgen.<service>``: one durable quorum queue per consuming service, bound
+  by its patterns, with ``x-delivery-limit`` and a dead-letter route to
+- ``devgen.<service>.dead``: the service's dead-letter queue.
+
+Messages are persistent and published with publisher confirms; a consumer
+acknowledges only after its handler's transaction committed. A failed event
+is handed back after a back-off (``nack`` with requeue) and dead-lettered on
+its ``DEVGEN_EVENT_MAX_ATTEMPTS``-th failure; the broker's delivery limit
+also catches events whose consumer crashed every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from devgen.kit.events.bus import Batcher, OutgoingEvent, retry_delay
+from devgen.kit.events.consumer import ConsumerGroup
+from devgen.kit.events.envelope import CONTENT_TYPE, Event, InvalidEvent
+from devgen.kit.events.metrics import event_metrics
+from devgen.kit.settings import EventSettings
+
+if TYPE_CHECKING:
+    from aio_pika.abc import (
+        AbstractChannel,
+        AbstractIncomingMessage,
+        AbstractRobustChannel,
+        AbstractRobustConnection,
+        AbstractRobustExchange,
+    )
+
+log = structlog.get_logger("devgen.events")
+
+_PUBLISH_TIMEOUT_SECONDS = 15.0
+_RECONNECT_SECONDS = 1.0
+
+
+class BusUnavailable(ConnectionError):
+    """RabbitMQ cannot be reached right now."""
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Exchange and queue names for one prefix."""
+
+    prefix: str
+
+    @property
+    def exchange(self) -> str:
+        """The topic exchange every event is published to."""
+        return f"{self.prefix}.events"
+
+    def queue(self, group: str) -> str:
+        """The queue of a consuming service."""
+        return f"{self.prefix}.{group}"
+
+    def dead_queue(self, group: str) -> str:
+        """The dead-letter queue of a consuming service."""
+        return f"{self.prefix}.{group}.dead"
+
+
+def queue_arguments(topology: Topology, group: str, max_attempts: int) -> dict[str, Any]:
+    """Arguments of a service's queue (they must match on every declaration)."""
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": max_attempts,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": topology.dead_queue(group),
+    }
+
+
+async def connect(url: str, name: str) -> AbstractRobustConnection:
+    """A robust connection that reconnects by itself after it was established once."""
+    import aio_pika
+
+    return await aio_pika.connect_robust(
+        url,
+        reconnect_interval=_RECONNECT_SECONDS,
+        client_properties={"connection_name": name},
+    )
+
+
+async def declare_group(
+    channel: AbstractChannel,
+    topology: Topology,
+    group: str,
+    patterns: Sequence[str],
+    max_attempts: int,
+) -> None:
+    """Declare the exchange, a service's queue, its bindings and its dead-letter queue."""
+    import aio_pika
+
+    exchange = await channel.declare_exchange(
+        topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    await channel.declare_queue(
+        topology.dead_queue(group), durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    queue = await channel.declare_queue(
+        topology.queue(group),
+        durable=True,
+        arguments=queue_arguments(topology, group, max_attempts),
+    )
+    for pattern in patterns:
+        await queue.bind(exchange, routing_key=pattern)
+
+
+def _message(outgoing: OutgoingEvent) -> Any:
+    import aio_pika
+
+    return aio_pika.Message(
+        outgoing.body,
+        content_type=CONTENT_TYPE,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=outgoing.id,
+        type=outgoing.type,
+    )
+
+
+class AmqpBus:
+    """Events over RabbitMQ: publishes with confirms, consumes with manual acks."""
+
+    def __init__(self, url: str, settings: EventSettings, *, name: str = "devgen") -> None:
+        self._url = url
+        self._settings = settings
+        self._name = name
+        self.topology = Topology(settings.bus_prefix)
+        self._declared: dict[str, tuple[str, ...]] = {}
+        self._groups: dict[str, ConsumerGroup] = {}
+        self._consumers: dict[str, _QueueConsumer] = {}
+        self._users = 0
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._exchange: AbstractRobustExchange | None = None
+        self._connector: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    def declare(self, group: str, patterns: Sequence[str]) -> None:
+        """Declare ``group``'s queue and bindings when connecting."""
+        self._declared[group] = tuple(patterns)
+
+    async def start(self) -> None:
+        """Connect in the background (retrying until RabbitMQ answers)."""
+        self._users += 1
+        if self._users == 1:
+            self._ready = asyncio.Event()
+            self._connector = asyncio.create_task(self._connect(), name="amqp-connect")
+
+    async def stop(self) -> None:
+        """Close the connection when the last user stops; unacked messages return to queues."""
+        self._users -= 1
+        if self._users > 0:
+            return
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        for group in list(self._consumers):
+            await self.stop_consuming(group)
+        connection, self._connection = self._connection, None
+        self._channel = self._exchange = None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def wait_ready(self, seconds: float) -> bool:
+        """Wait until connected and declared; False when ``seconds`` pass first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), seconds)
+        return self._ready.is_set()
+
+    def status(self) -> tuple[bool, str]:
+        """Ready when the publishing channel is open."""
+        channel = self._channel
+        if channel is None or channel.is_closed or self._connection is None:
+            return False, "rabbitmq: not connected"
+        if self._connection.is_closed or not self._connection.connected.is_set():
+            return False, "rabbitmq: reconnecting"
+        return True, "rabbitmq"
+
+    async def _connect(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                connection = await connect(self._url, self._name)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep trying: the outbox holds the events
+                attempt += 1
+                log.warning("bus_connect_failed", error=type(exc).__name__, attempt=attempt)
+                await asyncio.sleep(min(_RECONNECT_SECONDS * attempt, 10.0))
+        self._connection = connection
+        channel = connection.channel(publisher_confirms=True)
+        await channel.initialize()
+        import aio_pika
+
+        self._exchange = await channel.declare_exchange(
+            self.topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        for group, patterns in self._declared.items():
+            await declare_group(
+                channel, self.topology, group, patterns, self._settings.event_max_attempts
+            )
+        self._channel = channel
+        self._ready.set()
+        log.info("bus_connected", exchange=self.topology.exchange)
+        for consumer_group in list(self._groups.values()):
+            await self._start_consumer(consumer_group)
+
+    async def publish(self, events: Sequence[OutgoingEvent]) -> list[asyncio.Future[bool]]:
+        """Publish each event (persistent, confirmed); the futures finish on the confirms."""
+        exchange, channel = self._exchange, self._channel
+        if exchange is None or channel is None or channel.is_closed:
+            raise BusUnavailable("RabbitMQ is not connected")
+        # Tasks start in creation order and write to the one channel in that
+        # order, so the broker receives the events in outbox order.
+        return [asyncio.ensure_future(self._publish_one(exchange, outgoing)) for outgoing in events]
+
+    async def _publish_one(self, exchange: AbstractRobustExchange, outgoing: OutgoingEvent) -> bool:
+        await exchange.publish(
+            _message(outgoing),
+            routing_key=outgoing.type,
+            mandatory=False,
+            timeout=_PUBLISH_TIMEOUT_SECONDS,
+        )
+        return True
+
+    async def consume(self, group: ConsumerGroup) -> None:
+        """Consume ``group``'s queue (now, or as soon as the connection is up)."""
+        self._groups[group.service] = group
+        if self._ready.is_set():
+            await self._start_consumer(group)
+
+    async def _start_consumer(self, group: ConsumerGroup) -> None:
+        if group.service in self._consumers or self._connection is None:
+            return
+        consumer = _QueueConsumer(self._connection, self.topology, group, self._settings)
+        self._consumers[group.service] = consumer
+        await consumer.start()
+
+    async def stop_consuming(self, group: str) -> None:
+        """Cancel the consumer; unacknowledged messages go back to the queue."""
+        self._groups.pop(group, None)
+        consumer = self._consumers.pop(group, None)
+        if consumer is not None:
+            await consumer.stop()
+
+
+class _QueueConsumer:
+    """Consumes one service's queue in batches; acks after commit, nacks after back-off."""
+
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        topology: Topology,
+        group: ConsumerGroup,
+        settings: EventSettings,
+    ) -> None:
+        self._connection = connection
+        self._topology = topology
+        self._group = group
+        self._settings = settings
+        self._buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._channel: AbstractRobustChannel | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._settling: set[asyncio.Future[None]] = set()
+        self._metrics = event_metrics()
+
+    async def start(self) -> None:
+        channel = self._connection.channel()
+        await channel.initialize()
+        await channel.set_qos(prefetch_count=self._settings.event_prefetch)
+        queue = await channel.declare_queue(
+            self._topology.queue(self._group.service),
+            durable=True,
+            arguments=queue_arguments(
+                self._topology, self._group.service, self._settings.event_max_attempts
+            ),
+        )
+        self._channel = channel
+        self._worker = asyncio.create_task(self._work(), name=f"amqp-{self._group.service}")
+        await queue.consume(self._buffer.put, no_ack=False)
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+
+    async def _work(self) -> None:
+        batcher = Batcher(self._settings.event_batch_size, self._settings.event_batch_wait_seconds)
+        while True:
+            batch = await batcher.take(self._buffer)
+            try:
+                await self._handle(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the broker redelivers what was not acked
+                log.warning("amqp_batch_failed", service=self._group.service, error=repr(exc))
+
+    async def _handle(self, batch: list[AbstractIncomingMessage]) -> None:
+        messages: list[AbstractIncomingMessage] = []
+        events: list[Event] = []
+        for message in batch:
+            try:
+                events.append(Event.from_json(message.body))
+                messages.append(message)
+            except InvalidEvent as exc:
+                log.error(
+                    "event_unreadable",
+                    service=self._group.service,
+                    message_id=message.message_id,
+                    error=str(exc)[:300],
+                )
+                self._metrics.dead_lettered.labels(self._group.service, "invalid").inc()
+                await _settle(message.reject(requeue=False))
+        if not events:
+            return
+        try:
+            results = await self._group.handle(events)
+        except Exception as exc:  # noqa: BLE001 - nothing committed: all of them failed
+            log.warning("event_batch_failed", service=self._group.service, error=type(exc).__name__)
+            results = [exc] * len(events)
+        for message, event, error in zip(messages, events, results, strict=True):
+            if error is None:
+                await _settle(message.ack())
+            else:
+                self._failed(message, event, error)
+
+    def _failed(self, message: AbstractIncomingMessage, event: Event, error: BaseException) -> None:
+        headers = message.headers or {}
+        previous = headers.get("x-delivery-count", 0)
+        attempts = (int(previous) if isinstance(previous, int) else 0) + 1
+        if attempts >= self._settings.event_max_attempts:
+            self._metrics.dead_lettered.labels(self._group.service, event.type).inc()
+            log.error(
+                "event_dead_lettered",
+                service=self._group.service,
+                event_id=event.id,
+                event_type=event.type,
+                attempts=attempts,
+                queue=self._topology.dead_queue(self._group.service),
+                error=f"{type(error).__name__}: {error}"[:500],
+            )
+            self._later(0, message.reject(requeue=False))
+            return
+        delay = retry_delay(attempts, self._settings.event_retry_base_seconds)
+        # Holding the message for the back-off keeps it from coming straight back.
+        self._later(delay, message.nack(requeue=True))
+
+    def _later(self, delay: float, action: Any) -> None:
+        def run() -> None:
+            task = asyncio.ensure_future(_settle(action))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+
+        asyncio.get_running_loop().call_later(delay, run)
+
+
+async def _settle(action: Any) -> None:
+    # After a reconnect the channel a message came on is gone; the broker
+    # redelivers it, and the inbox makes the repeat harmless.
+    try:
+        await action
+    except Exception as exc:  # noqa: BLE001
+        log.info("amqp_settle_failed", error=type(exc).__name__)

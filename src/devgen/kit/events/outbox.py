@@ -1,0 +1,146 @@
+"""``emit``: write an event into the service's outbox, inside the caller's transaction.
+
+The event exists exactly when the change it describes does: both are in
+one transaction, so a rollback leaves no event and a commit leaves exactly
+one. The relay publishes it after the commit; committing wakes the relay
+so delivery starts at once rather than at its next poll.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from opentelemetry import propagate
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session as SyncSession
+
+from devgen.kit.auth.context import current_principal
+from devgen.kit.auth.principal import Principal
+from devgen.kit.context import client_address_var, current_request_id, user_agent_var
+from devgen.kit.db import utcnow
+from devgen.kit.events.envelope import Event, check_type, json_default
+from devgen.kit.events.tables import outbox
+
+
+class _FromContext:
+    def __repr__(self) -> str:
+        return "FROM_CONTEXT"
+
+
+FROM_CONTEXT: Final = _FromContext()
+"""Default of ``emit``'s ``tenant_id`` and ``actor``: take them from the request's principal."""
+
+_PENDING_KEY = "devgen.events.pending"
+_wakers: weakref.WeakKeyDictionary[Engine, Callable[[], None]] = weakref.WeakKeyDictionary()
+_listening = False
+
+
+def _normalised(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    # What consumers will see (UUIDs and datetimes as strings), and a
+    # non-serialisable value fails here, in the emitting request, not in the relay.
+    return dict(json.loads(json.dumps(dict(data or {}), default=json_default)))
+
+
+def _actor_of(value: str | Principal | None) -> str | None:
+    return value.actor if isinstance(value, Principal) else value
+
+
+async def emit(
+    session: AsyncSession,
+    event_type: str,
+    *,
+    subject: str | uuid.UUID | None = None,
+    data: Mapping[str, Any] | None = None,
+    tenant_id: str | uuid.UUID | _FromContext | None = FROM_CONTEXT,
+    actor: str | Principal | _FromContext | None = FROM_CONTEXT,
+    source: str | None = None,
+) -> Event:
+    """Record ``event_type`` in the outbox, in ``session``'s transaction; returns the event.
+
+    ``subject`` is the id of the resource the event is about (events carry
+    ids, not objects). ``tenant_id`` and ``actor`` default to the request's
+    principal (``user:<id>``, ``api_key:<id>``, ``service:<name>``); pass
+    them explicitly where there is none (sign-in) or it is someone else.
+    The request id, trace context, client address and user agent come from
+    the request being served.
+    """
+    check_type(event_type)
+    principal = current_principal()
+    if isinstance(tenant_id, _FromContext):
+        tenant_id = principal.tenant_id if principal else None
+    if isinstance(actor, _FromContext):
+        actor = principal if principal else None
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    user_agent = user_agent_var.get()
+    event = Event(
+        id=str(uuid.uuid4()),
+        type=event_type,
+        source=source or f"/devgen/{event_type.split('.', 1)[0]}",
+        time=utcnow(),
+        subject=str(subject) if subject is not None else None,
+        data=_normalised(data),
+        tenant_id=str(tenant_id) if tenant_id is not None else None,
+        actor=_actor_of(actor),
+        request_id=current_request_id(),
+        traceparent=carrier.get("traceparent"),
+        client_address=client_address_var.get(),
+        user_agent=user_agent[:512] if user_agent else None,
+    )
+    await session.execute(
+        insert(outbox).values(
+            event_id=event.id,
+            type=event.type,
+            subject=event.subject[:200] if event.subject else None,
+            envelope=event.to_json().decode(),
+            created_at=event.time,
+        )
+    )
+    _arm_wake(session)
+    return event
+
+
+def register_waker(engine: AsyncEngine, wake: Callable[[], None]) -> None:
+    """Call ``wake`` after every commit on ``engine`` that emitted an event."""
+    _install_listeners()
+    _wakers[engine.sync_engine] = wake
+
+
+def unregister_waker(engine: AsyncEngine) -> None:
+    """Stop waking anything for ``engine``."""
+    _wakers.pop(engine.sync_engine, None)
+
+
+def _arm_wake(session: AsyncSession) -> None:
+    _install_listeners()
+    session.sync_session.info[_PENDING_KEY] = True
+
+
+def _after_commit(sync_session: SyncSession) -> None:
+    if not sync_session.info.pop(_PENDING_KEY, False):
+        return
+    bind = sync_session.get_bind()
+    engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+    wake = _wakers.get(engine) if engine is not None else None
+    if wake is not None:
+        wake()
+
+
+def _after_rollback(sync_session: SyncSession) -> None:
+    sync_session.info.pop(_PENDING_KEY, None)
+
+
+def _install_listeners() -> None:
+    # Installed on first use rather than at import: importing has no side effects.
+    global _listening
+    if not _listening:
+        sa_event.listen(SyncSession, "after_commit", _after_commit)
+        sa_event.listen(SyncSession, "after_rollback", _after_rollback)
+        _listening = True

@@ -1,0 +1,95 @@
+"""Liveness, readiness and metrics endpoints every service has."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from devgen.kit.errors import ErrorEnvelope, ServiceUnavailable
+from devgen.kit.metrics import REGISTRY
+
+_PING_TIMEOUT_SECONDS = 2.0
+
+
+class DependencyStatus(BaseModel):
+    """How one dependency is doing."""
+
+    status: str = Field(examples=["ok"])
+    detail: str | None = None
+
+
+class HealthMetrics(BaseModel):
+    """Numbers about the process."""
+
+    uptime_seconds: float
+
+
+class Health(BaseModel):
+    """Liveness: the process answers, and how its dependencies look."""
+
+    service: str
+    status: str = Field(examples=["ok", "degraded"])
+    version: str
+    dependencies: dict[str, DependencyStatus]
+    metrics: HealthMetrics
+
+
+async def check_database(request: Request) -> DependencyStatus:
+    """Ping the service's database with a short timeout."""
+    database = getattr(request.app.state, "database", None)
+    if database is None:
+        return DependencyStatus(status="ok", detail="no database")
+    try:
+        await asyncio.wait_for(database.ping(), _PING_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - any failure means "unavailable"
+        return DependencyStatus(status="unavailable", detail=type(exc).__name__)
+    return DependencyStatus(status="ok", detail=database.backend)
+
+
+async def dependency_statuses(request: Request) -> dict[str, DependencyStatus]:
+    """Every check the service registered, run concurrently."""
+    checks: dict[str, Any] = {"database": check_database, **request.app.state.health_checks}
+    results = await asyncio.gather(*(check(request) for check in checks.values()))
+    return dict(zip(checks, results, strict=True))
+
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health, summary="Liveness and dependency status")
+async def health(request: Request) -> Health:
+    """Answers while the process is alive; ``status`` is ``degraded`` when a dependency is down."""
+    dependencies = await dependency_statuses(request)
+    state = request.app.state
+    return Health(
+        service=state.service.name,
+        status="ok" if all(d.status == "ok" for d in dependencies.values()) else "degraded",
+        version=state.service.version,
+        dependencies=dependencies,
+        metrics=HealthMetrics(uptime_seconds=round(time.monotonic() - state.started_at, 3)),
+    )
+
+
+@router.get(
+    "/ready",
+    summary="Readiness",
+    responses={503: {"model": ErrorEnvelope, "description": "Not ready"}},
+)
+async def ready(request: Request) -> dict[str, Any]:
+    """200 when the service can serve traffic (database and bus reachable), else 503."""
+    dependencies = await dependency_statuses(request)
+    failing = {name: dep.model_dump() for name, dep in dependencies.items() if dep.status != "ok"}
+    if failing:
+        raise ServiceUnavailable("The service is not ready.", details={"failing": failing})
+    return {"status": "ready", "dependencies": {k: v.model_dump() for k, v in dependencies.items()}}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    """Request counts and latencies (and whatever else the process records)."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

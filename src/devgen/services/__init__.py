@@ -1,0 +1,1 @@
+"""The devgen services: one package each, meeting only through HTTP and events."""

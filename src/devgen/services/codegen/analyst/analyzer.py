@@ -1,0 +1,798 @@
+"""The requirement analyst: plain English (or a YAML/JSON spec) to a validated spec.
+
+The English reader is deterministic (regular expressions and a small grammar, no model):
+it finds entities, fields, relations, operations, filters and auth in sentences such as
+"Each book has a title, an author and a publication year", and lists every sentence or
+phrase it could not use in ``unparsed``, with the reason, instead of guessing silently.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+
+from devgen.services.codegen.analyst.fields import (
+    FieldItem,
+    ItemError,
+    ManyItem,
+    RelationItem,
+    parse_item,
+)
+from devgen.services.codegen.analyst.inflection import pluralize, singularize, snake
+from devgen.services.codegen.analyst.stories import derive_user_stories
+from devgen.services.codegen.analyst.text import Sentence, split_items, split_sentences
+from devgen.services.codegen.spec import (
+    GENERATED_ENTITY_NAMES,
+    GENERATED_FIELD_NAMES,
+    SQL_RESERVED,
+    AcceptanceCriterion,
+    Operation,
+    ServiceSpec,
+    SpecValidationError,
+    UserStory,
+    validate_spec,
+)
+
+
+class Unparsed(BaseModel):
+    """A sentence or phrase the analyst could not use, and why."""
+
+    text: str
+    reason: str
+    sentence: int = Field(description="0-based index of the sentence it came from")
+
+
+class AnalysisResult(BaseModel):
+    """The spec (with its user stories), plus what was not understood or was assumed."""
+
+    source: Literal["spec", "text", "llm"] = Field(
+        description="`spec` (YAML/JSON taken as is), `text` (the English reader) or `llm`"
+    )
+    spec: ServiceSpec
+    unparsed: list[Unparsed] = Field(default_factory=list)
+    assumptions: list[str] = Field(default_factory=list)
+
+    @property
+    def user_stories(self) -> list[UserStory]:
+        """The spec's user stories."""
+        return self.spec.user_stories
+
+    @property
+    def acceptance_criteria(self) -> list[AcceptanceCriterion]:
+        """Every acceptance criterion, story by story."""
+        return [c for story in self.spec.user_stories for c in story.acceptance_criteria]
+
+
+class AnalysisError(ValueError):
+    """The requirement could not be turned into a spec; the message says why."""
+
+    code = "ANALYSIS_FAILED"
+    status_code = 422
+
+    def __init__(self, message: str, unparsed: list[Unparsed] | None = None) -> None:
+        self.reason = message
+        self.unparsed = unparsed or []
+        detail = "".join(f"\n  - {u.text!r}: {u.reason}" for u in self.unparsed[:10])
+        super().__init__(message + (f"\nNot understood:{detail}" if detail else ""))
+
+
+def analyze(requirement: str) -> AnalysisResult:
+    """Turn a requirement into a spec with user stories and acceptance criteria.
+
+    A YAML or JSON spec is validated and taken as is (user stories are derived only if it
+    has none). Plain English is read sentence by sentence. Raises :class:`AnalysisError`
+    when no entity can be found, or the result is not a valid spec, and
+    :class:`SpecValidationError` for an invalid YAML/JSON spec.
+    """
+    data = _structured(requirement)
+    if data is not None:
+        spec = validate_spec(data)
+        if not spec.user_stories:
+            spec = spec.model_copy(update={"user_stories": derive_user_stories(spec)})
+        return AnalysisResult(source="spec", spec=spec)
+    return _EnglishReader(requirement).read()
+
+
+def _structured(text: str) -> dict[str, Any] | None:
+    """The mapping a JSON/YAML spec holds, or None if ``text`` is not one."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError:
+            return None
+        return data if isinstance(data, dict) else None
+    if not re.search(r"^(spec_version|entities|name)\s*:", stripped, re.MULTILINE):
+        return None
+    try:
+        data = yaml.safe_load(stripped)
+    except yaml.YAMLError:
+        return None
+    if isinstance(data, dict) and ("entities" in data or "spec_version" in data):
+        return data
+    return None
+
+
+_NP = r"[a-z][a-z-]*(?: [a-z][a-z-]*){0,2}?"
+_ART = r"(?:each|every|a|an|the|one|any)"
+_OPT_ART = r"(?:(?:a|an|the|one|another|its|their) )?"
+_HAS = (
+    r"(?P<verb>has|have|contains|includes|holds|comes with|can have|may have|must have|"
+    r"should have|might have|optionally has)"
+)
+_LINK = r"(?P<verb>links|connects|joins|associates|relates|pairs|matches)"
+_BELONG = (
+    r"(?P<verb>belongs to|is part of|is linked to|is assigned to|references|refers to|"
+    r"may belong to|can belong to|optionally belongs to|can be assigned to|may be assigned to|"
+    r"may be linked to|can be linked to|may reference|can reference)"
+)
+_PARTICIPLE = r"(?:\w+ed|written|made|given|held|taken|sold|done|run|drawn|built|sent|paid|led)"
+_PASSIVE = rf"(?P<verb>(?:is|must be|(?P<maybe>may be|can be)) {_PARTICIPLE} (?:by|to|for|in|at|on|from|with))"  # noqa: E501
+_TAIL = r"(?:,? and (?:has|have|contains|includes|holds|with)|,? with) (?P<rest>.+)"
+
+_DECLARATION = re.compile(rf"^{_ART} (?P<subj>{_NP}) {_HAS} (?P<rest>.+)$")
+_PLURAL_DECLARATION = re.compile(
+    rf"^(?:all )?(?P<subj>{_NP}) (?P<verb>have|store|contain|include|keep|can have|may have|"
+    rf"must have) (?P<rest>.+)$"
+)
+_LINK_SENTENCE = re.compile(rf"^{_ART} (?P<subj>{_NP}) {_LINK} (?P<targets>.+?)(?:{_TAIL})?$")
+_BELONG_SENTENCE = re.compile(
+    rf"^{_ART} (?P<subj>{_NP}) {_BELONG} {_OPT_ART}(?P<target>{_NP})(?:{_TAIL})?$"
+)
+_PASSIVE_SENTENCE = re.compile(
+    rf"^{_ART} (?P<subj>{_NP}) {_PASSIVE} {_OPT_ART}(?P<target>{_NP})(?:{_TAIL})?$"
+)
+_MANY_MENTION = re.compile(
+    rf"\b(?:many|several|multiple|any number of|zero or more|one or more|a list of|a set of|"
+    rf"lots of) (?P<noun>{_NP})(?=,| and | or |$| \()"
+)
+
+_OPERATION_VERBS = {
+    "listed": "list", "browsed": "list", "viewed": "get", "read": "get", "seen": "get",
+    "retrieved": "get", "fetched": "get", "shown": "get", "opened": "get", "looked at": "get",
+    "created": "create", "added": "create", "registered": "create", "recorded": "create",
+    "submitted": "create", "entered": "create", "updated": "update", "edited": "update",
+    "changed": "update", "modified": "update", "renamed": "update", "corrected": "update",
+    "deleted": "delete", "removed": "delete",
+}  # fmt: skip
+_MODAL = (
+    r"(?P<modal>can only|may only|must only|can|may|should|cannot|can't|can not|must not|"
+    r"may not|should not|are never|is never|are not|is not|are only|is only)"
+)
+_OPERATIONS_SENTENCE = re.compile(
+    rf"^(?:(?:all|the|each|every|a|an) )?(?P<subj>{_NP}) {_MODAL} be (?P<what>.+)$"
+)
+_ACTIVE_SEARCH = re.compile(
+    rf"^(?:(?:the )?\w+s? )?(?:can|may|should be able to|must be able to|want to) "
+    rf"(?P<verb>filter|search|sort|order) (?:the |all )?(?P<subj>{_NP}) by (?P<fields>.+)$"
+)
+_READ_ONLY = re.compile(rf"^(?:(?:all|the) )?(?P<subj>{_NP}) (?:are|is) read[- ]only$")
+_SEARCH_KEYWORD = re.compile(r"\b(?P<kind>filtered|searched|looked up|found|sorted|ordered) by\b")
+_FLAG_SENTENCE = re.compile(
+    r"^(?:(?:the|each|every|a|an|all) )?(?P<subject>[a-z' -]+?) (?:is|are|must be|should be|"
+    r"has to be|have to be|must always be) (?P<word>unique|optional|required|mandatory)"
+    r"(?: (?:for|per|across|among|in) .+)?$"
+)
+_CASCADE_SENTENCE = re.compile(
+    rf"^(?:when|if|once) (?:a|an|the) (?P<parent>{_NP}) is (?:deleted|removed),? "
+    rf"(?:then )?(?:all )?(?:of )?(?:its|their|the|his|her) (?P<children>{_NP}) "
+    r"(?:are|is|get|gets) (?:also )?(?P<effect>deleted|removed|kept|unassigned|unlinked|"
+    r"detached|orphaned|cleared|left without \w+)(?: too| as well)?$"
+)
+_DELETING_SENTENCE = re.compile(
+    rf"^deleting (?:a|an|the) (?P<parent>{_NP}) (?:also )?(?P<effect>deletes|removes) "
+    rf"(?:all )?(?:of )?(?:its|their|the) (?P<children>{_NP})$"
+)
+_RESTRICT_SENTENCE = re.compile(
+    rf"^(?:a|an|the) (?P<parent>{_NP}) (?:that|which|with) (?:still )?(?:has|have) "
+    rf"(?:any )?(?:\w+ )?(?P<children>{_NP}) (?:cannot|can't|can not|must not|may not) be "
+    r"(?:deleted|removed)$"
+)
+_AUTH_ON = re.compile(
+    r"\b(?:requires?|needs?|must have|must use|uses|is protected by|are protected by|is behind|"
+    r"protected with|secured with|secured by) (?:an? |the )?(?:bearer |api |access |secret )?"
+    r"(?:token|tokens|authentication|login|auth)\b|\bonly (?:authenticated|logged[- ]in|"
+    r"signed[- ]in|authori[sz]ed) (?:users|clients|callers|staff|people)\b|\b(?:private|"
+    r"secured?|protected) api\b|\b(?:authentication|a token|a bearer token|login) is required\b"
+)
+_AUTH_OFF = re.compile(
+    r"\b(?:public|open) api\b|\bno (?:authentication|login|token)\b|\bwithout "
+    r"(?:authentication|logging in|a token|login)\b|\b(?:api|service) is public\b"
+)
+_NAME_SENTENCE = re.compile(
+    r"^(?:the )?(?:service|app|application|system|api|project|product|tool) (?:is )?"
+    r"(?:called|named) [\"']?(?P<name>[a-z0-9][a-z0-9 -]*?)[\"']?$"
+)
+_NAME_LABEL = re.compile(r"^(?:service|name|service name|app|title)\s*:\s*(?P<name>.+)$")
+_ACTOR_SENTENCE = re.compile(
+    r"^(?:it|this|the (?:app|service|system|api|tool)) is (?:used|run|operated|managed) by "
+    r"(?:the |our |a |an )?(?P<actor>[a-z]+(?: [a-z]+)?)$|^(?:the |its )?users are "
+    r"(?:the |our )?(?P<actor2>[a-z]+(?: [a-z]+)?)$"
+)
+_STORY_SENTENCE = re.compile(
+    r"^as (?:a|an|the) (?P<role>.+?),? i (?:want|would like|need) (?P<want>.+?)"
+    r"(?:,? so that (?P<why>.+))?$"
+)
+_INTRO_SENTENCE = re.compile(
+    r"^(?:a|an|the|our|my|this) (?P<subj>[a-z][a-z-]*(?: [a-z][a-z-]*){0,3}?) "
+    r"(?P<verb>[a-z]+s) .+$|^(?:we|i) (?:need|want|would like|are building|am building) "
+    r"(?:a|an) (?P<subj2>[a-z][a-z-]*(?: [a-z][a-z-]*){0,3}?)(?: (?:to|that|for|where|which|"
+    r"so) .+)?$"
+)
+_INTRO_ADJECTIVES = {"small", "simple", "tiny", "local", "online", "new", "basic", "personal",
+                     "little", "modern", "web", "internal", "large", "big", "family"}  # fmt: skip
+_GENERIC_WORDS = {"app", "application", "system", "service", "platform", "tool", "software",
+                  "api", "website", "site", "backend", "program", "solution"}  # fmt: skip
+
+
+@dataclass
+class _Relation:
+    name: str
+    target: str
+    required: bool = True
+    on_delete: str = "restrict"
+
+
+@dataclass
+class _Entity:
+    name: str
+    fields: list[FieldItem] = field(default_factory=list)
+    relations: list[_Relation] = field(default_factory=list)
+    operations: list[str] = field(default_factory=lambda: [op.value for op in Operation])
+    filters: list[str] = field(default_factory=list)
+    sorting: list[str] = field(default_factory=list)
+
+    def add_field(self, item: FieldItem) -> None:
+        existing = next((f for f in self.fields if f.name == item.name), None)
+        if existing is None:
+            self.fields.append(item)
+        else:
+            existing.unique = existing.unique or item.unique
+            existing.required = existing.required and item.required
+
+    def add_relation(self, name: str, target: str, *, required: bool) -> None:
+        if not any(r.name == name for r in self.relations):
+            self.relations.append(_Relation(name, target, required))
+
+
+class _EnglishReader:
+    """One reading of one requirement; ``read`` runs the passes in order."""
+
+    def __init__(self, requirement: str) -> None:
+        self.sentences = split_sentences(requirement)
+        self.entities: dict[str, _Entity] = {}
+        self.unparsed: list[Unparsed] = []
+        self.assumptions: list[str] = []
+        self.name: str | None = None
+        self.heading_name: str | None = None
+        self.intro_name: str | None = None
+        self.description = ""
+        self.auth: bool | None = None
+        self.actor = "user"
+        self.explicit_stories: list[UserStory] = []
+
+    def read(self) -> AnalysisResult:
+        if not self.sentences:
+            raise AnalysisError("the requirement is empty")
+        for name in self._discover_entities():
+            self.entities[name] = _Entity(name)
+        if not self.entities:
+            for sentence in self.sentences:
+                self._other(sentence)
+            raise AnalysisError(
+                "no entity found. Describe the data with sentences such as 'Each book has a "
+                "title, an author and a publication year' or 'A loan links a book and a "
+                "member'.",
+                sorted(self.unparsed, key=lambda u: u.sentence),
+            )
+        later = []
+        for sentence in self.sentences:
+            if not self._declaration(sentence):
+                later.append(sentence)
+        for sentence in later:
+            self._other(sentence)
+        return self._result()
+
+    def _discover_entities(self) -> list[str]:
+        """Entity names, in order of first mention anywhere in the text."""
+        found: set[str] = set()
+        for sentence in self.sentences:
+            text = sentence.text
+            if _is_auth(text):
+                continue
+            for pattern in (_DECLARATION, _LINK_SENTENCE, _BELONG_SENTENCE, _PASSIVE_SENTENCE):
+                match = pattern.match(text)
+                if not match:
+                    continue
+                found.add(_noun(match.group("subj")))
+                groups = match.groupdict()
+                if groups.get("target"):
+                    found.add(_noun(groups["target"]))
+                if groups.get("targets"):
+                    found.update(_noun(t) for t in _link_targets(groups["targets"]))
+                rest = groups.get("rest") or ""
+                found.update(_noun(m.group("noun")) for m in _MANY_MENTION.finditer(rest))
+                break
+            else:
+                plural = _PLURAL_DECLARATION.match(text)
+                if plural and _is_plural_phrase(plural.group("subj")):
+                    found.add(_noun(plural.group("subj")))
+                    rest = plural.group("rest")
+                    found.update(_noun(m.group("noun")) for m in _MANY_MENTION.finditer(rest))
+        found.discard("")
+        return sorted(found, key=self._first_mention)
+
+    def _first_mention(self, name: str) -> tuple[int, int, str]:
+        words = name.replace("_", " ")
+        plural = pluralize(name).replace("_", " ")
+        pattern = re.compile(rf"\b(?:{re.escape(words)}|{re.escape(plural)})\b")
+        for sentence in self.sentences:
+            match = pattern.search(sentence.text)
+            if match:
+                return sentence.index, match.start(), name
+        return len(self.sentences), 0, name
+
+    def _declaration(self, sentence: Sentence) -> bool:
+        """Read a sentence that declares fields or relations; False if it is not one."""
+        text = sentence.text
+        if _is_auth(text):
+            return False
+        match = _LINK_SENTENCE.match(text)
+        if match:
+            entity = self.entities[_noun(match.group("subj"))]
+            targets = _link_targets(match.group("targets"))
+            if len(targets) < 2:
+                self._skip(sentence, sentence.original, "a link needs two entities")
+                return True
+            for target in targets:
+                name = _noun(target)
+                entity.add_relation(name, name, required=True)
+            self._fields(sentence, entity, match.group("rest"))
+            return True
+        for pattern in (_BELONG_SENTENCE, _PASSIVE_SENTENCE):
+            match = pattern.match(text)
+            if match:
+                entity = self.entities[_noun(match.group("subj"))]
+                target = _noun(match.group("target"))
+                verb = match.group("verb")
+                optional = verb.startswith(("may", "can", "optionally"))
+                entity.add_relation(target, target, required=not optional)
+                self._fields(sentence, entity, match.group("rest"))
+                return True
+        match = _DECLARATION.match(text)
+        if match:
+            entity = self.entities[_noun(match.group("subj"))]
+            optional = match.group("verb").startswith(("may", "can", "might", "optionally"))
+            self._fields(sentence, entity, match.group("rest"), optional=optional)
+            return True
+        match = _PLURAL_DECLARATION.match(text)
+        if match and _noun(match.group("subj")) in self.entities:
+            entity = self.entities[_noun(match.group("subj"))]
+            optional = match.group("verb").startswith(("may", "can"))
+            self._fields(sentence, entity, match.group("rest"), optional=optional)
+            return True
+        return False
+
+    def _fields(
+        self, sentence: Sentence, entity: _Entity, rest: str | None, *, optional: bool = False
+    ) -> None:
+        if not rest:
+            return
+        known = set(self.entities)
+        for text in split_items(rest):
+            item_optional = optional or text.startswith("optionally ")
+            item = parse_item(text.removeprefix("optionally "), known, optional=item_optional)
+            if isinstance(item, ItemError):
+                self._skip(sentence, item.text, item.reason)
+                continue
+            if isinstance(item, ManyItem):
+                child = self.entities.get(item.target)
+                if child is None:
+                    self._skip(sentence, text, f"{item.target!r} is not an entity")
+                elif child is not entity:
+                    child.add_relation(entity.name, entity.name, required=True)
+                continue
+            for part in item.ignored:
+                self._skip(sentence, f"({part})", "note not understood; it was ignored")
+            if isinstance(item, RelationItem):
+                required = item.required and item.target != entity.name
+                entity.add_relation(item.name, item.target, required=required)
+            else:
+                entity.add_field(item)
+
+    def _other(self, sentence: Sentence) -> None:
+        """Every sentence that is not a declaration; unknown ones land in ``unparsed``."""
+        text = sentence.text
+        handlers = (
+            self._name,
+            self._story,
+            self._cascade,
+            self._flag,
+            self._read_only,
+            self._operations,
+            self._active_search,
+            self._auth,
+            self._actor,
+        )
+        for handler in handlers:
+            if handler(sentence):
+                return
+        if sentence.heading:
+            if self.heading_name is None and sentence.index == 0:
+                self.heading_name = _slug(text)
+            return
+        if self._intro(sentence):
+            return
+        self._skip(
+            sentence,
+            sentence.original,
+            "no known sentence pattern; the analyst reads entities and fields ('Each book "
+            "has ...'), relations ('A loan links a book and a member'), operations, filters, "
+            "sorting, uniqueness, delete behaviour and authentication",
+        )
+
+    def _name(self, sentence: Sentence) -> bool:
+        match = _NAME_SENTENCE.match(sentence.text) or _NAME_LABEL.match(sentence.text)
+        if match:
+            self.name = _slug(match.group("name"))
+        return match is not None
+
+    def _story(self, sentence: Sentence) -> bool:
+        match = _STORY_SENTENCE.match(sentence.text)
+        if not match:
+            return False
+        number = len(self.explicit_stories) + 1
+        self.explicit_stories.append(
+            UserStory(
+                id=f"US-text-{number}",
+                as_a=match.group("role"),
+                i_want=match.group("want"),
+                so_that=match.group("why") or "the requirement is met",
+            )
+        )
+        return True
+
+    def _cascade(self, sentence: Sentence) -> bool:
+        text = sentence.text
+        match = (
+            _CASCADE_SENTENCE.match(text)
+            or _DELETING_SENTENCE.match(text)
+            or _RESTRICT_SENTENCE.match(text)
+        )
+        if not match:
+            return False
+        parent, child = _noun(match.group("parent")), _noun(match.group("children"))
+        effect = match.groupdict().get("effect") or "restrict"
+        on_delete = (
+            "cascade"
+            if effect in {"deleted", "removed", "deletes", "removes"}
+            else "restrict"
+            if effect == "restrict"
+            else "set_null"
+        )
+        child_entity = self.entities.get(child)
+        relations = (
+            [r for r in child_entity.relations if r.target == parent] if child_entity else []
+        )
+        if not relations:
+            self._skip(sentence, sentence.original, f"no {child} refers to a {parent}")
+            return True
+        for relation in relations:
+            relation.on_delete = on_delete
+            if on_delete == "set_null":
+                relation.required = False
+        return True
+
+    def _flag(self, sentence: Sentence) -> bool:
+        match = _FLAG_SENTENCE.match(sentence.text)
+        if not match:
+            return False
+        subject, word = match.group("subject"), match.group("word")
+        targets = self._resolve_field(subject)
+        if not targets:
+            self._skip(sentence, sentence.original, f"no field matches {subject!r}")
+            return True
+        for entity, item in targets:
+            if isinstance(item, FieldItem):
+                if word == "unique":
+                    item.unique = True
+                else:
+                    item.required = word != "optional"
+            elif word in {"optional", "required", "mandatory"}:
+                item.required = word != "optional" and item.target != entity.name
+            else:
+                self._skip(sentence, sentence.original, "a relation cannot be unique")
+        return True
+
+    def _resolve_field(self, subject: str) -> list[tuple[_Entity, FieldItem | _Relation]]:
+        """Fields meant by "the member's email", "the email of a member", "isbns"."""
+        entity_name, field_words = None, subject
+        possessive = re.match(r"^(?P<e>[a-z ]+?)'s? (?P<f>.+)$", subject)
+        of = re.match(r"^(?P<f>.+?) of (?:a |an |the |each |every )?(?P<e>[a-z ]+)$", subject)
+        if possessive:
+            entity_name, field_words = _noun(possessive.group("e")), possessive.group("f")
+        elif of and _noun(of.group("e")) in self.entities:
+            entity_name, field_words = _noun(of.group("e")), of.group("f")
+        else:
+            first, _, rest = subject.partition(" ")
+            if rest and _noun(first) in self.entities:
+                entity_name, field_words = _noun(first), rest
+        names = {snake(field_words), singularize(snake(field_words))}
+        candidates = [self.entities[entity_name]] if entity_name in self.entities else []
+        candidates = candidates or list(self.entities.values())
+        found: list[tuple[_Entity, FieldItem | _Relation]] = []
+        for entity in candidates:
+            found += [(entity, f) for f in entity.fields if f.name in names]
+            found += [(entity, r) for r in entity.relations if r.name in names]
+        return found
+
+    def _read_only(self, sentence: Sentence) -> bool:
+        match = _READ_ONLY.match(sentence.text)
+        if not match:
+            return False
+        entity = self.entities.get(_noun(match.group("subj")))
+        if entity is None:
+            self._skip(sentence, sentence.original, f"unknown entity {match.group('subj')!r}")
+        else:
+            entity.operations = ["list", "get"]
+        return True
+
+    def _operations(self, sentence: Sentence) -> bool:
+        match = _OPERATIONS_SENTENCE.match(sentence.text)
+        if not match:
+            return False
+        entity = self.entities.get(_noun(match.group("subj")))
+        if entity is None:
+            return False
+        modal, what = match.group("modal"), match.group("what")
+        negative = any(word in modal for word in ("not", "never", "n't"))
+        only = "only" in modal
+        parts = _SEARCH_KEYWORD.split(what)
+        self._apply_operations(sentence, entity, parts[0], negative=negative, only=only)
+        for index in range(1, len(parts) - 1, 2):
+            kind, fields_text = parts[index], parts[index + 1]
+            self._apply_search(sentence, entity, kind, fields_text)
+        return True
+
+    def _apply_operations(
+        self, sentence: Sentence, entity: _Entity, text: str, *, negative: bool, only: bool
+    ) -> None:
+        text = re.sub(r",?\s*(?:and|or)?\s*(?:can )?(?:be )?$", "", text.strip())
+        positive_text, negative_text = text, ""
+        but = re.search(r"\s*,?\s*\bbut (?:not|cannot be|can't be|never|not be)\b\s*", text)
+        if but:
+            positive_text, negative_text = text[: but.start()], text[but.end() :]
+        positive = self._verbs(sentence, positive_text)
+        negatives = self._verbs(sentence, negative_text)
+        if negative:
+            positive, negatives = [], positive
+        if only and positive:
+            entity.operations = [op.value for op in Operation if op.value in positive]
+        else:
+            for op in positive:
+                if op not in entity.operations:
+                    entity.operations.append(op)
+        entity.operations = [
+            op.value for op in Operation if op.value in entity.operations and op not in negatives
+        ]
+
+    def _verbs(self, sentence: Sentence, text: str) -> list[str]:
+        operations = []
+        for word in split_items(text.replace(" or ", ", ")) if text.strip() else []:
+            word = re.sub(r"^(?:be |also |only )+", "", word.strip())
+            if word in _OPERATION_VERBS:
+                operations.append(_OPERATION_VERBS[word])
+            elif word:
+                self._skip(sentence, word, "not an operation (listed, viewed, created, ...)")
+        return operations
+
+    def _active_search(self, sentence: Sentence) -> bool:
+        match = _ACTIVE_SEARCH.match(sentence.text)
+        if not match:
+            return False
+        entity = self.entities.get(_noun(match.group("subj")))
+        if entity is None:
+            return False
+        parts = re.split(
+            r",? and (?:also )?(filter|search|sort|order) (?:them|it) by ", match.group("fields")
+        )
+        self._apply_search(sentence, entity, match.group("verb"), parts[0])
+        for index in range(1, len(parts) - 1, 2):
+            self._apply_search(sentence, entity, parts[index], parts[index + 1])
+        return True
+
+    def _apply_search(self, sentence: Sentence, entity: _Entity, kind: str, text: str) -> None:
+        sort = kind.startswith(("sort", "order"))
+        text = re.sub(r",?\s*(?:and|or)?\s*(?:can )?(?:be )?$", "", text.strip())
+        for words in split_items(text.replace(" or ", ", ")):
+            words = re.sub(r"^(?:their|its|the|a|an) ", "", words.strip())
+            name = snake(words)
+            field_names = {f.name for f in entity.fields}
+            relation_names = {r.name for r in entity.relations}
+            allowed = field_names if sort else field_names | relation_names
+            candidates = [name, singularize(name)]
+            # "sorted by start" may name the field "start_time".
+            candidates += sorted(n for n in allowed if n.startswith(f"{name}_"))[:1]
+            for candidate in candidates:
+                if candidate in allowed:
+                    target = entity.sorting if sort else entity.filters
+                    if candidate not in target:
+                        target.append(candidate)
+                    break
+            else:
+                what = "field" if sort else "field or relation"
+                self._skip(sentence, words, f"no {what} {name!r} on {entity.name}")
+
+    def _auth(self, sentence: Sentence) -> bool:
+        if _AUTH_OFF.search(sentence.text):
+            self.auth = False
+            return True
+        if _AUTH_ON.search(sentence.text):
+            self.auth = True
+            return True
+        return False
+
+    def _actor(self, sentence: Sentence) -> bool:
+        match = _ACTOR_SENTENCE.match(sentence.text)
+        if match:
+            actor = match.group("actor") or match.group("actor2")
+            self.actor = " ".join(singularize(word) for word in actor.split())
+        return match is not None
+
+    def _intro(self, sentence: Sentence) -> bool:
+        first = next((s for s in self.sentences if not s.heading), None)
+        if sentence is not first:
+            return False
+        match = _INTRO_SENTENCE.match(sentence.text)
+        if not match:
+            return False
+        words = (match.group("subj") or match.group("subj2")).split()
+        while len(words) > 1 and words[0] in _INTRO_ADJECTIVES:
+            words.pop(0)
+        while len(words) > 1 and words[-1] in _GENERIC_WORDS:
+            words.pop()
+        self.intro_name = _slug(" ".join(words))
+        self.description = sentence.original.strip() + "."
+        return True
+
+    def _skip(self, sentence: Sentence, text: str, reason: str) -> None:
+        self.unparsed.append(Unparsed(text=text, reason=reason, sentence=sentence.index))
+
+    def _rename_reserved_entities(self) -> None:
+        """'session' or 'class' would clash with the generated code: call it ``<name>_record``."""
+        renames = {
+            name: f"{name}_record"
+            for name in self.entities
+            if name in GENERATED_ENTITY_NAMES or keyword.iskeyword(name)
+        }
+        for old, new in renames.items():
+            self.assumptions.append(f"entity {old!r} is a reserved name; renamed to {new!r}")
+        self.entities = {renames.get(name, name): entity for name, entity in self.entities.items()}
+        for name, entity in self.entities.items():
+            entity.name = name
+            for relation in entity.relations:
+                relation.target = renames.get(relation.target, relation.target)
+
+    def _result(self) -> AnalysisResult:
+        self._rename_reserved_entities()
+        name = self.name or self.heading_name or self.intro_name
+        if not name:
+            first = next(iter(self.entities))
+            name = _slug(f"{first} service")
+            self.assumptions.append(f"no service name found; using {name!r}")
+        data = {
+            "spec_version": "1",
+            "name": name,
+            "description": self.description,
+            "auth_required": bool(self.auth),
+            "entities": [self._entity_data(e) for e in self.entities.values()],
+        }
+        try:
+            spec = validate_spec(data)
+        except SpecValidationError as exc:
+            raise AnalysisError(
+                f"the requirement led to an invalid spec: {exc}", self.unparsed
+            ) from exc
+        stories = [*derive_user_stories(spec, self.actor), *self.explicit_stories]
+        data["user_stories"] = [story.model_dump(mode="json") for story in stories]
+        spec = validate_spec(data)
+        return AnalysisResult(
+            source="text",
+            spec=spec,
+            unparsed=sorted(self.unparsed, key=lambda u: u.sentence),
+            assumptions=self.assumptions,
+        )
+
+    def _entity_data(self, entity: _Entity) -> dict[str, Any]:
+        if not entity.fields and not entity.relations:
+            entity.fields.append(FieldItem(name="name", type="string"))
+            self.assumptions.append(
+                f"{entity.name}: no fields were described; added a required 'name' field"
+            )
+        fields = []
+        for item in entity.fields:
+            name = item.name
+            if name in SQL_RESERVED or name in GENERATED_FIELD_NAMES or name.startswith("model_"):
+                renamed = f"{entity.name}_{name}"
+                self.assumptions.append(
+                    f"{entity.name}: field {name!r} is a reserved name; renamed to {renamed!r}"
+                )
+                name = renamed
+            fields.append(_field_data(item, name))
+        listable = "list" in entity.operations
+        default_filters = [r.name for r in entity.relations] + [
+            f.name for f in entity.fields if f.type in {"enum", "boolean"}
+        ]
+        default_sorting = [
+            f.name
+            for f in entity.fields
+            if f.type in {"date", "datetime"} or f.name in {"name", "title"}
+        ]
+        field_names = {f["name"] for f in fields}
+        return {
+            "name": entity.name,
+            "fields": fields,
+            "relations": [
+                {
+                    "name": r.name,
+                    "target": r.target,
+                    "required": r.required,
+                    "on_delete": r.on_delete,
+                }
+                for r in entity.relations
+            ],
+            "operations": entity.operations,
+            "filters": _unique(entity.filters + default_filters) if listable else [],
+            "sorting": [n for n in _unique(entity.sorting + default_sorting) if n in field_names]
+            if listable
+            else [],
+        }
+
+
+def _field_data(item: FieldItem, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": name, "type": item.type, "required": item.required}
+    if item.unique:
+        data["unique"] = True
+    for key in ("default", "min_length", "max_length", "min_value", "max_value"):
+        value = getattr(item, key)
+        if value is not None:
+            data[key] = value
+    if item.values:
+        data["values"] = item.values
+    return data
+
+
+def _is_auth(text: str) -> bool:
+    return bool(_AUTH_ON.search(text) or _AUTH_OFF.search(text))
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _noun(phrase: str) -> str:
+    """Entity name of a noun phrase: no article, snake_case, singular."""
+    words = phrase.strip().split()
+    while words and words[0] in {"a", "an", "the", "each", "every", "one", "any", "all"}:
+        words.pop(0)
+    return singularize(snake(" ".join(words)))
+
+
+def _is_plural_phrase(phrase: str) -> bool:
+    last = phrase.split()[-1]
+    return singularize(last) != last
+
+
+def _link_targets(text: str) -> list[str]:
+    parts = re.split(r"\s+(?:and|with|to)\s+|,\s*", text.strip())
+    return [part for part in (p.strip() for p in parts) if part]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:63].strip("-")

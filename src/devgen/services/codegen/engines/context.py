@@ -1,0 +1,397 @@
+"""The view model the FastAPI templates render: names, code fragments and the test plan.
+
+Everything a template needs is computed here from the spec, in spec order, so the templates
+hold layout only and the output depends on nothing but the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from devgen.services.codegen.engines.pycode import FieldCode, field_code, literal
+from devgen.services.codegen.engines.testplan import (
+    ChildLink,
+    PlannedTest,
+    child_links,
+    delete_test_name,
+    plan_entity_tests,
+    required_without_default,
+)
+from devgen.services.codegen.spec import (
+    EntitySpec,
+    FieldType,
+    Operation,
+    RelationSpec,
+    ServiceSpec,
+    UserStory,
+    class_name,
+)
+
+
+@dataclass(frozen=True)
+class RelationCode:
+    """A many-to-one relation as the templates see it."""
+
+    name: str
+    column: str
+    target: str
+    target_class: str
+    target_table: str
+    required: bool
+    on_delete_sql: str
+    self_reference: bool
+
+
+@dataclass(frozen=True)
+class FilterCode:
+    """A list filter: the query parameter, its annotation and the column it compares."""
+
+    name: str
+    param: str
+    annotation: str
+    field: FieldCode | None
+    relation: RelationCode | None
+
+
+@dataclass(frozen=True)
+class ChildCode:
+    """A relation of another entity that points here: what deleting a row here does."""
+
+    test_name: str
+    on_delete: str
+    child: str
+    child_class: str
+    column: str
+
+
+@dataclass
+class EntityCode:
+    """One entity with every derived name the templates use."""
+
+    name: str
+    cls: str
+    plural: str
+    words: str
+    plural_words: str
+    description: str
+    fields: list[FieldCode]
+    relations: list[RelationCode]
+    operations: set[str]
+    filters: list[FilterCode]
+    sorting: list[str]
+    required_fields: list[str]
+    unique_fields: list[FieldCode]
+    children: list[ChildCode]
+    tests: list[PlannedTest]
+    checks: list[tuple[str, str]] = field(default_factory=list)
+
+    def allows(self, operation: str) -> bool:
+        """Whether the entity offers ``operation``."""
+        return operation in self.operations
+
+    @property
+    def model_imports(self) -> list[str]:
+        """Model classes the router uses: its own, and referenced ones when writes check them."""
+        names = {self.cls}
+        if self.operations & {"create", "update"}:
+            names.update(r.target_class for r in self.relations)
+        return sorted(names)
+
+    @property
+    def item_routes(self) -> bool:
+        """Whether ``/<plural>/{id}`` has any route."""
+        return bool(self.operations & {"get", "update", "delete"})
+
+    @property
+    def collection_routes(self) -> bool:
+        """Whether ``/<plural>`` has any route."""
+        return bool(self.operations & {"list", "create"})
+
+    @property
+    def field_types(self) -> set[str]:
+        """The spec types of the fields."""
+        return {f.type for f in self.fields}
+
+    @property
+    def needs_integrity_check(self) -> bool:
+        """Whether writes must check unique fields or referenced rows first."""
+        return bool(self.unique_fields or self.relations)
+
+    @property
+    def absent_operations(self) -> list[str]:
+        """Operations the entity does not offer, in canonical order."""
+        return [op.value for op in Operation if op.value not in self.operations]
+
+    @property
+    def writes(self) -> bool:
+        """Whether any route changes data."""
+        return bool(self.operations & {"create", "update", "delete"})
+
+    @property
+    def not_null(self) -> list[str]:
+        """Columns an update may not set to null."""
+        names = [f.name for f in self.fields if f.required]
+        return names + [r.column for r in self.relations if r.required]
+
+    @property
+    def sort_values(self) -> list[str]:
+        """Literal values the ``sort`` query parameter accepts."""
+        return [literal(f"{sign}{name}") for name in ["id", *self.sorting] for sign in ("", "-")]
+
+    @property
+    def sort_fields(self) -> list[FieldCode]:
+        """The fields the list can be sorted by."""
+        by_name = {f.name: f for f in self.fields}
+        return [by_name[name] for name in self.sorting]
+
+    @property
+    def invalid_cases(self) -> list[tuple[str, str]]:
+        """(field, Python literal) pairs the API must refuse with 422."""
+        cases = [(f.name, code) for f in self.fields for code in f.invalid]
+        return cases + [(r.column, literal("not-an-id")) for r in self.relations]
+
+    @property
+    def schema_imports(self) -> list[str]:
+        """Schema classes the entity's router uses."""
+        names = []
+        if self.item_routes or self.writes:
+            names.append("ErrorMessage")
+        if self.allows("create"):
+            names.append(f"{self.cls}Create")
+        if self.operations & {"list", "get", "create", "update"}:
+            names.append(f"{self.cls}Read")
+        if self.allows("list"):
+            names += [f"{self.cls}Page", f"{self.cls}Query"]
+        if self.allows("update"):
+            names.append(f"{self.cls}Update")
+        return sorted(names)
+
+    @property
+    def typing_imports(self) -> list[str]:
+        """Names the entity's router imports from ``typing``."""
+        names = []
+        if self.allows("list"):
+            names.append("Annotated")
+        if self.needs_integrity_check and self.operations & {"create", "update"}:
+            names.append("Any")
+        return names
+
+    @property
+    def operations_text(self) -> str:
+        """The offered operations in words, e.g. ``list, get and create``."""
+        offered = [op.value for op in Operation if op.value in self.operations]
+        return offered[0] if len(offered) == 1 else ", ".join(offered[:-1]) + " and " + offered[-1]
+
+    @property
+    def conflict_text(self) -> str:
+        """What a 409 from this entity's routes means."""
+        reasons = []
+        if self.unique_fields:
+            reasons.append("a unique value is already taken")
+        if self.relations:
+            reasons.append("a referenced row does not exist")
+        if self.children and self.allows("delete"):
+            reasons.append(f"the {self.words} is still referenced")
+        if not reasons:
+            return "The change conflicts with existing data"
+        text = " or ".join(reasons)
+        return text[0].upper() + text[1:]
+
+    @property
+    def delete_effects(self) -> str:
+        """What deleting a row does to the rows that refer to it."""
+        effects = {
+            "restrict": "refused while a {child} refers to it",
+            "cascade": "the {child} rows referring to it are deleted too",
+            "set_null": "{child} rows referring to it lose the reference",
+        }
+        return "; ".join(
+            effects[c.on_delete].format(child=c.child.replace("_", " ")) for c in self.children
+        )
+
+    @property
+    def absent_checks(self) -> list[tuple[str, str, str, int]]:
+        """(operation, method, path, expected status) for each operation not offered."""
+        routes = {
+            "list": ("get", f"/{self.plural}", self.collection_routes),
+            "create": ("post", f"/{self.plural}", self.collection_routes),
+            "get": ("get", f"/{self.plural}/1", self.item_routes),
+            "update": ("patch", f"/{self.plural}/1", self.item_routes),
+            "delete": ("delete", f"/{self.plural}/1", self.item_routes),
+        }
+        checks = []
+        for op in self.absent_operations:
+            method, path, path_exists = routes[op]
+            # Starlette answers 405 when the path has other methods, 404 when it has none.
+            checks.append((op, method, path, 405 if path_exists else 404))
+        return checks
+
+    @property
+    def readme_rows(self) -> list[tuple[str, str, str]]:
+        """(name, type, rules) rows of the README's field table."""
+        rows = [(f.name, f.type, f.rules) for f in self.fields]
+        for r in self.relations:
+            rules = "required" if r.required else "optional"
+            rows.append((r.column, f"id of a {r.target}", f"{rules}, on delete {r.on_delete_sql}"))
+        return rows
+
+    @property
+    def endpoints(self) -> list[tuple[str, str, str]]:
+        """(method, path, summary) of each route, for the README."""
+        base, item = f"/{self.plural}", f"/{self.plural}/{{id}}"
+        described = {
+            "list": ("GET", base, f"list {self.plural_words}"),
+            "get": ("GET", item, f"one {self.words}"),
+            "create": ("POST", base, f"create a {self.words}"),
+            "update": ("PATCH", item, f"change a {self.words}"),
+            "delete": ("DELETE", item, f"delete a {self.words}"),
+        }
+        rows = [described[op.value] for op in Operation if op.value in self.operations]
+        if self.filters and self.allows("list"):
+            names = ", ".join(f"`{f.param}`" for f in self.filters)
+            method, path, text = described["list"]
+            rows[0] = (method, path, f"{text}; filters: {names}")
+        return rows
+
+    @property
+    def auth_probe(self) -> tuple[str, str]:
+        """A (method, path) the auth test sends without a token."""
+        if "list" in self.operations:
+            return "get", f"/{self.plural}"
+        if "get" in self.operations:
+            return "get", f"/{self.plural}/1"
+        if "delete" in self.operations:
+            return "delete", f"/{self.plural}/1"
+        if "update" in self.operations:
+            return "patch", f"/{self.plural}/1"
+        return "post", f"/{self.plural}"
+
+
+@dataclass
+class ProjectCode:
+    """The whole project as the templates see it."""
+
+    name: str
+    title: str
+    description: str
+    auth: bool
+    entities: list[EntityCode]
+    stories: list[UserStory]
+    all_tests: list[PlannedTest]
+
+    @property
+    def field_types(self) -> set[str]:
+        """Every spec type any entity uses."""
+        return set().union(*(e.field_types for e in self.entities))
+
+    @property
+    def any_columns(self) -> bool:
+        """Whether any table has a column besides ``id``."""
+        return any(e.fields or e.relations for e in self.entities)
+
+    @property
+    def uses_literal(self) -> bool:
+        """Whether the schemas need ``typing.Literal`` (enum fields or a sort parameter)."""
+        return "enum" in self.field_types or any(e.allows("list") for e in self.entities)
+
+    @property
+    def any_unique(self) -> bool:
+        """Whether a route checks unique fields."""
+        return any(e.unique_fields and e.operations & {"create", "update"} for e in self.entities)
+
+    @property
+    def any_relation(self) -> bool:
+        """Whether a route checks referenced rows."""
+        return any(e.relations and e.operations & {"create", "update"} for e in self.entities)
+
+    @property
+    def any_required_update(self) -> bool:
+        """Whether an update schema refuses nulls."""
+        return any(e.not_null and e.allows("update") for e in self.entities)
+
+    @property
+    def factory_schemas(self) -> list[str]:
+        """Schema classes the test factories use."""
+        return sorted(f"{e.cls}{suffix}" for e in self.entities for suffix in ("Create", "Read"))
+
+
+def build_project(spec: ServiceSpec) -> ProjectCode:
+    """The view model of ``spec``."""
+    entities = [_entity(spec, entity) for entity in spec.entities]
+    all_tests = [test for entity in entities for test in entity.tests]
+    return ProjectCode(
+        name=spec.name,
+        title=" ".join(word.capitalize() for word in spec.name.split("-")),
+        description=spec.description or f"The {spec.name} service.",
+        auth=spec.auth_required,
+        entities=entities,
+        stories=list(spec.user_stories),
+        all_tests=all_tests,
+    )
+
+
+def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
+    table = entity.table
+    indexed = set(entity.filters)
+    fields = [field_code(f, table, indexed=f.indexed or f.name in indexed) for f in entity.fields]
+    by_name = {f.name: f for f in fields}
+    relations = [_relation(spec, entity, r) for r in entity.relations]
+    relations_by_name = {r.name: r for r in relations}
+    filters = []
+    for name in entity.filters:
+        if name in by_name:
+            code = by_name[name]
+            filters.append(FilterCode(name, name, code.filter_annotation, code, None))
+        else:
+            relation = relations_by_name[name]
+            filters.append(FilterCode(name, relation.column, "Int64 | None", None, relation))
+    required = [f.name for f in required_without_default(entity)]
+    required += [r.column for r in entity.relations if r.required]
+    checks = [check for code in fields for check in code.checks]
+    return EntityCode(
+        name=entity.name,
+        cls=class_name(entity.name),
+        plural=table,
+        words=entity.name.replace("_", " "),
+        plural_words=table.replace("_", " "),
+        description=entity.description or f"A {entity.name.replace('_', ' ')}.",
+        fields=fields,
+        relations=relations,
+        operations={op.value for op in entity.operations},
+        filters=filters,
+        sorting=list(entity.sorting),
+        required_fields=required,
+        unique_fields=[code for code in fields if code.unique],
+        children=[_child(entity, link) for link in child_links(spec, entity)],
+        tests=plan_entity_tests(spec, entity),
+        checks=checks,
+    )
+
+
+def _relation(spec: ServiceSpec, entity: EntitySpec, relation: RelationSpec) -> RelationCode:
+    target = spec.entity(relation.target)
+    if target is None:  # validate_spec refuses such specs; this keeps the types honest
+        raise ValueError(f"unknown relation target {relation.target!r}")
+    return RelationCode(
+        name=relation.name,
+        column=relation.column,
+        target=target.name,
+        target_class=class_name(target.name),
+        target_table=target.table,
+        required=relation.required,
+        on_delete_sql=relation.on_delete.value.replace("_", " ").upper(),
+        self_reference=target.name == entity.name,
+    )
+
+
+def _child(entity: EntitySpec, link: ChildLink) -> ChildCode:
+    return ChildCode(
+        test_name=delete_test_name(entity, link),
+        on_delete=link.on_delete,
+        child=link.child.name,
+        child_class=class_name(link.child.name),
+        column=f"{link.relation_name}_id",
+    )
+
+
+__all__ = ["EntityCode", "FieldType", "ProjectCode", "build_project", "literal"]

@@ -1,0 +1,147 @@
+"""What the roles are told: the system prompts and the user messages of each step.
+
+Prompts are plain functions of their inputs, so a test can read exactly what a model sees.
+The project context handed to the engineer is capped (``context_chars``): files the
+current one depends on come first, whole; the rest follow while they fit, then by name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from devgen.services.codegen.engines.llm.plan import PLAN_EXAMPLE, FilePlan, PlannedFile
+
+ARCHITECT_SYSTEM = """\
+You are the software architect of devgen, a generator of small, complete Python services.
+Given a service spec, you decide which files the project has. Reply with ONE JSON object and
+nothing else, shaped like this example:
+{example}
+Rules: paths are relative POSIX paths; list files so that a file comes after the files it
+depends on; plan a pytest suite (tests/test_*.py) that covers every operation of the spec,
+and a requirements.txt; at most {max_files} files; no binary files."""
+
+ENGINEER_SYSTEM = """\
+You are a senior Python engineer at devgen. You write ONE file of a project at a time.
+Reply with the complete file in a single fenced code block and nothing else. No
+placeholders, no TODO, no "..." elisions: the code must import, run, pass ruff with its
+default rules, and the project's pytest suite must pass. Use only the standard library and
+the packages the plan's requirements name."""
+
+ANALYST_SYSTEM = """\
+You are the business analyst of devgen. You turn a plain-English requirement into a service
+spec: the entities to store, their typed fields, relations between them, the operations
+offered, and user stories with acceptance criteria. Reply with ONE JSON object that is valid
+against the JSON Schema you are given, and nothing else. If the requirement describes no
+data to store at all, reply {"error": "<why, in one sentence>"} instead."""
+
+TRIAGE_SYSTEM = """\
+You are the software architect of devgen. A project's tests fail. Name the files that must
+change to make them pass (prefer fixing application code over weakening tests). Reply with
+ONE JSON object and nothing else: {"files": ["app/x.py", ...]}."""
+
+
+def _json_block(data: Any) -> str:
+    # Compact: every character of the spec is paid for again in each engineer's prompt.
+    return "```json\n" + json.dumps(data, separators=(",", ":")) + "\n```"
+
+
+def architect_system(max_files: int) -> str:
+    """The architect's instructions."""
+    return ARCHITECT_SYSTEM.format(example=json.dumps(PLAN_EXAMPLE), max_files=max_files)
+
+
+def architect_prompt(spec: Mapping[str, Any], template: str, generates: Sequence[str]) -> str:
+    """Ask for the file plan of ``spec``."""
+    hints = "\n".join(f"- {line}" for line in generates)
+    return (
+        f"Plan a Python project in the style of devgen's `{template}` template, which "
+        f"usually contains:\n{hints}\n\nThe service spec:\n{_json_block(spec)}\n"
+        "Reply with the file plan as one JSON object."
+    )
+
+
+def project_context(written: Mapping[str, str], first: Sequence[str], limit_chars: int) -> str:
+    """Already-written files for the prompt: ``first`` ones first, whole while they fit."""
+    order = [p for p in first if p in written] + [p for p in written if p not in first]
+    parts: list[str] = []
+    left = limit_chars
+    omitted: list[str] = []
+    for path in order:
+        block = f"### {path}\n```\n{written[path]}```\n"
+        if len(block) <= left:
+            parts.append(block)
+            left -= len(block)
+        else:
+            omitted.append(path)
+    if omitted:
+        parts.append("Also written (not shown, to save space): " + ", ".join(omitted) + "\n")
+    return "".join(parts) or "(no files written yet)\n"
+
+
+def plan_outline(plan: FilePlan) -> str:
+    """The plan as a list: path, purpose."""
+    return "\n".join(f"- {f.path}: {f.purpose}" for f in plan.files)
+
+
+def engineer_prompt(
+    spec: Mapping[str, Any],
+    plan: FilePlan,
+    entry: PlannedFile,
+    written: Mapping[str, str],
+    limit_chars: int,
+) -> str:
+    """Ask for one file, with the plan and the files written so far as context."""
+    return (
+        f"The service spec:\n{_json_block(spec)}\n\nThe file plan:\n{plan_outline(plan)}\n\n"
+        f"Files written so far:\n{project_context(written, entry.depends_on, limit_chars)}\n"
+        f"Write `{entry.path}`: {entry.purpose or 'as the plan describes'}.\n"
+        "Reply with the complete file in one fenced code block."
+    )
+
+
+def failures_text(failures: Sequence[Mapping[str, str | None]], output: str, limit: int) -> str:
+    """Failing tests and the test output, capped at ``limit`` characters."""
+    lines = []
+    for failure in failures:
+        where = failure.get("test") or failure.get("file") or "test run"
+        lines.append(f"- {where}: {failure.get('message') or 'failed'}")
+    text = "\n".join(lines)
+    if output:
+        text += f"\n\nTest output:\n```\n{output}\n```"
+    return text[:limit]
+
+
+def triage_prompt(paths: Sequence[str], failures: str) -> str:
+    """Ask which files to change."""
+    listing = "\n".join(f"- {p}" for p in paths)
+    return f"The project's files:\n{listing}\n\nThe failures:\n{failures}\n"
+
+
+def repair_prompt(
+    spec: Mapping[str, Any] | None,
+    path: str,
+    failures: str,
+    files: Mapping[str, str],
+    limit_chars: int,
+) -> str:
+    """Ask for a corrected ``path``, with the failures and the rest of the project."""
+    others = {p: c for p, c in files.items() if p != path}
+    spec_part = f"The service spec:\n{_json_block(spec)}\n\n" if spec else ""
+    return (
+        f"{spec_part}The project's tests fail:\n{failures}\n\n"
+        f"The current `{path}`:\n```\n{files.get(path, '')}```\n\n"
+        f"Other files of the project:\n{project_context(others, [], limit_chars)}\n"
+        f"Fix `{path}` so the tests pass. Reply with the complete corrected `{path}` in one "
+        "fenced code block."
+    )
+
+
+def analyst_prompt(requirement: str, schema: Mapping[str, Any]) -> str:
+    """Ask for the spec of ``requirement``, giving the schema it must satisfy."""
+    return (
+        f"The JSON Schema of a spec (spec_version 1):\n{_json_block(schema)}\n\n"
+        f'The requirement:\n"""\n{requirement}\n"""\n'
+        "Reply with the spec as one JSON object."
+    )

@@ -1,0 +1,79 @@
+"""How the LLM engine reaches its model: provider, endpoint, key, prices, limits and budgets.
+
+Read from ``DEVGEN_LLM_*`` environment variables when the codegen service starts. With no
+``DEVGEN_LLM_BASE_URL`` the LLM engine is simply not offered; the template engine works
+without it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Provider = Literal["openai", "anthropic"]
+
+
+class LLMSettings(BaseSettings):
+    """One chat model behind an OpenAI-compatible or Anthropic Messages endpoint."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEVGEN_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    llm_provider: Provider = Field(
+        default="openai",
+        description="`openai` for any OpenAI-compatible chat-completions endpoint "
+        "(OpenAI, vLLM, Ollama, llama.cpp server, LM Studio); `anthropic` for the Messages API.",
+    )
+    llm_base_url: str = Field(
+        default="",
+        description="e.g. https://api.openai.com/v1, http://localhost:11434/v1 (Ollama), "
+        "https://api.anthropic.com; empty turns the LLM engine off.",
+    )
+    llm_api_key: SecretStr = SecretStr("")
+    llm_model: str = ""
+    llm_price_input_per_1k: float = Field(default=0.0, ge=0, description="USD per 1k input tokens")
+    llm_price_output_per_1k: float = Field(
+        default=0.0, ge=0, description="USD per 1k output tokens"
+    )
+    llm_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    llm_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    llm_max_retries: int = Field(default=3, ge=0, le=10, description="HTTP retries (429, 5xx)")
+    llm_output_retries: int = Field(
+        default=2, ge=0, le=10, description="re-asks after malformed output"
+    )
+    llm_retry_after_max_seconds: float = Field(default=60.0, ge=0, le=3600)
+    llm_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
+    llm_max_output_tokens: int = Field(default=4096, ge=256, le=200_000)
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+    # A 10-entity project is ~40 files of ~15k prompt tokens each: the default lets one
+    # generation finish; the maxima stop a client from asking for an unbounded one.
+    llm_budget_usd: float = Field(default=5.0, ge=0, description="default cost budget a request")
+    llm_budget_tokens: int = Field(default=1_000_000, ge=1, description="default token budget")
+    llm_max_budget_usd: float = Field(default=50.0, ge=0, description="largest budget allowed")
+    llm_max_budget_tokens: int = Field(default=10_000_000, ge=1)
+    llm_breaker_failures: int = Field(default=5, ge=1)
+    llm_breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    llm_max_plan_files: int = Field(default=40, ge=1, le=500)
+    llm_context_chars: int = Field(default=60_000, ge=1000, le=2_000_000)
+    llm_anthropic_version: str = "2023-06-01"
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> LLMSettings:
+        if self.llm_base_url:
+            if not self.llm_base_url.startswith(("http://", "https://")):
+                raise ValueError("DEVGEN_LLM_BASE_URL must be an http(s) URL")
+            if not self.llm_model:
+                raise ValueError("DEVGEN_LLM_MODEL is required when DEVGEN_LLM_BASE_URL is set")
+        if self.llm_budget_usd > self.llm_max_budget_usd:
+            raise ValueError("DEVGEN_LLM_BUDGET_USD is above DEVGEN_LLM_MAX_BUDGET_USD")
+        if self.llm_budget_tokens > self.llm_max_budget_tokens:
+            raise ValueError("DEVGEN_LLM_BUDGET_TOKENS is above DEVGEN_LLM_MAX_BUDGET_TOKENS")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether an endpoint is configured."""
+        return bool(self.llm_base_url)

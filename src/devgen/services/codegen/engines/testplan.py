@@ -1,0 +1,137 @@
+"""The tests a generated FastAPI project contains, by name, and the criterion each checks.
+
+The template engine renders exactly these test functions and the analyst maps acceptance
+criteria to them, so both read the names from here and cannot drift apart (the generated
+project tests compare this plan with the test cases pytest actually ran).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
+
+HEALTH_FILE = "tests/test_health.py"
+
+
+@dataclass(frozen=True)
+class PlannedTest:
+    """One generated test function and the acceptance criterion it checks (if any)."""
+
+    file: str
+    name: str
+    criterion: str | None
+
+    @property
+    def node_id(self) -> str:
+        """The pytest node id, e.g. ``tests/test_book.py::test_create_book``."""
+        return f"{self.file}::{self.name}"
+
+
+@dataclass(frozen=True)
+class ChildLink:
+    """A relation of ``child`` that points at ``parent_name``, the entity being deleted."""
+
+    parent_name: str
+    child: EntitySpec
+    relation_name: str
+    on_delete: str
+
+    @property
+    def full(self) -> str:
+        """``<child>_<relation>``, e.g. ``flight_origin``."""
+        return f"{self.child.name}_{self.relation_name}"
+
+    @property
+    def suffix(self) -> str:
+        """``loan`` when the relation is named after its target, else ``<child>_<relation>``."""
+        return self.child.name if self.relation_name == self.parent_name else self.full
+
+
+def entity_test_file(entity: EntitySpec) -> str:
+    """The generated test module of ``entity``."""
+    return f"tests/test_{entity.name}.py"
+
+
+def criterion_id(entity: EntitySpec, *parts: str) -> str:
+    """Acceptance-criterion id, e.g. ``AC-book-create`` or ``AC-book-list-filter``."""
+    return "-".join(part.replace("_", "-") for part in ("AC", entity.name, *parts))
+
+
+def required_without_default(entity: EntitySpec) -> list[FieldSpec]:
+    """Fields a create request must carry."""
+    return [f for f in entity.fields if f.required and f.default is None]
+
+
+def child_links(spec: ServiceSpec, entity: EntitySpec) -> list[ChildLink]:
+    """Relations (of any entity, in spec order) that reference ``entity``."""
+    return [
+        ChildLink(entity.name, child, relation.name, relation.on_delete.value)
+        for child in spec.entities
+        for relation in child.relations
+        if relation.target == entity.name
+    ]
+
+
+def delete_test_name(entity: EntitySpec, link: ChildLink) -> str:
+    """Name of the test of what deleting ``entity`` does to a referring row."""
+    verb = {"restrict": "blocked_by", "cascade": "cascades_to", "set_null": "clears"}[
+        link.on_delete
+    ]
+    suffix = link.full if link.on_delete == "set_null" else link.suffix
+    return f"test_delete_{entity.name}_{verb}_{suffix}"
+
+
+def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest]:
+    """The tests of ``tests/test_<entity>.py``, in file order."""
+    file = entity_test_file(entity)
+    name, plural = entity.name, entity.table
+    unique = any(f.unique for f in entity.fields)
+    tests: list[tuple[str, str | None]] = []
+
+    def add(test: str, *criterion: str) -> None:
+        tests.append((test, criterion_id(entity, *criterion) if criterion else None))
+
+    if entity.allows(Operation.CREATE):
+        add(f"test_create_{name}", "create")
+        add(f"test_create_{name}_rejects_invalid_data", "create-validation")
+        if required_without_default(entity) or any(r.required for r in entity.relations):
+            add(f"test_create_{name}_requires_fields", "create-validation")
+        if unique:
+            add(f"test_create_{name}_rejects_duplicate", "create-unique")
+        for relation in entity.relations:
+            add(f"test_create_{name}_rejects_unknown_{relation.name}", "create", relation.name)
+    if entity.allows(Operation.GET):
+        add(f"test_get_{name}", "get")
+        add(f"test_get_{name}_not_found", "get-missing")
+    if entity.allows(Operation.LIST):
+        add(f"test_list_{plural}_paginates", "list")
+        for field_name in entity.filters:
+            add(f"test_list_{plural}_filters_by_{field_name}", "list-filter")
+        for field_name in entity.sorting:
+            add(f"test_list_{plural}_sorts_by_{field_name}", "list-sort")
+    if entity.allows(Operation.UPDATE):
+        add(f"test_update_{name}", "update")
+        add(f"test_update_{name}_not_found", "update-missing")
+        add(f"test_update_{name}_rejects_invalid_data", "update-validation")
+        if unique:
+            add(f"test_update_{name}_rejects_duplicate", "update-unique")
+    if entity.allows(Operation.DELETE):
+        add(f"test_delete_{name}", "delete")
+        add(f"test_delete_{name}_not_found", "delete-missing")
+        for link in child_links(spec, entity):
+            add(delete_test_name(entity, link), "delete", link.full)
+    for operation in Operation:
+        if not entity.allows(operation):
+            add(f"test_{operation.value}_{name}_is_not_offered")
+    if spec.auth_required:
+        tests.append((f"test_{plural}_require_token", "AC-auth-token"))
+    return [PlannedTest(file, test, criterion) for test, criterion in tests]
+
+
+def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
+    """Every test of the generated project: the health check, then entity by entity."""
+    planned = [PlannedTest(HEALTH_FILE, "test_health", "AC-health")]
+    for entity in spec.entities:
+        planned.extend(plan_entity_tests(spec, entity))
+    return planned

@@ -1,0 +1,221 @@
+"""Codegen's request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devgen.kit.types import LongText
+from devgen.services.codegen.analyst import Unparsed
+from devgen.services.codegen.spec import AcceptanceCriterion, ServiceSpec, UserStory
+from devgen.services.codegen.validation import Diagnostic, TestOutcome, TestStatus
+
+Engine = Literal["template", "llm"]
+"""``template``: offline and deterministic (the default); ``llm``: the configured model."""
+
+SpecDocument = dict[str, Any]
+"""A spec as JSON; its shape is published at ``GET /api/v1/codegen/spec-schema``."""
+
+FileMap = dict[str, str]
+"""Project files: relative POSIX path → UTF-8 text."""
+
+_SPEC_DESCRIPTION = (
+    "The service spec (JSON Schema at `GET /api/v1/codegen/spec-schema`). "
+    "Problems are reported with their path, e.g. `entities[2].fields[0].type`."
+)
+_FILES_DESCRIPTION = "Relative POSIX path → file content (UTF-8 text)."
+_FILES_EXAMPLE = {"app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n"}
+
+
+class _Request(BaseModel):
+    # Strict: `"run_tests": 0` or `"max_tokens": "5"` is a client bug to report, not to guess.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class BudgetIn(_Request):
+    """The most an LLM request may spend; each limit left out takes the server's default."""
+
+    max_tokens: int | None = Field(default=None, ge=1, description="input + output tokens")
+    max_cost_usd: float | None = Field(default=None, ge=0, description="at the configured prices")
+
+
+class BudgetRead(BaseModel):
+    """The budget a request ran with."""
+
+    max_tokens: int
+    max_cost_usd: float
+
+
+class UsageRead(BaseModel):
+    """What an LLM request spent."""
+
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: float
+    budget: BudgetRead
+
+
+class SpecSchemaRead(BaseModel):
+    """The spec's JSON Schema, for the spec version it describes."""
+
+    spec_version: str = Field(examples=["1"])
+    json_schema: dict[str, Any] = Field(description="JSON Schema (draft 2020-12)")
+
+
+class TemplateRead(BaseModel):
+    """A template: what it generates, in which language, with which engines."""
+
+    name: str = Field(examples=["fastapi-service"])
+    language: str = Field(examples=["python"])
+    description: str
+    generates: list[str]
+    engines: list[Engine] = Field(description="`llm` only when an endpoint is configured")
+
+
+class LanguageRead(BaseModel):
+    """A language some template generates."""
+
+    name: str = Field(examples=["python"])
+    description: str
+    templates: list[str]
+
+
+class AnalyzeRequest(_Request):
+    """A requirement: plain English, or a spec written as YAML or JSON."""
+
+    requirement: LongText = Field(
+        min_length=1,
+        examples=["A library lends books to members. Each book has a title and an ISBN."],
+    )
+    engine: Engine = "template"
+    budget: BudgetIn | None = Field(default=None, description="engine `llm` only")
+
+
+class AnalyzeRead(BaseModel):
+    """The spec, its user stories and acceptance criteria, and what was not understood."""
+
+    source: Literal["spec", "text", "llm"]
+    spec: ServiceSpec
+    user_stories: list[UserStory]
+    acceptance_criteria: list[AcceptanceCriterion]
+    unparsed: list[Unparsed]
+    assumptions: list[str]
+    usage: UsageRead | None = None
+
+
+class GenerateRequest(_Request):
+    """What to generate: a spec, and which engine, language and template."""
+
+    spec: SpecDocument = Field(description=_SPEC_DESCRIPTION)
+    engine: Engine = "template"
+    language: str = Field(default="python", min_length=1, max_length=40)
+    template: str = Field(default="fastapi-service", min_length=1, max_length=80)
+    budget: BudgetIn | None = Field(default=None, description="engine `llm` only")
+
+
+class PlannedFileRead(BaseModel):
+    """A file of the LLM architect's plan."""
+
+    path: str
+    purpose: str
+
+
+class GenerateRead(BaseModel):
+    """The generated project: its files and how they were made."""
+
+    id: uuid.UUID = Field(description="this generation (the subject of its events)")
+    files: FileMap
+    engine: Engine
+    template: str
+    language: str
+    generator: str = Field(examples=["devgen-template-engine"])
+    generator_version: str = Field(examples=["1.0.0"])
+    spec_hash: str = Field(description="SHA-256 of the spec's canonical JSON")
+    tests: list[str] = Field(description="pytest node ids of the generated tests")
+    file_count: int
+    total_bytes: int
+    plan: list[PlannedFileRead] | None = Field(default=None, description="engine `llm` only")
+    usage: UsageRead | None = Field(default=None, description="engine `llm` only")
+
+
+class ValidateRequest(_Request):
+    """A project to check."""
+
+    files: FileMap = Field(description=_FILES_DESCRIPTION, examples=[_FILES_EXAMPLE])
+    run_tests: bool = Field(
+        default=True, description="Run the project's tests in the executor's sandbox."
+    )
+
+
+class TestResultRead(BaseModel):
+    """One test case of the sandboxed run."""
+
+    id: str = Field(examples=["tests/test_book.py::test_create_book"])
+    outcome: TestOutcome
+    duration_seconds: float
+    message: str = Field(description="why it failed (first line)")
+
+
+class TestsRead(BaseModel):
+    """The project's own tests, run in the sandbox."""
+
+    status: TestStatus
+    reason: str
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    results: list[TestResultRead]
+    coverage_percent: float | None
+    coverage_files: dict[str, float]
+    verdict: str | None = Field(description="the executor's verdict")
+    exit_code: int | None
+    output: str = Field(description="the end of pytest's output")
+
+
+class ValidateRead(BaseModel):
+    """Every diagnostic, and the test run."""
+
+    ok: bool = Field(description="no error diagnostic, and the tests passed or were skipped")
+    errors: int
+    warnings: int
+    diagnostics: list[Diagnostic]
+    tests: TestsRead
+
+
+class FailureIn(_Request):
+    """A failing test (or a failed run): its id, its file, what it said."""
+
+    test: str | None = Field(default=None, max_length=1000, examples=["tests/test_x.py::test_y"])
+    file: str | None = Field(default=None, max_length=255)
+    message: str = Field(default="", max_length=20_000)
+
+
+class RepairRequest(_Request):
+    """A project whose tests fail, and the failures."""
+
+    files: FileMap = Field(description=_FILES_DESCRIPTION, examples=[_FILES_EXAMPLE])
+    spec: SpecDocument | None = Field(default=None, description="the spec, for context")
+    failures: list[FailureIn] = Field(min_length=1)
+    output: str = Field(default="", max_length=200_000, description="pytest's output")
+    files_to_fix: list[str] | None = Field(
+        default=None,
+        max_length=10,
+        description="Rewrite these files; by default those the failures point at.",
+    )
+    budget: BudgetIn | None = None
+
+
+class RepairRead(BaseModel):
+    """The project after the repair: every file, the ones rewritten, the usage."""
+
+    id: uuid.UUID = Field(description="this repair (the subject of its events)")
+    files: FileMap
+    targets: list[str]
+    changed: list[str]
+    usage: UsageRead

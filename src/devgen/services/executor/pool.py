@@ -1,0 +1,233 @@
+"""The bounded worker pool and queue: who runs next, and who is turned away.
+
+Scheduling only; the rows in the database are the record. An execution is
+admitted with a :class:`Reservation` *before* its row is written (so two
+requests racing for the last queue place cannot both get it), submitted once
+the row is committed, and run by ``run(execution_id, stop)`` when a worker
+is free and its tenant is under its concurrency quota. Queued executions of
+a tenant at its quota are skipped, not blocking the tenants behind them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+RunFunction = Callable[[uuid.UUID, asyncio.Event], Awaitable[None]]
+
+_MAX_RETRY_AFTER_S = 60
+
+
+class QueueFull(Exception):
+    """No room in the queue (or in the tenant's share of it); retry after ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class _Running:
+    tenant: uuid.UUID
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+
+
+class Reservation:
+    """A place in the queue held while the execution's row is being written."""
+
+    def __init__(self, pool: ExecutionPool, tenant: uuid.UUID) -> None:
+        self._pool = pool
+        self.tenant = tenant
+        self.used = False
+
+    def submit(self, execution_id: uuid.UUID) -> None:
+        """Turn the reservation into a queued execution (call once the row is committed)."""
+        if self.used:
+            raise RuntimeError("a reservation is submitted once")
+        self.used = True
+        self._pool._release(self.tenant)
+        self._pool.submit(execution_id, self.tenant)
+
+
+class ExecutionPool:
+    """``workers`` executions at a time, at most ``queue_size`` waiting."""
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        queue_size: int,
+        tenant_concurrency: int,
+        tenant_queue: int,
+        run: RunFunction,
+    ) -> None:
+        self.workers = workers
+        self.queue_size = queue_size
+        self.tenant_concurrency = tenant_concurrency
+        self.tenant_queue = tenant_queue
+        self._run = run
+        self._queued: dict[uuid.UUID, uuid.UUID] = {}  # execution -> tenant, oldest first
+        self._running: dict[uuid.UUID, _Running] = {}
+        self._reserved: Counter[uuid.UUID] = Counter()
+        self._done: dict[uuid.UUID, asyncio.Event] = {}
+        self._closed = False
+        self._mean_run_s = 1.0
+
+    @property
+    def queued(self) -> int:
+        """Executions waiting for a worker (reservations included)."""
+        return len(self._queued) + self._reserved.total()
+
+    @property
+    def running(self) -> int:
+        """Executions on a worker right now."""
+        return len(self._running)
+
+    def tenant_load(self, tenant: uuid.UUID) -> tuple[int, int]:
+        """(running, queued) executions of ``tenant`` in this process."""
+        running = sum(1 for r in self._running.values() if r.tenant == tenant)
+        queued = sum(1 for t in self._queued.values() if t == tenant) + self._reserved[tenant]
+        return running, queued
+
+    def retry_after(self) -> int:
+        """Seconds a refused client should wait: the queue drained at the observed pace."""
+        waves = (self.queued + 1) / self.workers
+        return max(1, min(_MAX_RETRY_AFTER_S, math.ceil(waves * self._mean_run_s)))
+
+    @contextlib.contextmanager
+    def reservation(self, tenant: uuid.UUID) -> Iterator[Reservation]:
+        """Hold a place for ``tenant``; raises :class:`QueueFull` when there is none.
+
+        The pool holds at most ``workers + queue_size`` executions (running or
+        waiting), a tenant at most ``tenant_concurrency + tenant_queue``. Left
+        without :meth:`Reservation.submit` (an error while writing the row),
+        the place is given back.
+        """
+        if self._closed:
+            raise QueueFull("the executor is shutting down", self.retry_after())
+        if self.running + self.queued >= self.workers + self.queue_size:
+            raise QueueFull(
+                f"the execution queue is full ({self.queue_size} waiting)", self.retry_after()
+            )
+        running, queued = self.tenant_load(tenant)
+        if running + queued >= self.tenant_concurrency + self.tenant_queue:
+            raise QueueFull(
+                f"your tenant already has {running} executions running and {queued} waiting",
+                self.retry_after(),
+            )
+        self._reserved[tenant] += 1
+        ticket = Reservation(self, tenant)
+        try:
+            yield ticket
+        finally:
+            if not ticket.used:
+                self._release(tenant)
+
+    def _release(self, tenant: uuid.UUID) -> None:
+        self._reserved[tenant] -= 1
+        if self._reserved[tenant] <= 0:
+            del self._reserved[tenant]
+
+    def submit(self, execution_id: uuid.UUID, tenant: uuid.UUID) -> None:
+        """Queue an execution whose row is committed (bounds are not checked here).
+
+        Restart recovery uses this directly: executions accepted before the
+        restart are queued whatever the bounds, none is dropped.
+        """
+        if execution_id in self._queued or execution_id in self._running or self._closed:
+            return
+        self._queued[execution_id] = tenant
+        self._done.setdefault(execution_id, asyncio.Event())
+        self._pump()
+
+    def knows(self, execution_id: uuid.UUID) -> bool:
+        """Whether the execution is queued or running in this process."""
+        return execution_id in self._queued or execution_id in self._running
+
+    def is_running(self, execution_id: uuid.UUID) -> bool:
+        """Whether the execution is on a worker in this process."""
+        return execution_id in self._running
+
+    def running_ids(self) -> list[uuid.UUID]:
+        """The executions on a worker in this process."""
+        return list(self._running)
+
+    def cancel_queued(self, execution_id: uuid.UUID) -> bool:
+        """Take a queued execution out of the queue; ``False`` if it is not queued here."""
+        if self._queued.pop(execution_id, None) is None:
+            return False
+        self._finish(execution_id)
+        self._pump()
+        return True
+
+    def stop(self, execution_id: uuid.UUID) -> bool:
+        """Ask a running execution to stop (verdict ``killed``); ``False`` if not running here."""
+        running = self._running.get(execution_id)
+        if running is None:
+            return False
+        running.stop.set()
+        return True
+
+    async def wait(self, execution_id: uuid.UUID, timeout_s: float) -> bool:
+        """Wait until the execution is done here; ``True`` if it is (or was never known)."""
+        done = self._done.get(execution_id)
+        if done is None:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout_s)
+        return done.is_set()
+
+    async def close(self) -> None:
+        """Stop taking work, cancel what runs (the run function records it) and wait."""
+        self._closed = True
+        self._queued.clear()
+        tasks = [running.task for running in self._running.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _pump(self) -> None:
+        if self._closed:
+            return
+        busy = Counter(r.tenant for r in self._running.values())
+        for execution_id, tenant in list(self._queued.items()):
+            if len(self._running) >= self.workers:
+                return
+            if busy[tenant] >= self.tenant_concurrency:
+                continue
+            del self._queued[execution_id]
+            busy[tenant] += 1
+            stop = asyncio.Event()
+            task = asyncio.ensure_future(self._run_one(execution_id, stop))
+            self._running[execution_id] = _Running(tenant, task, stop)
+
+    async def _run_one(self, execution_id: uuid.UUID, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await self._run(execution_id, stop)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failing run must not take the pool down
+            log.exception("executor.run_failed", execution_id=str(execution_id))
+        finally:
+            # An exponential moving average: recent executions say most about the wait.
+            self._mean_run_s = 0.8 * self._mean_run_s + 0.2 * (loop.time() - started)
+            self._running.pop(execution_id, None)
+            self._finish(execution_id)
+            self._pump()
+
+    def _finish(self, execution_id: uuid.UUID) -> None:
+        done = self._done.pop(execution_id, None)
+        if done is not None:
+            done.set()

@@ -1,0 +1,44 @@
+"""The collaborators the executor's rules need, built once in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from devgen.kit.db import Database
+from devgen.services.executor.builds import Builds
+from devgen.services.executor.lease import Owner
+from devgen.services.executor.live import LiveHub
+from devgen.services.executor.pool import ExecutionPool
+from devgen.services.executor.runtimes import RuntimeCatalog
+from devgen.services.executor.sandbox import Sandbox
+from devgen.services.executor.settings import ExecutorSettings
+
+
+@dataclass(frozen=True)
+class ExecutorState:
+    """Sandbox, pool, live output, builds and settings of this executor instance."""
+
+    settings: ExecutorSettings
+    database: Database
+    sandbox: Sandbox
+    pool: ExecutionPool
+    hub: LiveHub
+    builds: Builds
+    runtimes: RuntimeCatalog
+    owner: Owner
+
+    @property
+    def unsafe(self) -> bool:
+        """Whether executions run without isolation (development only)."""
+        return self.settings.sandbox == "unsafe-none"
+
+
+def _state(request: Request) -> ExecutorState:
+    state: ExecutorState = request.app.state.executor
+    return state
+
+
+State = Annotated[ExecutorState, Depends(_state)]

@@ -1,0 +1,242 @@
+"""Run one accepted execution: environment, claim, sandbox, result, events.
+
+The pool calls :class:`Worker` with an execution id; everything it needs is
+re-read from the database (a job carries an id, not an object), so the
+same code runs fresh submissions and executions recovered after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import uuid
+from typing import Any
+
+import structlog
+
+from devgen.kit.db import Database, utcnow
+from devgen.services.executor import events, repository
+from devgen.services.executor.builds import BuildFailed, Builds
+from devgen.services.executor.encoding import encode
+from devgen.services.executor.environments import target_of
+from devgen.services.executor.lease import Owner
+from devgen.services.executor.live import LiveEvent, LiveHub
+from devgen.services.executor.models import ExecutionResult
+from devgen.services.executor.sandbox import (
+    CollectedFile,
+    EnvMount,
+    Limits,
+    Sandbox,
+    SandboxError,
+    SandboxRequest,
+    SandboxResult,
+    Verdict,
+)
+
+log = structlog.get_logger(__name__)
+
+SHUTDOWN_REASON = "the executor shut down while it ran"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Job:
+    """What the worker read about an execution before running it."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    environment_id: uuid.UUID | None
+    command: list[str]
+    limits: Limits
+    collect: list[str]
+    files: dict[str, bytes]
+    stdin: bytes
+
+
+def collected_json(files: dict[str, CollectedFile]) -> dict[str, Any]:
+    """Result files as stored (and returned): status, size, and content as text or base64."""
+    stored: dict[str, Any] = {}
+    for name, collected in files.items():
+        entry: dict[str, Any] = {"status": collected.status.value, "size": collected.size}
+        if collected.status.value in ("ok", "truncated"):
+            entry["content"], entry["encoding"] = encode(collected.content)
+        stored[name] = entry
+    return stored
+
+
+def result_row(result: SandboxResult) -> ExecutionResult:
+    """The row that stores a sandbox result."""
+    isolation = dataclasses.asdict(result.isolation)
+    isolation["namespaces"] = list(isolation["namespaces"])
+    return ExecutionResult(
+        id=uuid.uuid4(),
+        exit_code=result.exit_code,
+        signal=result.signal,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        stdout_truncated=result.stdout_truncated,
+        stderr_truncated=result.stderr_truncated,
+        cpu_time_s=result.cpu_time_s,
+        wall_time_s=result.wall_time_s,
+        peak_memory_bytes=result.peak_memory_bytes,
+        limits=result.limits.model_dump(),
+        isolation=isolation,
+        files=collected_json(result.files),
+        detail=result.detail,
+    )
+
+
+class Worker:
+    """The pool's run function: ``await worker(execution_id, stop)``."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        sandbox: Sandbox,
+        builds: Builds,
+        hub: LiveHub,
+        owner: Owner,
+    ) -> None:
+        self._database = database
+        self._sandbox = sandbox
+        self._builds = builds
+        self._hub = hub
+        self._owner = owner
+
+    async def __call__(self, execution_id: uuid.UUID, stop: asyncio.Event) -> None:
+        """Run the execution if it is still queued; record how it ended.
+
+        It is claimed (``running``) first, then waits for its environment if
+        that is still being built: a cancellation meanwhile still stops it.
+        """
+        job: _Job | None = None
+        try:
+            job = await self._claim(execution_id)
+            if job is None:
+                self._hub.close(execution_id, "")
+                return
+            await self._run(job, stop)
+        except asyncio.CancelledError:
+            # Shutdown: the sandbox already killed the tree; say why it ended.
+            # (Cancelled while the claim itself committed, it is left running:
+            # the next start finds its owner gone and records it interrupted.)
+            if job is not None:
+                await asyncio.shield(self._end(job, Verdict.KILLED, SHUTDOWN_REASON))
+            raise
+        except Exception as exc:  # a claimed execution must always end, however it fails
+            if job is None:
+                raise
+            log.exception("executor.worker_failed", execution_id=str(job.id))
+            await self._end(job, Verdict.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+
+    async def _run(self, job: _Job, stop: asyncio.Event) -> None:
+        live = self._hub.get(job.id) or self._hub.open(job.id)
+        live.publish(LiveEvent("status", text="running"))
+        try:
+            mounts = await self._environment(job)
+        except BuildFailed as exc:
+            await self._end(job, Verdict.INTERNAL_ERROR, f"the environment was not built: {exc}")
+            return
+        if stop.is_set():
+            await self._end(job, Verdict.KILLED, None)
+            return
+        request = SandboxRequest(
+            command=job.command,
+            files=job.files,
+            stdin=job.stdin,
+            limits=job.limits,
+            collect=job.collect,
+            env_mounts=mounts,
+            on_output=live.on_output,
+        )
+        try:
+            result = await self._sandbox.run(request, stop=stop)
+        except SandboxError as exc:
+            # Checked when it was accepted; a host that lost bwrap since lands here.
+            await self._end(job, Verdict.INTERNAL_ERROR, f"the sandbox refused it: {exc}")
+            return
+        await self._store(job, result)
+
+    async def _claim(self, execution_id: uuid.UUID) -> _Job | None:
+        """Move it to ``running`` and read what it needs, in one transaction."""
+        async with self._database.transaction() as session:
+            row = await repository.claim(session, execution_id, str(self._owner), utcnow())
+            if row is None:
+                return None  # cancelled, or claimed by another executor
+            inputs = await repository.inputs(session, execution_id)
+            await events.emit(
+                session,
+                events.EXECUTION_STARTED,
+                subject=str(row.id),
+                tenant_id=row.tenant_id,
+                data={"id": row.id},
+            )
+            files = inputs.files if inputs is not None else {}
+            return _Job(
+                id=row.id,
+                tenant_id=row.tenant_id,
+                environment_id=row.environment_id,
+                command=list(row.command),
+                limits=Limits(**row.limits),
+                collect=list(row.collect),
+                files={name: base64.b64decode(content) for name, content in files.items()},
+                stdin=inputs.stdin if inputs is not None else b"",
+            )
+
+    async def _environment(self, job: _Job) -> list[EnvMount]:
+        if job.environment_id is None:
+            return []
+        async with self._database.transaction() as session:
+            target = await target_of(session, self._builds, job.tenant_id, job.environment_id)
+        assert target.build_key is not None
+        venv = await self._builds.ensure(target.build_key, target.runtime, list(target.packages))
+        return [EnvMount(venv)]
+
+    async def _end(self, job: _Job, verdict: Verdict, reason: str | None) -> None:
+        """Record an end without a result (nothing ran, or it was interrupted)."""
+        async with self._database.transaction() as session:
+            finished = await repository.finish(
+                session, job.id, verdict=verdict.value, now=utcnow(), reason=reason
+            )
+            if finished:
+                await self._emit_finished(session, job, verdict.value, None, reason)
+        self._hub.close(job.id, verdict.value)
+
+    async def _store(self, job: _Job, result: SandboxResult) -> None:
+        row = result_row(result)
+        async with self._database.transaction() as session:
+            session.add(row)
+            await session.flush()
+            finished = await repository.finish(
+                session,
+                job.id,
+                verdict=result.verdict.value,
+                now=utcnow(),
+                exit_code=result.exit_code,
+                result_id=row.id,
+                only_if=(repository.RUNNING,),
+            )
+            if finished:
+                await self._emit_finished(
+                    session, job, result.verdict.value, result.exit_code, None
+                )
+        if not finished:
+            log.warning("executor.result_dropped", execution_id=str(job.id))
+        self._hub.close(job.id, result.verdict.value)
+
+    async def _emit_finished(
+        self,
+        session: Any,
+        job: _Job,
+        verdict: str,
+        exit_code: int | None,
+        reason: str | None,
+    ) -> None:
+        await events.emit(
+            session,
+            events.EXECUTION_FINISHED,
+            subject=str(job.id),
+            tenant_id=job.tenant_id,
+            data={"id": job.id, "verdict": verdict, "exit_code": exit_code, "reason": reason},
+        )

@@ -1,0 +1,47 @@
+"""Start-up and shut-down of the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from devgen.kit.settings import Settings
+from devgen.services.gateway.addresses import ClientAddressResolver
+from devgen.services.gateway.health import health_checks
+from devgen.services.gateway.ratelimit import GatewayRateLimiter
+from devgen.services.gateway.settings import GatewaySettings
+from devgen.services.gateway.state import GatewayState
+from devgen.services.gateway.upstream import HttpUpstream
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the limiter, the HTTP upstream client and the aggregate health checks.
+
+    The all-in-one runtime mounts the in-process service apps
+    (``shortcut.mount_in_process``) before the app starts; alone there are none.
+    """
+    settings: Settings = app.state.settings
+    gateway_settings = GatewaySettings()
+    state = GatewayState(
+        settings=gateway_settings,
+        urls=settings.urls,
+        resolver=ClientAddressResolver(settings.http.trusted_proxies),
+        limiter=GatewayRateLimiter(
+            settings.rate_limit, key_prefix=gateway_settings.rate_limit_key_prefix
+        ),
+        http=HttpUpstream(
+            connect_timeout=settings.client.client_connect_timeout_seconds,
+            timeout=gateway_settings.gateway_upstream_timeout_seconds,
+        ),
+        in_process=dict(getattr(app.state, "upstream_apps", {})),
+    )
+    app.state.gateway = state
+    app.state.health_checks.update(health_checks(state))
+    try:
+        yield
+    finally:
+        await state.http.aclose()
+        await state.limiter.aclose()

@@ -1,0 +1,35 @@
+"""Identity's own endpoint dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from devgen.kit.auth import CurrentPrincipal
+from devgen.kit.deps import Session
+from devgen.kit.errors import Forbidden
+from devgen.services.identity.service import SessionContext, active_context
+
+
+async def _active(session: Session, principal: CurrentPrincipal) -> SessionContext:
+    return await active_context(session, principal)
+
+
+Active = Annotated[SessionContext, Depends(_active)]
+"""The caller, checked against revocation (identity owns the session state)."""
+
+
+def RequireActiveRole(role: str) -> object:  # noqa: N802 - reads as a type in signatures
+    """An active caller holding ``role`` or stronger in the current tenant."""
+
+    async def _check(context: Active) -> SessionContext:
+        principal = context.principal
+        if not (principal.platform_admin or principal.has_role(role)):
+            raise Forbidden(f"This needs the {role} role in the tenant.")
+        return context
+
+    return Annotated[SessionContext, Depends(_check)]
+
+
+ActiveAdmin = RequireActiveRole("admin")

@@ -1,0 +1,150 @@
+"""Signing keys: Ed25519 pairs stored by identity, rotated by a command.
+
+The newest unretired key signs; retired keys stay in the JWKS until every
+token they signed has expired (``publish_until``), then drop out.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devgen.kit.auth.tokens import ALGORITHM, jwks_to_keys
+from devgen.kit.db import utcnow
+from devgen.services.identity.models import SigningKey
+
+_PUBLISH_GRACE = timedelta(seconds=60)
+# A flood of tokens naming made-up keys must not become a flood of database reads.
+_MIN_FORCED_RELOAD_SECONDS = 1.0
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def new_signing_key() -> SigningKey:
+    """A fresh Ed25519 key pair as an (unsaved) row."""
+    private = Ed25519PrivateKey.generate()
+    public_raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    kid = f"{utcnow():%Y%m%d}-{secrets.token_hex(6)}"
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(public_raw), "kid": kid}
+    jwk |= {"alg": ALGORITHM, "use": "sig"}
+    return SigningKey(
+        kid=kid, algorithm=ALGORITHM, private_pem=pem, public_jwk=jwk, created_at=utcnow()
+    )
+
+
+async def published_keys(session: AsyncSession) -> list[SigningKey]:
+    """Keys verifiers may still need, newest first."""
+    now = utcnow()
+    rows = await session.scalars(
+        select(SigningKey)
+        .where(or_(SigningKey.publish_until.is_(None), SigningKey.publish_until > now))
+        .order_by(SigningKey.created_at.desc())
+    )
+    return list(rows)
+
+
+async def ensure_signing_key(session: AsyncSession) -> SigningKey:
+    """The active signing key, created on first start."""
+    active = await session.scalar(
+        select(SigningKey)
+        .where(SigningKey.retired_at.is_(None))
+        .order_by(SigningKey.created_at.desc())
+        .limit(1)
+    )
+    if active is None:
+        active = new_signing_key()
+        session.add(active)
+        await session.flush()
+    return active
+
+
+async def rotate_signing_key(session: AsyncSession, access_token_ttl_seconds: int) -> SigningKey:
+    """Start signing with a new key; keep the old ones published until their tokens expire."""
+    now = utcnow()
+    publish_until = now + timedelta(seconds=access_token_ttl_seconds) + _PUBLISH_GRACE
+    for key in await session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+        key.retired_at = now
+        key.publish_until = publish_until
+    fresh = new_signing_key()
+    session.add(fresh)
+    await session.flush()
+    return fresh
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    kid: str
+    private_key: Any
+    jwks: dict[str, Any]
+    verification_keys: dict[str, Any]
+
+
+class KeyRing:
+    """The signing key and published keys, held in memory and reloaded from the database.
+
+    Reloads every ``reload_seconds`` (so a rotation done by the CLI in another
+    process is picked up) and whenever a token names a key it does not know.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], reload_seconds: float):
+        self._sessionmaker = sessionmaker
+        self._reload_seconds = reload_seconds
+        self._loaded: _Loaded | None = None
+        self._loaded_at = float("-inf")
+        self.reload_count = 0
+
+    async def reload(self) -> None:
+        """Read the keys again (creating the first one if there is none)."""
+        async with self._sessionmaker() as session, session.begin():
+            active = await ensure_signing_key(session)
+            keys = await published_keys(session)
+        jwks = {"keys": [dict(key.public_jwk) for key in keys]}
+        private = serialization.load_pem_private_key(active.private_pem.encode(), password=None)
+        self._loaded = _Loaded(active.kid, private, jwks, jwks_to_keys(jwks))
+        self._loaded_at = time.monotonic()
+        self.reload_count += 1
+
+    async def _current(self) -> _Loaded:
+        if self._loaded is None or time.monotonic() - self._loaded_at >= self._reload_seconds:
+            await self.reload()
+        assert self._loaded is not None
+        return self._loaded
+
+    async def signing_key(self) -> tuple[str, Any]:
+        """``(kid, private key)`` to sign new tokens with."""
+        loaded = await self._current()
+        return loaded.kid, loaded.private_key
+
+    async def jwks(self) -> dict[str, Any]:
+        """The JWKS document identity publishes."""
+        return (await self._current()).jwks
+
+    async def key_for(self, kid: str) -> Any | None:
+        """A verification key by id; reloads once when the id is unknown."""
+        loaded = await self._current()
+        if (
+            kid not in loaded.verification_keys
+            and time.monotonic() - self._loaded_at >= _MIN_FORCED_RELOAD_SECONDS
+        ):
+            await self.reload()
+            assert self._loaded is not None
+            loaded = self._loaded
+        return loaded.verification_keys.get(kid)

@@ -1,0 +1,38 @@
+"""Identity's start-up: the key ring, the password hasher, the local authenticator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from devgen.kit.settings import Settings
+from devgen.services.identity.auth import local_authenticator
+from devgen.services.identity.keys import KeyRing
+from devgen.services.identity.passwords import Passwords
+from devgen.services.identity.settings import IdentitySettings
+from devgen.services.identity.state import IdentityState
+from devgen.services.identity.tokens import TokenIssuer
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build identity's collaborators and make sure a signing key exists."""
+    settings: Settings = app.state.settings
+    identity_settings = IdentitySettings()
+    database = app.state.database
+    keys = KeyRing(database.sessionmaker, identity_settings.signing_key_reload_seconds)
+    await keys.reload()
+    authenticator = local_authenticator(keys, database, settings.auth)
+    app.state.authenticator = authenticator
+    app.state.identity = IdentityState(
+        database=database,
+        passwords=Passwords(identity_settings),
+        keys=keys,
+        issuer=TokenIssuer(keys, settings.auth),
+        settings=identity_settings,
+        auth=settings.auth,
+        authenticator=authenticator,
+    )
+    yield

@@ -1,0 +1,205 @@
+"""``/api/v1/runs``: start, list, inspect, follow (SSE) and cancel runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from devgen.kit.deps import Session
+from devgen.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+    error_responses,
+)
+from devgen.kit.pagination import CursorPage, paginate_cursor
+from devgen.kit.responses import Envelope, ListEnvelope
+from devgen.services.orchestrator import repository, service
+from devgen.services.orchestrator.api.deps import KnownQueryParameters, Reader, Writer
+from devgen.services.orchestrator.models import Run
+from devgen.services.orchestrator.schemas import (
+    RunCreate,
+    RunEventRead,
+    RunRead,
+    RunState,
+    RunSummary,
+)
+from devgen.services.orchestrator.state import OrchestratorState, State
+from devgen.services.orchestrator.states import is_terminal
+
+router = APIRouter(
+    prefix="/api/v1/runs",
+    tags=["runs"],
+    dependencies=[KnownQueryParameters],
+    responses=error_responses(Unauthorized, Forbidden),
+)
+
+_PING_SECONDS = 15
+_STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`text/event-stream`: one event per transition, `id` = its number "
+        "in the run, `event` = its type (`orchestrator.step.succeeded`, ...), `data` = "
+        "JSON `{seq, type, step, data, created_at}`. Ends after the run finished.",
+        "content": {"text/event-stream": {}},
+    }
+}
+_REPLICA_POLL_SECONDS = 1.0
+_PAGE = 200
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Envelope[RunRead],
+    responses=error_responses(NotFound, ValidationFailed),
+)
+async def start_run(
+    body: RunCreate, session: Session, principal: Writer, response: Response
+) -> Envelope[RunRead]:
+    """Start a run of a project (``project_id``) or of a requirement or spec given here.
+
+    Answers at once (202): the run goes on in the background and survives
+    restarts. Follow it with ``GET /runs/{id}/events`` or poll ``GET /runs/{id}``.
+    """
+    run = await service.start_run(session, principal, body)
+    tasks = await repository.tasks_of_run(session, run.id)
+    response.headers["Location"] = f"/api/v1/runs/{run.id}"
+    return Envelope(data=service.to_run_read(run, tasks))
+
+
+@router.get(
+    "", response_model=ListEnvelope[RunSummary], responses=error_responses(ValidationFailed)
+)
+async def list_runs(
+    session: Session,
+    principal: Reader,
+    page: CursorPage,
+    state: Annotated[RunState | None, Query(description="Only runs in this state.")] = None,
+    project_id: Annotated[uuid.UUID | None, Query(description="Only this project's runs.")] = None,
+) -> ListEnvelope[RunSummary]:
+    """Your tenant's runs, newest first."""
+    query = repository.runs_of_tenant(
+        service.tenant_of(principal), state=state, project_id=project_id
+    )
+    result = await paginate_cursor(
+        session, query, page, sort_column=Run.created_at, id_column=Run.id, descending=True
+    )
+    return ListEnvelope(
+        data=[service.to_run_summary(run) for run in result.items], metadata=result.metadata
+    )
+
+
+@router.get("/{run_id}", response_model=Envelope[RunRead], responses=error_responses(NotFound))
+async def get_run(run_id: uuid.UUID, session: Session, principal: Reader) -> Envelope[RunRead]:
+    """The whole picture: every step with its state, attempts and timings; tokens and cost;
+    the artifact; the test summary; the error, when it failed."""
+    run = await service.get_run(session, principal, run_id)
+    tasks = await repository.tasks_of_run(session, run.id)
+    return Envelope(data=service.to_run_read(run, tasks))
+
+
+@router.post(
+    "/{run_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Envelope[RunRead],
+    responses=error_responses(NotFound, Conflict),
+)
+async def cancel_run(
+    run_id: uuid.UUID,
+    session: Session,
+    principal: Writer,
+    state: State,
+    background: BackgroundTasks,
+) -> Envelope[RunRead]:
+    """Cancel a run: steps not started are cancelled, running ones stopped (their sandbox
+    runs too), then the run's compensations remove what it stored. 409 when it has finished.
+    """
+    run = await service.cancel_run(session, principal, run_id)
+    tasks = await repository.tasks_of_run(session, run.id)
+    # After the commit: interrupt the run's steps in this process without waiting for a heartbeat.
+    background.add_task(state.after_stop, run.id)
+    return Envelope(data=service.to_run_read(run, tasks))
+
+
+def _sse(event: RunEventRead) -> ServerSentEvent:
+    return ServerSentEvent(
+        id=str(event.seq),
+        event=event.type,
+        data=json.dumps(event.model_dump(mode="json"), separators=(",", ":")),
+    )
+
+
+async def _follow(
+    state: OrchestratorState, run_id: uuid.UUID, after: int, follow: bool
+) -> AsyncIterator[ServerSentEvent]:
+    changed = state.watch.subscribe(run_id)
+    try:
+        cursor = after
+        while True:
+            changed.clear()
+            async with state.database.transaction() as session:
+                rows = await repository.events_after(session, run_id, cursor, _PAGE)
+                run = await session.get(Run, run_id, populate_existing=True)
+            for row in rows:
+                cursor = row.seq
+                yield _sse(RunEventRead.model_validate(row, from_attributes=True))
+            if len(rows) == _PAGE:
+                continue
+            if run is None or is_terminal(run.state) or not follow:
+                return
+            # Woken at once by this process's commits; other replicas' by the poll.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), _REPLICA_POLL_SECONDS)
+    finally:
+        state.watch.unsubscribe(run_id, changed)
+
+
+@router.get(
+    "/{run_id}/events",
+    response_class=EventSourceResponse,
+    responses=_STREAM_RESPONSE | error_responses(NotFound, ValidationFailed),
+)
+async def run_events(
+    run_id: uuid.UUID,
+    session: Session,
+    principal: Reader,
+    state: State,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            max_length=20,
+            description="Resume after this event (what the stream last sent as `id`).",
+        ),
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=2**31, description="Like `Last-Event-ID`, as a parameter.")
+    ] = None,
+    follow: Annotated[
+        bool, Query(description="Keep the stream open until the run finishes.")
+    ] = True,
+) -> EventSourceResponse:
+    """The run's events from the start (or after `Last-Event-ID`), then live until it ends."""
+    await service.get_run(session, principal, run_id)
+    start = after or 0
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            raise ValidationFailed(
+                "Last-Event-ID must be an event number the stream sent.",
+                details={"field": "Last-Event-ID"},
+            )
+        start = max(start, int(last_event_id))
+    return EventSourceResponse(
+        _follow(state, run_id, start, follow),
+        ping=_PING_SECONDS,
+        headers={"Cache-Control": "no-store"},
+    )

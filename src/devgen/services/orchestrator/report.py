@@ -1,0 +1,291 @@
+"""The run's report: what was asked, what was built, and the evidence that it works.
+
+``build_report`` gathers, as plain JSON: the requirement and the spec, the
+user stories with their acceptance criteria each mapped to the tests that
+cover it and how those tests ended, every test's result (junit), coverage,
+the validation diagnostics, the engine, tokens and cost, the repair rounds
+and the timing of every step. ``render_markdown`` writes the same for
+people. Both are pure functions of their inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REPORT_VERSION = "1"
+MARKDOWN_NAME = "REPORT.md"
+JSON_NAME = "report.json"
+
+
+def _results_by_id(results: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    by_id: dict[str, list[Mapping[str, Any]]] = {}
+    for result in results:
+        # A parametrised test reports ``test_x[a]``; criteria name ``test_x``.
+        base = str(result["id"]).split("[", 1)[0]
+        by_id.setdefault(base, []).append(result)
+    return by_id
+
+
+def _criterion_status(outcomes: list[str], mapped: int) -> str:
+    if not mapped:
+        return "untested"
+    if not outcomes:
+        return "not_run"
+    if any(outcome in {"failed", "error"} for outcome in outcomes):
+        return "failed"
+    if all(outcome == "skipped" for outcome in outcomes):
+        return "skipped"
+    return "passed"
+
+
+def map_criteria(
+    stories: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each acceptance criterion with its story, its tests and their outcomes, and a status."""
+    by_id = _results_by_id(results)
+    mapped: list[dict[str, Any]] = []
+    for story in stories:
+        for criterion in story.get("acceptance_criteria") or []:
+            tests = []
+            for test_id in criterion.get("test_ids") or []:
+                found = by_id.get(str(test_id).split("[", 1)[0], [])
+                if not found:
+                    tests.append({"id": test_id, "outcome": "not_run"})
+                tests.extend({"id": r["id"], "outcome": r["outcome"]} for r in found)
+            outcomes = [t["outcome"] for t in tests if t["outcome"] != "not_run"]
+            mapped.append(
+                {
+                    "id": criterion["id"],
+                    "story": story.get("id"),
+                    "text": criterion.get("text", ""),
+                    "tests": tests,
+                    "status": _criterion_status(outcomes, len(criterion.get("test_ids") or [])),
+                }
+            )
+    return mapped
+
+
+def _story_text(story: Mapping[str, Any]) -> str:
+    return f"As a {story.get('as_a')}, I want {story.get('i_want')} so that {story.get('so_that')}."
+
+
+def build_report(
+    *,
+    run: Mapping[str, Any],
+    requirement: str | None,
+    spec: Mapping[str, Any] | None,
+    user_stories: list[Mapping[str, Any]],
+    test_run: Mapping[str, Any] | None,
+    diagnostics: list[Mapping[str, Any]],
+    unparsed: list[Mapping[str, Any]],
+    assumptions: list[str],
+    engine: Mapping[str, Any],
+    usage: Mapping[str, Any],
+    repair_rounds: list[Mapping[str, Any]],
+    timings: list[Mapping[str, Any]],
+    files: Iterable[str],
+) -> dict[str, Any]:
+    """The report as JSON-ready data."""
+    results = list((test_run or {}).get("results") or [])
+    criteria = map_criteria(user_stories, results)
+    statuses = [criterion["status"] for criterion in criteria]
+    errors = sum(1 for d in diagnostics if d.get("severity") == "error")
+    warnings = sum(1 for d in diagnostics if d.get("severity") == "warning")
+    return {
+        "report_version": REPORT_VERSION,
+        "run": dict(run),
+        "requirement": requirement,
+        "spec": spec,
+        "user_stories": [
+            {
+                "id": story.get("id"),
+                "text": _story_text(story),
+                "entity": story.get("entity"),
+                "acceptance_criteria": [c["id"] for c in story.get("acceptance_criteria") or []],
+            }
+            for story in user_stories
+        ],
+        "acceptance_criteria": criteria,
+        "criteria_summary": {
+            status: statuses.count(status)
+            for status in ("passed", "failed", "not_run", "untested", "skipped")
+        },
+        "tests": {
+            "all_passed": bool((test_run or {}).get("passed")),
+            "summary": (test_run or {}).get("summary"),
+            "results": [
+                {key: result.get(key) for key in ("id", "outcome", "duration_seconds", "message")}
+                for result in results
+            ],
+            "output": (test_run or {}).get("output", "")[-4000:] if test_run else "",
+        },
+        "coverage": (test_run or {}).get("coverage"),
+        "validation": {"errors": errors, "warnings": warnings, "diagnostics": list(diagnostics)},
+        "unparsed": list(unparsed),
+        "assumptions": list(assumptions),
+        "engine": dict(engine),
+        "usage": dict(usage),
+        "repair": {"rounds": list(repair_rounds)},
+        "timings": list(timings),
+        "files": sorted(files),
+    }
+
+
+def _cell(value: Any) -> str:
+    return str(value if value is not None else "-").replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+_ICONS = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "❌",
+    "skipped": "⏭",
+    "not_run": "⚪",
+    "untested": "⚪",
+}
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The report for people, in Markdown."""
+    spec = report.get("spec") or {}
+    tests = report["tests"]
+    summary = tests.get("summary") or {}
+    coverage = report.get("coverage") or {}
+    usage = report.get("usage") or {}
+    engine = report.get("engine") or {}
+    verdict = "passed" if tests["all_passed"] else "did not pass"
+    lines = [
+        f"# {spec.get('name') or 'Generated service'}: generation report",
+        "",
+        f"Run `{report['run'].get('id')}` — workflow `{report['run'].get('workflow')}`. "
+        f"The generated tests **{verdict}**: {summary.get('passed', 0)} passed, "
+        f"{summary.get('failed', 0)} failed, {summary.get('error', 0)} errors, "
+        f"{summary.get('skipped', 0)} skipped; line coverage "
+        f"{coverage.get('percent', '-')}%.",
+        "",
+    ]
+    if spec.get("description"):
+        lines += [f"> {spec['description']}", ""]
+    if report.get("requirement"):
+        lines += ["## Requirement", "", "```text", str(report["requirement"]).strip(), "```", ""]
+    entities = spec.get("entities") or []
+    if entities:
+        lines += ["## Spec", ""]
+        lines += _table(
+            ["entity", "fields", "relations", "operations"],
+            (
+                [
+                    entity.get("name"),
+                    ", ".join(
+                        f"{f.get('name')} ({f.get('type')})" for f in entity.get("fields") or []
+                    ),
+                    ", ".join(
+                        f"{r.get('name')} → {r.get('target')}"
+                        for r in entity.get("relations") or []
+                    ),
+                    ", ".join(entity.get("operations") or []),
+                ]
+                for entity in entities
+            ),
+        )
+        lines.append("")
+    lines += ["## User stories and acceptance criteria", ""]
+    criteria = {criterion["id"]: criterion for criterion in report["acceptance_criteria"]}
+    for story in report["user_stories"]:
+        lines.append(f"- **{story['id']}** {story['text']}")
+        for criterion_id in story["acceptance_criteria"]:
+            criterion = criteria.get(criterion_id)
+            if criterion is None:
+                continue
+            tests_text = ", ".join(
+                f"`{t['id'].split('::')[-1]}` {t['outcome']}" for t in criterion["tests"]
+            )
+            lines.append(
+                f"  - {_ICONS.get(criterion['status'], '')} {criterion['id']}: {criterion['text']}"
+                + (f" — {tests_text}" if tests_text else " — no test")
+            )
+    lines.append("")
+    counts = report["criteria_summary"]
+    lines += [
+        f"Criteria: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['not_run']} not run, {counts['untested']} without a test.",
+        "",
+        "## Test results",
+        "",
+    ]
+    lines += _table(
+        ["test", "outcome", "seconds", "message"],
+        (
+            [r["id"], r["outcome"], r["duration_seconds"], r.get("message") or ""]
+            for r in tests["results"]
+        ),
+    )
+    lines.append("")
+    if coverage.get("files"):
+        lines += ["## Coverage", "", f"Total: {coverage.get('percent')}% of lines.", ""]
+        lines += _table(["file", "line coverage %"], ([f, p] for f, p in coverage["files"].items()))
+        lines.append("")
+    validation = report["validation"]
+    lines += [
+        "## Validation",
+        "",
+        f"{validation['errors']} errors, {validation['warnings']} warnings.",
+        "",
+    ]
+    if validation["diagnostics"]:
+        lines += _table(
+            ["file", "line", "rule", "severity", "message"],
+            (
+                [d.get("file"), d.get("line"), d.get("rule"), d.get("severity"), d.get("message")]
+                for d in validation["diagnostics"][:200]
+            ),
+        )
+        lines.append("")
+    if report["repair"]["rounds"]:
+        lines += ["## Repair rounds", ""]
+        lines += _table(
+            ["round", "changed", "tokens", "tests passed"],
+            (
+                [
+                    r.get("iteration"),
+                    ", ".join(r.get("changed") or []),
+                    (r.get("usage") or {}).get("total_tokens", 0),
+                    r.get("passed"),
+                ]
+                for r in report["repair"]["rounds"]
+            ),
+        )
+        lines.append("")
+    if report["unparsed"] or report["assumptions"]:
+        lines += ["## What the analyst did not use, and what it assumed", ""]
+        lines += [f"- not used: “{u.get('text')}” ({u.get('reason')})" for u in report["unparsed"]]
+        lines += [f"- assumed: {a}" for a in report["assumptions"]]
+        lines.append("")
+    lines += [
+        "## Engine and cost",
+        "",
+        f"Engine `{engine.get('engine')}`, generator `{engine.get('name')}` "
+        f"{engine.get('version') or ''}, template `{engine.get('template')}` "
+        f"({engine.get('language')}).",
+        f"Tokens: {usage.get('total_tokens', 0)} ({usage.get('input_tokens', 0)} in, "
+        f"{usage.get('output_tokens', 0)} out); cost ${float(usage.get('cost_usd', 0.0)):.4f}.",
+        "",
+        "## Timings",
+        "",
+    ]
+    lines += _table(
+        ["step", "type", "state", "attempts", "seconds"],
+        (
+            [t["step"], t["type"], t["state"], t["attempts"], t.get("duration_seconds")]
+            for t in report["timings"]
+        ),
+    )
+    lines.append("")
+    return "\n".join(lines)

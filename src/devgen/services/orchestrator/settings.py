@@ -1,0 +1,70 @@
+"""Settings only the orchestrator reads: leases, workers, pipeline defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OrchestratorSettings(BaseSettings):
+    """How runs are claimed, retried and bounded (``DEVGEN_ORCHESTRATOR_*``)."""
+
+    # Every name starts with ``orchestrator_`` under the common ``DEVGEN_`` prefix.
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEVGEN_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    orchestrator_lease_seconds: float = Field(
+        default=15.0,
+        gt=0.5,
+        le=3600,
+        description="How long a claimed step stays ours without a heartbeat; after that "
+        "another worker (or this one after a restart) takes it over.",
+    )
+    orchestrator_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often an idle worker looks for work it was not woken for "
+        "(other replicas' runs, expired leases, back-offs that ended).",
+    )
+    orchestrator_workers: int = Field(
+        default=8, ge=1, le=256, description="Steps this process runs at the same time."
+    )
+    orchestrator_engine_enabled: bool = Field(
+        default=True, description="Run steps in this process (false: API only)."
+    )
+    orchestrator_default_step_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=86_400,
+        description="Timeout of a workflow step that does not set `timeout_seconds`.",
+    )
+    orchestrator_max_repair_iterations: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Repair rounds of the LLM engine's repair loop, unless the workflow says.",
+    )
+    orchestrator_test_wall_time_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Wall-time limit of one generated test run."
+    )
+    orchestrator_test_cpu_time_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="CPU-time limit of one generated test run."
+    )
+    orchestrator_test_memory_bytes: int = Field(
+        default=1024 * 1024 * 1024, gt=0, description="Memory limit of one generated test run."
+    )
+    orchestrator_inline_output_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Step outputs larger than this are kept in storage and referenced.",
+    )
+    orchestrator_execution_poll_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        le=10,
+        description="How often a test step asks the executor whether its run finished.",
+    )

@@ -1,0 +1,1 @@
+"""The built-in step types and the executors that do their work."""

@@ -1,0 +1,126 @@
+"""Running a project's tests in the executor's sandbox, once per idempotency key.
+
+Shared by the ``test`` step and each round of the ``repair`` loop. The
+execution is created with an ``Idempotency-Key`` and its id checkpointed
+before the step waits for it: a worker that takes the step over after a
+crash finds the id (or gets the same execution back from the key) and
+waits for that execution instead of starting another. Cancelling the step
+(the run was cancelled, the step timed out) cancels the execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from devgen.services.orchestrator.calls import CallFailed
+from devgen.services.orchestrator.steps.base import StepContext, StepError
+from devgen.services.orchestrator.testresults import (
+    COVERAGE_FILE,
+    JUNIT_FILE,
+    pytest_command,
+    summarise,
+)
+
+EXECUTE_PATH = "/api/v1/execute"
+EXECUTION_PATH = "/api/v1/executions/{id}"
+CANCEL_PATH = "/api/v1/executions/{id}/cancel"
+ENVIRONMENT = "python-service"
+_FINISHED = frozenset({"finished"})
+_NOT_A_RESULT = frozenset({"internal_error", "killed"})
+_SLACK_SECONDS = 60.0
+
+
+def execute_body(
+    context: StepContext, files: Mapping[str, str], wall_time: float
+) -> dict[str, Any]:
+    """The body of ``POST /api/v1/execute`` for the project's tests."""
+    settings = context.settings
+    return {
+        "environment": ENVIRONMENT,
+        "files": dict(files),
+        "command": pytest_command(list(files)),
+        "collect": [JUNIT_FILE, COVERAGE_FILE],
+        "limits": {
+            "wall_time_s": wall_time,
+            "cpu_time_s": min(settings.orchestrator_test_cpu_time_seconds, wall_time),
+            "memory_bytes": settings.orchestrator_test_memory_bytes,
+        },
+        "wait": False,
+    }
+
+
+async def run_tests(
+    context: StepContext, files: Mapping[str, str], *, label: str, wall_time: float | None = None
+) -> dict[str, Any]:
+    """Run ``files``' tests (once for ``label`` in this attempt); the summarised results."""
+    wall = wall_time or context.settings.orchestrator_test_wall_time_seconds
+    executions: dict[str, str] = dict(context.checkpoint.get("executions") or {})
+    execution_id = executions.get(label)
+    if execution_id is None:
+        created = await context.services.call(
+            "executor",
+            "POST",
+            EXECUTE_PATH,
+            json=execute_body(context, files, wall),
+            idempotency_key=context.idempotency_key(label),
+            expect=(200, 201, 202),
+        )
+        execution_id = str(created["id"])
+        executions[label] = execution_id
+        await context.checkpoint_update(executions=executions)
+        await context.progress("tests queued in the sandbox", execution_id=execution_id)
+    try:
+        execution = await _wait(
+            context, execution_id, deadline=time.monotonic() + wall + _SLACK_SECONDS
+        )
+    except asyncio.CancelledError:
+        # Shielded: the step is being torn down, but the sandbox must stop too.
+        await asyncio.shield(_cancel(context, execution_id))
+        raise
+    verdict = execution.get("verdict")
+    if verdict in _NOT_A_RESULT:
+        # The sandbox failed, or the run was interrupted (the executor restarted under it):
+        # the tests did not get to say anything. Another attempt runs them again.
+        detail = execution.get("reason") or (execution.get("result") or {}).get("detail")
+        raise StepError(
+            "SANDBOX_ERROR" if verdict == "internal_error" else "TESTS_INTERRUPTED",
+            f"The test run ended without a result ({verdict}): {detail or 'no detail'}",
+            retryable=True,
+            details={"execution_id": execution_id},
+        )
+    summary = summarise(execution, list(files))
+    summary["execution_id"] = execution_id
+    return summary
+
+
+async def _wait(context: StepContext, execution_id: str, *, deadline: float) -> dict[str, Any]:
+    path = EXECUTION_PATH.format(id=execution_id)
+    while True:
+        try:
+            execution: dict[str, Any] = await context.services.call("executor", "GET", path)
+        except CallFailed as exc:
+            if not exc.retryable:
+                raise
+            execution = {}
+        if execution.get("status") in _FINISHED:
+            return execution
+        if time.monotonic() > deadline:
+            await _cancel(context, execution_id)
+            raise StepError(
+                "TEST_TIMEOUT",
+                "The test run did not finish in time.",
+                retryable=True,
+                details={"execution_id": execution_id},
+            )
+        await asyncio.sleep(context.settings.orchestrator_execution_poll_seconds)
+
+
+async def _cancel(context: StepContext, execution_id: str) -> None:
+    with contextlib.suppress(Exception):
+        await context.services.request(
+            "executor", "POST", CANCEL_PATH.format(id=execution_id), json={}
+        )

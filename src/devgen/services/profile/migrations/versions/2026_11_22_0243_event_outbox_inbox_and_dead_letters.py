@@ -1,0 +1,73 @@
+"""event outbox, inbox and dead letters
+
+Revision ID: 3871c892f824
+Revises: dc098bd5b882
+Create Date: 2026-11-22T02:43:06+00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import devgen.kit.db
+
+revision = "3871c892f824"
+down_revision = "dc098bd5b882"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "event_dead_letters",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=200), nullable=False),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("dead_at", devgen.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("replay_requested_at", devgen.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("event_id"),
+    )
+    op.create_table(
+        "event_inbox",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=200), nullable=False),
+        sa.Column("handled_at", devgen.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id"),
+    )
+    op.create_table(
+        "event_outbox",
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=True),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("created_at", devgen.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", devgen.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("position"),
+        sa.UniqueConstraint("event_id"),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("event_outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_event_outbox_sent_at", ["sent_at"], unique=False)
+        batch_op.create_index(
+            "ix_event_outbox_unsent",
+            ["position"],
+            unique=False,
+            sqlite_where=sa.text("sent_at IS NULL"),
+            postgresql_where=sa.text("sent_at IS NULL"),
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("event_outbox", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_event_outbox_unsent",
+            sqlite_where=sa.text("sent_at IS NULL"),
+            postgresql_where=sa.text("sent_at IS NULL"),
+        )
+        batch_op.drop_index("ix_event_outbox_sent_at")
+
+    op.drop_table("event_outbox")
+    op.drop_table("event_inbox")
+    op.drop_table("event_dead_letters")

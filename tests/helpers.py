@@ -1,0 +1,77 @@
+"""Small helpers tests use to act as users over the API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Account:
+    """A registered, signed-in user."""
+
+    email: str
+    password: str
+    user_id: str
+    tenant_id: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Authorization header with the access token."""
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def unique_email(prefix: str = "user") -> str:
+    """An e-mail address no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def register(
+    client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD
+) -> Account:
+    """Register and sign in; fails the test if either step does not succeed."""
+    email = email or unique_email()
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password}
+    )
+    assert response.status_code == 201, response.text
+    registered = response.json()["data"]
+    tokens = await login(client, email, password)
+    return Account(
+        email=email,
+        password=password,
+        user_id=registered["user"]["id"],
+        tenant_id=registered["tenant"]["id"],
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+    )
+
+
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, tenant_id: str | None = None
+) -> dict[str, str]:
+    """Sign in and return the token pair."""
+    body = {"email": email, "password": password}
+    if tenant_id:
+        body["tenant_id"] = tenant_id
+    response = await client.post("/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+    data: dict[str, str] = response.json()["data"]
+    return data
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    """Assert an error envelope with ``status`` (and ``code``); return its body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message", "details", "request_id"} <= set(body["error"]), body
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]

@@ -1,0 +1,373 @@
+"""The stand-in server: a raw ASGI app speaking both protocols, served by uvicorn in a thread.
+
+A thread (with its own event loop) rather than a task in the test's loop, so synchronous
+callers (the benchmark, plain tests) can use it as well as async ones, and a test that
+blocks its loop cannot stall the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from tests.llm_standin.replies import Reply
+
+ANTHROPIC_VERSION = "2023-06-01"
+Responder = Callable[["RecordedRequest"], Reply]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the stand-in received: which protocol, its headers and JSON body."""
+
+    protocol: str  # "openai" or "anthropic"
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The conversation sent (without Anthropic's separate system prompt)."""
+        messages: list[dict[str, Any]] = self.body.get("messages", [])
+        return messages
+
+    @property
+    def system(self) -> str:
+        """The system prompt, wherever the protocol puts it."""
+        if self.protocol == "anthropic":
+            return str(self.body.get("system", ""))
+        return "\n".join(m["content"] for m in self.messages if m.get("role") == "system")
+
+    @property
+    def last_user(self) -> str:
+        """The text of the last user message."""
+        users = [m for m in self.messages if m.get("role") == "user"]
+        return str(users[-1]["content"]) if users else ""
+
+    @property
+    def prompt(self) -> str:
+        """Everything the model was sent, as one text."""
+        return "\n".join([self.system, *(str(m.get("content", "")) for m in self.messages)])
+
+
+class LLMStandIn:
+    """A scriptable OpenAI- and Anthropic-compatible server on a real loopback port.
+
+    Answers come from the queue filled by :meth:`script`; once it is empty, from the
+    function given to :meth:`respond_with`; with neither, a 500 saying the script ran out
+    (so a test that sends one request too many fails visibly).
+    """
+
+    def __init__(self, *, api_key: str = "test-key", model: str = "stand-in-model") -> None:
+        self.api_key = api_key
+        self.model = model
+        self.requests: list[RecordedRequest] = []
+        self._queue: deque[Reply] = deque()
+        self._responder: Responder | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        """What an OpenAI client takes as its base URL (with ``/v1``)."""
+        return f"{self.url}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """What an Anthropic client takes as its base URL (without ``/v1``)."""
+        return self.url
+
+    @property
+    def count(self) -> int:
+        """How many requests arrived (including refused ones)."""
+        with self._lock:
+            return len(self.requests)
+
+    def script(self, *replies: Reply) -> None:
+        """Queue answers, one per coming request, in order."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    def respond_with(self, responder: Responder | None) -> None:
+        """Answer with ``responder(request)`` once the queue is empty."""
+        self._responder = responder
+
+    def reset(self) -> None:
+        """Forget the script and the recorded requests."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+        self._responder = None
+
+    @property
+    def pending(self) -> int:
+        """Queued answers not used yet."""
+        with self._lock:
+            return len(self._queue)
+
+    def start(self) -> LLMStandIn:
+        """Serve on a free loopback port; returns once the server accepts connections."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            interface="asgi3",
+            ws="none",
+            http="h11",
+            timeout_graceful_shutdown=1,
+        )
+        # uvicorn installs signal handlers only on the main thread, so none are taken here.
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[sock])),  # type: ignore[union-attr]
+            name=f"llm-standin-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the LLM stand-in did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> LLMStandIn:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        path = scope["path"]
+        protocol = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(path)
+        if scope["method"] != "POST" or protocol is None:
+            await _send_json(send, 404, {"error": {"message": f"no route {path}"}})
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            body = {}
+        request = RecordedRequest(protocol, path, headers, body if isinstance(body, dict) else {})
+        with self._lock:
+            self.requests.append(request)
+        refusal = self._check(request, raw)
+        if refusal is not None:
+            status, error = refusal
+            await _send_json(send, status, _error_body(protocol, status, error))
+            return
+        reply = self._next_reply(request)
+        await self._answer(send, request, reply)
+
+    def _check(self, request: RecordedRequest, raw: bytes) -> tuple[int, str] | None:
+        """The refusal a real server would give this request, if any."""
+        headers, body = request.headers, request.body
+        if request.protocol == "openai":
+            if headers.get("authorization") != f"Bearer {self.api_key}":
+                return 401, "Incorrect API key provided."
+        else:
+            if headers.get("x-api-key") != self.api_key:
+                return 401, "invalid x-api-key"
+            if not headers.get("anthropic-version"):
+                return 400, "anthropic-version: header is required"
+        try:
+            json.loads(raw)
+        except json.JSONDecodeError:
+            return 400, "the body is not valid JSON"
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            return 400, "model: field required"
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return 400, "messages: at least one message is required"
+        roles = {"user", "assistant"} | ({"system"} if request.protocol == "openai" else set())
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in roles:
+                return 400, f"messages.{index}.role: unexpected role"
+            if not isinstance(message.get("content"), str):
+                return 400, f"messages.{index}.content: must be a string"
+        if request.protocol == "anthropic":
+            if not isinstance(body.get("max_tokens"), int) or body["max_tokens"] < 1:
+                return 400, "max_tokens: field required"
+            if messages[0]["role"] != "user":
+                return 400, "messages: first message must use the user role"
+            if any(a["role"] == b["role"] for a, b in itertools.pairwise(messages)):
+                return 400, "messages: roles must alternate between user and assistant"
+        return None
+
+    def _next_reply(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+        if self._responder is not None:
+            return self._responder(request)
+        return Reply(kind="error", status=500, text="the stand-in's script ran out of answers")
+
+    async def _answer(self, send: Send, request: RecordedRequest, reply: Reply) -> None:
+        if reply.kind == "error":
+            await _send_json(
+                send,
+                reply.status,
+                _error_body(request.protocol, reply.status, reply.text),
+                reply.headers,
+            )
+            return
+        if reply.kind == "malformed":
+            await _send_raw(send, 200, b'{"id": "chatcmpl-1", "choices": [{"mess')
+            return
+        text, finish = reply.text, reply.finish
+        limit = _max_tokens(request.body)
+        if limit is not None and _tokens(text) > limit:
+            text, finish = text[: limit * 4], "length"
+        usage = reply.usage or (_tokens(request.prompt), _tokens(text))
+        if limit is not None and usage[1] > limit:
+            # A real server never reports more output than it was allowed to write.
+            usage, finish = (usage[0], limit), "length"
+        number = next(self._ids)
+        if request.protocol == "openai":
+            payload = _openai_completion(number, request.body["model"], text, finish, usage)
+        else:
+            payload = _anthropic_message(number, request.body["model"], text, finish, usage)
+        data = json.dumps(payload).encode()
+        if reply.kind == "truncated":
+            await _send_raw(send, 200, data[: len(data) // 2], len_override=len(data))
+            return
+        await _send_raw(send, 200, data)
+
+
+def _tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4))
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def _openai_completion(
+    number: int, model: str, text: str, finish: str, usage: tuple[int, int]
+) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-standin{number}",
+        "object": "chat.completion",
+        "created": 1_700_000_000 + number,
+        "model": model,
+        "system_fingerprint": "fp_standin",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": finish,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": usage[0] + usage[1],
+        },
+    }
+
+
+def _anthropic_message(
+    number: int, model: str, text: str, finish: str, usage: tuple[int, int]
+) -> dict[str, Any]:
+    return {
+        "id": f"msg_standin{number:08d}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "max_tokens" if finish == "length" else "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": usage[0], "output_tokens": usage[1]},
+    }
+
+
+_ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+_OPENAI_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    429: "requests",
+}
+
+
+def _error_body(protocol: str, status: int, message: str) -> dict[str, Any]:
+    if protocol == "anthropic":
+        kind = _ANTHROPIC_ERROR_TYPES.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    kind = _OPENAI_ERROR_TYPES.get(status, "server_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
+    await _send_raw(send, status, json.dumps(body).encode(), headers=headers)
+
+
+async def _send_raw(
+    send: Send,
+    status: int,
+    data: bytes,
+    *,
+    len_override: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    length = len(data) if len_override is None else len_override
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(length).encode()),
+        *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": data, "more_body": False})

@@ -1,0 +1,1 @@
+"""Tests of the codegen service: spec, analyst, template engine and generated projects."""

@@ -1,0 +1,73 @@
+"""A real ``devgen up`` killed with SIGKILL mid-execution: nothing survives, nothing vanishes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devgen.services.executor.lease import ORPHANED_REASON
+from devgen.services.executor.sandbox import mounts
+from devgen.services.executor.settings import ExecutorSettings
+from tests.e2e.support import all_in_one, sign_up
+from tests.services.executor.conftest import slot_processes
+
+pytestmark = pytest.mark.slow
+
+SLEEPER = {
+    "files": {"main.py": "import time\nprint('started', flush=True)\ntime.sleep(60)"},
+    "entry": "main.py",
+    "limits": {"wall_time_s": 60},
+}
+
+
+async def _until(condition, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.1)
+
+
+async def test_sigkill_kills_the_sandbox_and_the_restart_records_it(tmp_path: Path) -> None:
+    platform = all_in_one(tmp_path, DEVGEN_EXECUTOR_WORKERS="1")
+    base_uid = int(platform.env["DEVGEN_EXECUTOR_UID_BASE"])
+    state_dir = ExecutorSettings(executor_state_dir=None).state_dir_for(tmp_path / "data")
+    platform.start()
+    try:
+        async with httpx.AsyncClient(base_url=platform.url, timeout=60) as http:
+            user = await sign_up(http)
+            created = await user.call("POST", "/api/v1/execute", expect=202, json=SLEEPER)
+
+            async def sandbox_runs() -> bool:
+                return bool(slot_processes(base_uid, 1))
+
+            await _until(sandbox_runs, "the sandbox never started")
+            assert mounts.mounts_under(state_dir)
+            platform.kill()
+
+            async def sandbox_gone() -> bool:
+                return not slot_processes(base_uid, 1)
+
+            # --die-with-parent: the whole tree goes with the executor.
+            await _until(sandbox_gone, "the sandbox outlived its executor", seconds=10)
+
+            platform.start()
+            execution = await user.call("GET", f"/api/v1/executions/{created['id']}")
+            assert execution["verdict"] == "killed"
+            assert execution["reason"] == ORPHANED_REASON
+            # What the dead one left mounted is gone: unmounted by the restart (or,
+            # on a busy machine, by any executor starting meanwhile: its owner died).
+            assert mounts.mounts_under(state_dir) == []
+            again = await user.call(
+                "POST",
+                "/api/v1/execute",
+                json={"files": {"main.py": "print('after')"}, "entry": "main.py", "wait": True},
+            )
+            assert again["result"]["stdout"] == "after\n"
+    finally:
+        platform.stop()
+    assert mounts.mounts_under(state_dir) == []
+    assert not state_dir.exists()

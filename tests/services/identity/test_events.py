@@ -1,0 +1,224 @@
+"""Identity's events: each change writes its event in the same transaction; service tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+import jwt
+from sqlalchemy import select
+
+from devgen.kit.events import Event
+from devgen.kit.events.tables import outbox
+from tests.helpers import PASSWORD, Account, assert_error, login, register, unique_email
+
+
+async def _events(platform, event_type: str | None = None) -> list[Event]:
+    database = platform.state.upstream_apps["identity"].state.database
+    query = select(outbox.c.envelope).order_by(outbox.c.position)
+    if event_type is not None:
+        query = query.where(outbox.c.type == event_type)
+    async with database.transaction() as session:
+        return [Event.from_json(raw) for raw in await session.scalars(query)]
+
+
+async def _one(platform, event_type: str, subject: str | None = None) -> Event:
+    found = [
+        e for e in await _events(platform, event_type) if subject is None or e.subject == subject
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_registration_emits_user_registered_with_the_request_context(client, platform):
+    email = unique_email()
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD},
+        headers={"X-Request-ID": "reg-42", "User-Agent": "tests/1"},
+    )
+    user = response.json()["data"]["user"]
+    tenant = response.json()["data"]["tenant"]
+    event = await _one(platform, "identity.user.registered", user["id"])
+    assert event.source == "/devgen/identity"
+    assert (event.tenant_id, event.actor) == (tenant["id"], f"user:{user['id']}")
+    assert (event.request_id, event.user_agent) == ("reg-42", "tests/1")
+    assert event.client_address == "203.0.113.7"
+    assert event.data == {
+        "user_id": user["id"],
+        "tenant_id": tenant["id"],
+        "email": email,
+        "platform_admin": False,
+    }
+
+
+async def test_a_refused_registration_emits_nothing(client, platform):
+    account = await register(client)
+    again = await client.post(
+        "/api/v1/auth/register", json={"email": account.email, "password": PASSWORD}
+    )
+    assert_error(again, 409)
+    assert len(await _events(platform, "identity.user.registered")) == 1
+
+
+async def test_sign_ins_succeeded_and_failed_are_both_recorded(client, platform):
+    account = await register(client)
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"email": account.email, "password": "wrong password"}
+    )
+    assert_error(wrong, 401)
+    stranger = unique_email()
+    await client.post("/api/v1/auth/login", json={"email": stranger, "password": "whatever"})
+    succeeded = await _one(platform, "identity.login.succeeded")
+    assert (succeeded.subject, succeeded.tenant_id) == (account.user_id, account.tenant_id)
+    assert succeeded.actor == f"user:{account.user_id}"
+    failed = await _events(platform, "identity.login.failed")
+    assert [(e.subject, e.data["email"], e.data["reason"]) for e in failed] == [
+        (account.user_id, account.email, "invalid_credentials"),
+        (None, stranger, "invalid_credentials"),
+    ]
+    assert all(e.actor is None and e.data["outcome"] == "failure" for e in failed)
+
+
+async def test_a_locked_out_sign_in_is_recorded(client, platform):
+    email = unique_email()
+    for _ in range(6):
+        await client.post("/api/v1/auth/login", json={"email": email, "password": "nope"})
+    locked = await client.post("/api/v1/auth/login", json={"email": email, "password": "nope"})
+    assert_error(locked, 429)
+    reasons = [e.data["reason"] for e in await _events(platform, "identity.login.failed")]
+    assert reasons[-1] == "locked"
+
+
+async def test_logout_password_change_and_refresh_reuse_are_recorded(client, platform):
+    account = await register(client)
+    first = await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert first.status_code == 200
+    reused = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
+    )
+    assert_error(reused, 401)
+    reuse = await _one(platform, "identity.session.reuse_detected")
+    assert reuse.data["user_id"] == account.user_id
+    assert reuse.tenant_id == account.tenant_id
+
+    tokens = await login(client, account.email)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    changed = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "another good password"},
+        headers=headers,
+    )
+    assert changed.status_code == 204
+    assert (await _one(platform, "identity.user.password_changed")).actor == (
+        f"user:{account.user_id}"
+    )
+    tokens = await login(client, account.email, "another good password")
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.post("/api/v1/auth/logout", json={}, headers=headers)).status_code == 204
+    logout = await _one(platform, "identity.user.logged_out")
+    assert (logout.subject, logout.data["sessions_revoked"]) == (account.user_id, 1)
+
+
+async def test_tenant_and_membership_changes_are_recorded(client, platform):
+    owner, member = await register(client), await register(client)
+    created = await client.post("/api/v1/tenants", json={"name": "Team"}, headers=owner.headers)
+    team_id = created.json()["data"]["id"]
+    switched = await client.post(
+        "/api/v1/auth/switch-tenant", json={"tenant_id": team_id}, headers=owner.headers
+    )
+    headers = {"Authorization": f"Bearer {switched.json()['data']['access_token']}"}
+    members = f"/api/v1/tenants/{team_id}/members"
+    await client.post(members, json={"email": member.email, "role": "viewer"}, headers=headers)
+    await client.patch(f"{members}/{member.user_id}", json={"role": "admin"}, headers=headers)
+    await client.delete(f"{members}/{member.user_id}", headers=headers)
+
+    tenant_created = await _one(platform, "identity.tenant.created", team_id)
+    assert (tenant_created.tenant_id, tenant_created.actor) == (team_id, f"user:{owner.user_id}")
+    added = await _one(platform, "identity.member.added", member.user_id)
+    changed = await _one(platform, "identity.member.role_changed", member.user_id)
+    removed = await _one(platform, "identity.member.removed", member.user_id)
+    assert {added.tenant_id, changed.tenant_id, removed.tenant_id} == {team_id}
+    assert added.data["role"] == "viewer"
+    assert (changed.data["from"], changed.data["to"]) == ("viewer", "admin")
+    assert (removed.data["role"], removed.data["left"]) == ("admin", False)
+
+
+async def test_disabling_a_user_is_recorded(client, platform):
+    owner, member = await register(client), await register(client)
+    admin = await _team(client, owner, member, "member")
+    disabled = await client.post(f"/api/v1/users/{member.user_id}/disable", headers=admin.headers)
+    assert disabled.status_code == 200, disabled.text
+    event = await _one(platform, "identity.user.disabled", member.user_id)
+    assert (event.tenant_id, event.data["scope"]) == (admin.tenant_id, "tenant")
+
+
+async def _team(client, owner: Account, member: Account, role: str) -> Account:
+    created = await client.post("/api/v1/tenants", json={"name": "Team"}, headers=owner.headers)
+    team_id = created.json()["data"]["id"]
+    switched = await client.post(
+        "/api/v1/auth/switch-tenant", json={"tenant_id": team_id}, headers=owner.headers
+    )
+    tokens = switched.json()["data"]
+    admin = Account(owner.email, owner.password, owner.user_id, team_id, tokens["access_token"], "")
+    await client.post(
+        f"/api/v1/tenants/{team_id}/members",
+        json={"email": member.email, "role": role},
+        headers=admin.headers,
+    )
+    return admin
+
+
+async def test_api_key_creation_and_revocation_are_recorded_without_the_secret(client, platform):
+    account = await register(client)
+    created = await client.post(
+        "/api/v1/api-keys", json={"name": "ci", "scopes": ["read"]}, headers=account.headers
+    )
+    key = created.json()["data"]
+    await client.delete(f"/api/v1/api-keys/{key['id']}", headers=account.headers)
+    await client.delete(f"/api/v1/api-keys/{key['id']}", headers=account.headers)
+    made = await _one(platform, "identity.api_key.created", key["id"])
+    assert made.data["scopes"] == ["read"]
+    assert key["secret"] not in made.to_json().decode()
+    revoked = await _events(platform, "identity.api_key.revoked")
+    assert [e.subject for e in revoked] == [key["id"]]  # revoking twice is one event
+
+
+async def test_a_service_gets_a_short_lived_service_token_with_the_shared_secret(
+    client, platform, settings
+):
+    secret = settings.auth.service_secret.get_secret_value()
+    response = await client.post(
+        "/api/v1/auth/service-token", json={"service": "audit", "secret": secret}
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["expires_in"] == 300
+    claims = jwt.decode(data["access_token"], options={"verify_signature": False})
+    assert (claims["knd"], claims["svc"], claims["typ"]) == ("service", "audit", "access")
+    assert "tid" not in claims
+    validated = await client.post("/api/v1/auth/validate", json={"token": data["access_token"]})
+    assert validated.json()["data"]["kind"] == "service"
+    identity = platform.state.upstream_apps["identity"]
+    principal = await identity.state.authenticator.authenticate(data["access_token"])
+    assert (principal.kind.value, principal.service, principal.tenant_id) == (
+        "service",
+        "audit",
+        None,
+    )
+
+
+async def test_a_wrong_service_secret_gets_401(client):
+    response = await client.post(
+        "/api/v1/auth/service-token", json={"service": "audit", "secret": "not-the-secret"}
+    )
+    assert_error(response, 401)
+
+
+async def test_a_service_token_is_not_a_user_session(client, settings):
+    secret = settings.auth.service_secret.get_secret_value()
+    token = (
+        await client.post("/api/v1/auth/service-token", json={"service": "x", "secret": secret})
+    ).json()["data"]["access_token"]
+    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert_error(me, 401)
+    assert uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"])

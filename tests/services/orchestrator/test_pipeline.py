@@ -1,0 +1,287 @@
+"""The pipeline with the real services in process: codegen, the executor's sandbox, storage.
+
+Each test that reaches ``test`` runs a generated suite in the sandbox, so the
+requirements here are small (one entity); the examples run in ``tests/e2e``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import random
+import zipfile
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from devgen.kit.settings import Settings
+from devgen.runtime.allinone import build_platform
+from tests.helpers import Account, assert_error, register
+from tests.llm_standin import LLMStandIn, replies
+from tests.services.codegen.llm_support import BROKEN_MAIN, MAIN, project_replies
+
+UID_BASE = 6_000_000 + random.Random(os.getpid()).randrange(10_000) * 100
+SMALL = "A notebook app keeps notes. Each note has a title and a body."
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def platform_services() -> tuple[str, ...]:
+    """Everything the default workflow calls."""
+    return ("identity", "codegen", "executor", "storage", "orchestrator")
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small enough that every generated project goes to storage by reference.
+    monkeypatch.setenv("DEVGEN_ORCHESTRATOR_INLINE_OUTPUT_BYTES", "4096")
+    # Slot uids of their own: other test processes may run sandboxes on this machine.
+    monkeypatch.setenv("DEVGEN_EXECUTOR_UID_BASE", str(UID_BASE))
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> LLMStandIn:
+    """A stand-in LLM that codegen is configured to use (read when the platform starts)."""
+    with LLMStandIn() as server:
+        for name, value in {
+            "DEVGEN_LLM_PROVIDER": "openai",
+            "DEVGEN_LLM_BASE_URL": server.openai_base_url,
+            "DEVGEN_LLM_API_KEY": server.api_key,
+            "DEVGEN_LLM_MODEL": server.model,
+            "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
+            "DEVGEN_LLM_PRICE_INPUT_PER_1K": "0.001",
+            "DEVGEN_LLM_PRICE_OUTPUT_PER_1K": "0.002",
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
+@pytest.fixture
+async def platform(
+    settings: Settings, platform_services: tuple[str, ...], standin: LLMStandIn
+) -> AsyncIterator[FastAPI]:
+    """The platform, started once the LLM settings are in the environment."""
+    app = build_platform(settings, services=platform_services, migrate_on_startup=False)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def owner(client: httpx.AsyncClient) -> Account:
+    """A signed-in tenant owner."""
+    return await register(client)
+
+
+async def _start(client: httpx.AsyncClient, account: Account, **body) -> dict:
+    response = await client.post("/api/v1/runs", json=body, headers=account.headers)
+    assert response.status_code == 202, response.text
+    return response.json()["data"]
+
+
+async def _finished(client: httpx.AsyncClient, account: Account, run_id: str, seconds=240) -> dict:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        run = (await client.get(f"/api/v1/runs/{run_id}", headers=account.headers)).json()["data"]
+        if run["state"] in TERMINAL:
+            return run
+        assert loop.time() < deadline, f"run still {run['state']}: {run['steps']}"
+        await asyncio.sleep(0.2)
+
+
+def _steps(run: dict) -> dict[str, dict]:
+    return {step["step"]: step for step in run["steps"]}
+
+
+async def test_a_requirement_the_analyst_cannot_read_fails_at_analyze(client, owner):
+    run = await _start(client, owner, requirement="Make me something nice, quickly!")
+    done = await _finished(client, owner, run["id"], seconds=30)
+    assert done["state"] == "failed"
+    assert done["error"]["step"] == "analyze"
+    assert done["error"]["code"] == "ANALYSIS_FAILED"
+    assert "Each book has" in done["error"]["message"] or "entit" in done["error"]["message"]
+    steps = _steps(done)
+    assert steps["analyze"]["attempt"] == 1  # the analyst's verdict is not retried
+    assert {steps[s]["state"] for s in ("generate", "test", "package")} == {"skipped"}
+
+
+async def test_the_llm_engine_repairs_a_failing_test(client, owner, standin):
+    # The engineer's first project doubles wrongly; the failure names only the test file,
+    # so the architect picks the file to fix, and the engineer's second answer fixes it.
+    standin.script(
+        *project_replies(BROKEN_MAIN),
+        replies.json_answer({"files": ["app/main.py"]}),
+        replies.fenced(MAIN),
+    )
+    run = await _start(
+        client, owner, requirement=SMALL, engine="llm", budget={"max_tokens": 200_000}
+    )
+    done = await _finished(client, owner, run["id"])
+    assert done["state"] == "succeeded", done["error"]
+    steps = _steps(done)
+    assert steps["test"]["state"] == "succeeded"
+    assert steps["test"]["output"]["passed"] is False
+    assert steps["repair"]["state"] == "succeeded"
+    assert done["tests"]["all_passed"] is True
+    assert done["tests"]["step"] == "repair"
+    repair_prompt = standin.requests[-1].prompt
+    assert "test_item_is_doubled" in repair_prompt
+    assert done["usage"]["total_tokens"] > 0
+    assert done["usage"]["cost_usd"] > 0
+    report = await _report(client, owner, done)
+    assert [r["passed"] for r in report["repair"]["rounds"]] == [True]
+    assert report["engine"]["engine"] == "llm"
+
+
+async def test_a_budget_too_low_stops_the_run_with_a_clear_error(client, owner, standin):
+    run = await _start(client, owner, requirement=SMALL, engine="llm", budget={"max_tokens": 300})
+    done = await _finished(client, owner, run["id"], seconds=60)
+    assert done["state"] == "failed"
+    assert done["error"]["step"] == "generate"
+    assert done["error"]["code"] == "BUDGET_EXCEEDED"
+    assert "budget" in done["error"]["message"].lower()
+    assert _steps(done)["generate"]["attempt"] == 1
+    assert standin.requests == []  # no call the budget could not cover was made
+
+
+async def _report(client: httpx.AsyncClient, account: Account, run: dict) -> dict:
+    response = await client.get(
+        f"/api/v1/artifacts/{run['artifact_id']}/files/report.json", headers=account.headers
+    )
+    assert response.status_code == 200, response.text
+    return json.loads(response.content)
+
+
+async def test_a_template_run_stores_the_project_and_its_report(client, owner):
+    run = await _start(client, owner, requirement=SMALL)
+    done = await _finished(client, owner, run["id"])
+    assert done["state"] == "succeeded", done["error"]
+    assert done["tests"]["all_passed"] is True
+    assert done["tests"]["total"] > 5
+    assert done["artifact_url"] == f"/api/v1/artifacts/{done['artifact_id']}/download"
+    download = await client.get(done["artifact_url"], headers=owner.headers)
+    assert download.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+    assert {"app/main.py", "REPORT.md", "report.json"} <= set(names)
+    report = await _report(client, owner, done)
+    assert report["tests"]["all_passed"] is True
+    assert report["criteria_summary"]["failed"] == 0
+    assert report["criteria_summary"]["passed"] > 0
+    assert all(t["outcome"] == "passed" for c in report["acceptance_criteria"] for t in c["tests"])
+    assert report["coverage"]["percent"] > 80
+    assert {t["step"] for t in report["timings"]} >= {"analyze", "generate", "validate", "test"}
+    # The generated files were kept in storage, the step's row holds a reference.
+    generate = _steps(done)["generate"]
+    detail = await client.get(f"/api/v1/tasks/{generate['id']}", headers=owner.headers)
+    reference = detail.json()["data"]["output"]["files"]
+    assert reference["$ref"] == "storage:file"
+    stored = await client.get(f"/api/v1/files/{reference['file_id']}", headers=owner.headers)
+    assert stored.json()["data"]["labels"]["devgen-run"] == done["id"]
+
+
+async def test_cancelling_during_the_tests_stops_the_sandbox_run(client, owner):
+    run = await _start(client, owner, requirement=SMALL)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    execution_id = None
+    while execution_id is None:
+        task = _steps(
+            (await client.get(f"/api/v1/runs/{run['id']}", headers=owner.headers)).json()["data"]
+        )["test"]
+        detail = (await client.get(f"/api/v1/tasks/{task['id']}", headers=owner.headers)).json()
+        execution_id = (detail["data"]["checkpoint"].get("executions") or {}).get("tests")
+        assert loop.time() < deadline
+        await asyncio.sleep(0.1)
+    cancelled = await client.post(f"/api/v1/runs/{run['id']}/cancel", headers=owner.headers)
+    assert cancelled.status_code == 202, cancelled.text
+    done = await _finished(client, owner, run["id"], seconds=60)
+    assert done["state"] == "cancelled"
+    assert _steps(done)["test"]["state"] == "cancelled"
+    assert {_steps(done)[s]["state"] for s in ("repair", "package")} == {"cancelled"}
+    execution = await _execution_finished(client, owner, execution_id)
+    assert execution["verdict"] == "killed"
+    assert "cancel" in (execution["reason"] or "")
+
+
+async def _execution_finished(client, account, execution_id: str) -> dict:
+    for _ in range(200):
+        response = await client.get(f"/api/v1/executions/{execution_id}", headers=account.headers)
+        execution = response.json()["data"]
+        if execution["status"] == "finished":
+            return execution
+        await asyncio.sleep(0.1)
+    raise AssertionError("the execution did not stop")
+
+
+async def test_two_tenants_run_at_once_and_each_sees_only_its_own(client):
+    first, second = await register(client), await register(client)
+    runs = await asyncio.gather(
+        _start(client, first, requirement=SMALL), _start(client, second, requirement=SMALL)
+    )
+    done = await asyncio.gather(
+        _finished(client, first, runs[0]["id"]), _finished(client, second, runs[1]["id"])
+    )
+    assert [d["state"] for d in done] == ["succeeded", "succeeded"], [d["error"] for d in done]
+    for account, mine, theirs in ((first, done[0], done[1]), (second, done[1], done[0])):
+        listed = (await client.get("/api/v1/runs", headers=account.headers)).json()["data"]
+        assert [r["id"] for r in listed] == [mine["id"]]
+        assert_error(await client.get(f"/api/v1/runs/{theirs['id']}", headers=account.headers), 404)
+        assert_error(
+            await client.get(f"/api/v1/artifacts/{theirs['artifact_id']}", headers=account.headers),
+            404,
+        )
+
+
+async def test_cancelling_after_packaging_removes_the_artifact(client, owner):
+    workflow = await client.post(
+        "/api/v1/workflows",
+        json={
+            "name": "package first",
+            "steps": [
+                {"id": "analyze", "type": "analyze"},
+                {"id": "generate", "type": "generate", "needs": ["analyze"]},
+                {
+                    "id": "package",
+                    "type": "package",
+                    "needs": ["generate"],
+                    "compensation": "delete_artifacts",
+                },
+                {"id": "test", "type": "test", "needs": ["package"]},
+            ],
+        },
+        headers=owner.headers,
+    )
+    assert workflow.status_code == 201, workflow.text
+    started = await client.post(
+        f"/api/v1/workflows/{workflow.json()['data']['id']}/execute",
+        json={"requirement": SMALL},
+        headers=owner.headers,
+    )
+    run = started.json()["data"]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    while (
+        _steps(
+            (await client.get(f"/api/v1/runs/{run['id']}", headers=owner.headers)).json()["data"]
+        )["test"]["state"]
+        != "running"
+    ):
+        assert loop.time() < deadline
+        await asyncio.sleep(0.05)
+    stored = await client.get(f"/api/v1/artifacts?run_id={run['id']}", headers=owner.headers)
+    assert len(stored.json()["data"]) == 1
+    await client.post(f"/api/v1/runs/{run['id']}/cancel", headers=owner.headers)
+    done = await _finished(client, owner, run["id"], seconds=60)
+    assert done["state"] == "cancelled"
+    assert [(c["step"], c["state"]) for c in done["compensations"]] == [
+        ("compensate:package", "succeeded")
+    ]
+    assert done["artifact_id"] is None
+    left = await client.get(f"/api/v1/artifacts?run_id={run['id']}", headers=owner.headers)
+    assert left.json()["data"] == []

@@ -1,0 +1,194 @@
+"""The report and the test results it is built from (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from devgen.services.orchestrator.report import build_report, map_criteria, render_markdown
+from devgen.services.orchestrator.testresults import (
+    ReportError,
+    failures_of,
+    parse_coverage,
+    parse_junit,
+    summarise,
+)
+
+JUNIT = b"""<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="4">
+<testcase classname="tests.test_book" name="test_create_book" time="0.012"/>
+<testcase classname="tests.test_book" name="test_list_books[2]" time="0.020"/>
+<testcase classname="tests.test_book" name="test_get_book" time="0.003">
+  <failure message="assert 404 == 200">tests/test_book.py:12: AssertionError
+assert 404 == 200</failure></testcase>
+<testcase classname="tests.test_health" name="test_health" time="0.001">
+  <skipped message="later"/></testcase>
+</testsuite></testsuites>"""
+
+COVERAGE = b"""<?xml version="1.0" ?>
+<coverage lines-valid="200" lines-covered="190" line-rate="0.95">
+<sources><source>/workspace/app</source></sources>
+<packages><package><classes>
+<class filename="main.py" line-rate="1"/><class filename="models.py" line-rate="0.9"/>
+</classes></package></packages></coverage>"""
+
+FILES = ["app/main.py", "app/models.py", "tests/test_book.py", "tests/test_health.py"]
+
+
+def test_junit_gives_node_ids_outcomes_and_the_first_line_of_failures():
+    results = parse_junit(JUNIT, FILES)
+    assert [(r["id"], r["outcome"]) for r in results] == [
+        ("tests/test_book.py::test_create_book", "passed"),
+        ("tests/test_book.py::test_list_books[2]", "passed"),
+        ("tests/test_book.py::test_get_book", "failed"),
+        ("tests/test_health.py::test_health", "skipped"),
+    ]
+    assert results[2]["message"] == "assert 404 == 200"
+    (failure,) = failures_of(results)
+    assert failure["file"] == "tests/test_book.py"
+    assert "AssertionError" in failure["message"]
+
+
+def test_coverage_is_per_project_file_and_in_total():
+    coverage = parse_coverage(COVERAGE, FILES)
+    assert coverage["percent"] == 95.0
+    assert coverage["files"] == {"app/main.py": 100.0, "app/models.py": 90.0}
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaa">]><testsuites/>',
+        b"not xml at all",
+        b"<html/>",
+    ],
+)
+def test_a_hostile_or_broken_report_is_refused(hostile):
+    with pytest.raises(ReportError):
+        parse_junit(hostile)
+
+
+def _execution(verdict="succeeded", exit_code=0, junit=JUNIT):
+    return {
+        "verdict": verdict,
+        "exit_code": exit_code,
+        "result": {
+            "stdout": "1 failed, 2 passed",
+            "stdout_encoding": "utf-8",
+            "files": {
+                "junit.xml": {"status": "ok", "encoding": "utf-8", "content": junit.decode()},
+                "coverage.xml": {"status": "ok", "encoding": "utf-8", "content": COVERAGE.decode()},
+            },
+        },
+    }
+
+
+def test_a_run_with_a_failure_has_not_passed():
+    summary = summarise(_execution(verdict="failed", exit_code=1), FILES)
+    assert summary["passed"] is False
+    assert summary["summary"]["passed"] == 2
+    assert summary["summary"]["failed"] == 1
+    assert summary["coverage"]["percent"] == 95.0
+    assert "1 failed" in summary["output"]
+
+
+def test_a_run_without_results_says_why():
+    execution = _execution(verdict="wall_time_limit", exit_code=None)
+    execution["result"]["files"] = {}
+    summary = summarise(execution, FILES)
+    assert summary["passed"] is False
+    assert "wall_time_limit" in summary["summary"]["problems"][0]
+
+
+def test_each_criterion_is_mapped_to_its_tests_and_their_outcomes():
+    stories = [
+        {
+            "id": "US-book-create",
+            "acceptance_criteria": [
+                {
+                    "id": "AC-create",
+                    "text": "c",
+                    "test_ids": ["tests/test_book.py::test_create_book"],
+                },
+                {"id": "AC-list", "text": "l", "test_ids": ["tests/test_book.py::test_list_books"]},
+                {"id": "AC-get", "text": "g", "test_ids": ["tests/test_book.py::test_get_book"]},
+                {"id": "AC-gone", "text": "x", "test_ids": ["tests/test_book.py::test_gone"]},
+                {"id": "AC-none", "text": "n", "test_ids": []},
+            ],
+        }
+    ]
+    criteria = map_criteria(stories, parse_junit(JUNIT, FILES))
+    assert {c["id"]: c["status"] for c in criteria} == {
+        "AC-create": "passed",
+        "AC-list": "passed",  # a parametrised test counts for its function
+        "AC-get": "failed",
+        "AC-gone": "not_run",
+        "AC-none": "untested",
+    }
+
+
+def test_the_report_carries_every_section_and_renders_as_markdown():
+    results = parse_junit(JUNIT, FILES)
+    report = build_report(
+        run={"id": "r-1", "workflow": "default"},
+        requirement="A library lends books.",
+        spec={
+            "name": "library",
+            "entities": [{"name": "book", "fields": [{"name": "title", "type": "string"}]}],
+        },
+        user_stories=[
+            {
+                "id": "US-1",
+                "as_a": "user",
+                "i_want": "books",
+                "so_that": "reading",
+                "acceptance_criteria": [{"id": "AC-1", "text": "t", "test_ids": []}],
+            }
+        ],
+        test_run={
+            "passed": False,
+            "summary": {"total": 4, "passed": 2, "failed": 1},
+            "results": results,
+            "coverage": parse_coverage(COVERAGE, FILES),
+            "output": "...",
+        },
+        diagnostics=[
+            {
+                "file": "app/main.py",
+                "line": 1,
+                "rule": "ruff:F401",
+                "severity": "error",
+                "message": "unused",
+            }
+        ],
+        unparsed=[{"text": "Members love it", "reason": "no pattern"}],
+        assumptions=["member gets a name"],
+        engine={"engine": "template", "name": "devgen-template-engine", "version": "1.0.0"},
+        usage={"total_tokens": 0, "cost_usd": 0.0},
+        repair_rounds=[],
+        timings=[
+            {
+                "step": "test",
+                "type": "test",
+                "state": "succeeded",
+                "attempts": 1,
+                "duration_seconds": 4.2,
+            }
+        ],
+        files=["app/main.py"],
+    )
+    assert report["tests"]["all_passed"] is False
+    assert report["validation"]["errors"] == 1
+    markdown = render_markdown(report)
+    for heading in (
+        "## Requirement",
+        "## Spec",
+        "## User stories and acceptance criteria",
+        "## Test results",
+        "## Coverage",
+        "## Validation",
+        "## Engine and cost",
+        "## Timings",
+    ):
+        assert heading in markdown
+    assert "did not pass" in markdown
+    assert "tests/test_book.py::test_get_book | failed" in markdown

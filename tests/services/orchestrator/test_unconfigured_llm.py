@@ -1,0 +1,39 @@
+"""A run asking for the LLM engine where none is configured fails at once, with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.helpers import register
+
+
+@pytest.fixture
+def platform_services() -> tuple[str, ...]:
+    """Codegen without DEVGEN_LLM_*; the run never reaches the executor."""
+    return ("identity", "codegen", "orchestrator")
+
+
+@pytest.fixture(autouse=True)
+def _no_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEVGEN_LLM_BASE_URL", raising=False)
+
+
+async def test_the_llm_engine_without_a_model_is_not_retried(client):
+    owner = await register(client)
+    started = await client.post(
+        "/api/v1/runs",
+        json={"requirement": "Each note has a title.", "engine": "llm"},
+        headers=owner.headers,
+    )
+    run_id = started.json()["data"]["id"]
+    for _ in range(200):
+        run = (await client.get(f"/api/v1/runs/{run_id}", headers=owner.headers)).json()["data"]
+        if run["state"] == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert run["state"] == "failed"
+    assert (run["error"]["step"], run["error"]["code"]) == ("generate", "LLM_NOT_CONFIGURED")
+    generate = next(step for step in run["steps"] if step["step"] == "generate")
+    assert generate["attempt"] == 1
