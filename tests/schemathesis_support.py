@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.python import asgi
 
 from devgen.kit.settings import CoreSettings, DatabaseSettings, RateLimitSettings, Settings
@@ -40,3 +41,16 @@ def platform_schema(service: str, data_dir: Path) -> tuple[Any, dict[str, str]]:
     return schema.exclude(path_regex=r"^/(health|ready|metrics)$"), {
         "Authorization": f"Bearer {token}"
     }
+
+
+def credentials_for(case: Any, headers: dict[str, str]) -> dict[str, str]:
+    """The auth headers to send with ``case``: none when the case mutated its headers.
+
+    A negative case that drops the required ``Authorization`` header must go
+    out without it (and get its 401); adding the token back would turn it
+    into a valid request that the server rightly accepts.
+    """
+    meta = case.meta
+    if meta is not None and meta.is_negative_at(ParameterLocation.HEADER):
+        return {}
+    return headers

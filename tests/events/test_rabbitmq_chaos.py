@@ -31,7 +31,16 @@ from tests.events.harness import (
 from tests.events.waiting import eventually
 from tests.runtime.processes import devgen, isolated_env
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.rabbitmq,
+    pytest.mark.slow,
+    # aiormq leaves the socket writer of a connection the broker killed to the
+    # garbage collector, whose __del__ may then meet a closed loop; that noise
+    # is the library's, not a lost event (which the test itself checks).
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in.*StreamWriter.__del__:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
 
 
 @pytest.fixture
@@ -160,11 +169,14 @@ async def test_a_consumer_killed_mid_batch_gets_the_rest_again_without_duplicate
     try:
         with devgen("serve", "audit", env=env, workdir=tmp_path / "first") as first:
             async with producer_only(settings) as producer:
-                emitted = await emit_notes(producer, count)
-                await eventually(lambda: _count_is(audit_db, count // 10), timeout=60)
+                # Emitting goes on while audit consumes, so the kill lands mid-stream
+                # however fast audit is.
+                emitting = asyncio.create_task(emit_notes(producer, count))
+                await eventually(lambda: _count_is(audit_db, 100), timeout=60)
                 os.kill(first.process.pid, signal.SIGKILL)
                 first.process.wait()
                 recorded_at_kill = await recorded_count(audit_db)
+                emitted = await emitting
                 assert 0 < recorded_at_kill < count, "the kill should land mid-stream"
                 with devgen("serve", "audit", env=env, workdir=tmp_path / "second"):
                     await eventually(lambda: _count_is(audit_db, count), timeout=120)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -76,10 +76,27 @@ class Timestamps:
 
 
 class ModelBase(DeclarativeBase):
-    """Abstract root; each service subclasses it to get its own metadata."""
+    """Abstract root of every service's models.
+
+    A service declares ``class Base(ModelBase): __abstract__ = True`` and
+    gets a registry and a ``MetaData`` of its own: its migrations see only its
+    tables, and a class name in ``relationship("User")`` resolves within the
+    service. (SQLAlchemy gives a fresh registry only to direct subclasses of
+    ``DeclarativeBase``; an abstract subclass would share ours.)
+    """
 
     __abstract__ = True
     type_annotation_map = {datetime: UTCDateTime}
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        if ModelBase in cls.__bases__:
+            if not cls.__dict__.get("__abstract__", False):
+                raise TypeError(f"{cls.__name__}: a service's Base must set __abstract__ = True")
+            service_registry = registry(type_annotation_map=ModelBase.type_annotation_map)
+            cls._sa_registry = service_registry
+            cls.registry = service_registry
+            cls.metadata = service_registry.metadata
+        super().__init_subclass__(**kw)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,16 +1,16 @@
-"""``Annotated`` dependencies every service uses: the session and the clients."""
+"""Dependencies every service uses: the session, the clients, strict query strings."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.client import ServiceClients
 from devgen.kit.db import Database
-from devgen.kit.errors import DevgenError
+from devgen.kit.errors import DevgenError, ValidationFailed
 from devgen.kit.settings import Settings
 
 
@@ -47,3 +47,28 @@ Clients = Annotated[ServiceClients, Depends(_clients)]
 
 AppSettings = Annotated[Settings, Depends(_settings)]
 """The settings the app was built with."""
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def _known_query_parameters(request: Request) -> None:
+    # A misspelt filter (``tenantid=``) must not quietly widen a query.
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown query parameters: {', '.join(map(repr, unknown))}.",
+            details={"unknown": unknown, "known": sorted(known)},
+        )
+
+
+KnownQueryParameters = Depends(_known_query_parameters)
+"""Router dependency: query parameters the route does not declare are refused with 422."""

@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.schemathesis_support import platform_schema
+from tests.schemathesis_support import credentials_for, platform_schema
 
 
 @pytest.fixture(scope="module")
@@ -29,4 +29,6 @@ def test_audit_api_conforms(case, audit_platform):
     _, headers = audit_platform
     # Writes need a service token and the fuzzing user is a tenant owner, so
     # schema-valid writes are rightly refused (403).
-    case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(
+        headers=credentials_for(case, headers), excluded_checks=[positive_data_acceptance]
+    )

@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.schemathesis_support import platform_schema
+from tests.schemathesis_support import credentials_for, platform_schema
 
 
 @pytest.fixture(scope="module")
@@ -35,4 +35,6 @@ def test_identity_api_conforms(case, identity_platform):
     _, headers = identity_platform
     # Business rules beyond the schema (reserved e-mail domains, for one) rightly
     # refuse some schema-valid input, so "valid data is accepted" is not checked.
-    case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(
+        headers=credentials_for(case, headers), excluded_checks=[positive_data_acceptance]
+    )

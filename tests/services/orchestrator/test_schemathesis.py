@@ -108,7 +108,7 @@ async def _send_and_validate(
         for name in ("project_id", "workflow_id", "run_id", "task_id"):
             if name in case.path_parameters:
                 case.path_parameters[name] = targets[name]
-    if case.path.endswith("/events") and "follow" not in (case.query or {}):
+    if case.path.endswith("/events"):
         case.query = {**(case.query or {}), "follow": "false"}
     arguments = case.as_transport_kwargs(base_url=BASE_URL, headers=world["headers"])
     try:

@@ -29,6 +29,7 @@ from devgen.kit.events.consumer import ConsumerGroup
 from devgen.kit.events.envelope import CONTENT_TYPE, Event, InvalidEvent
 from devgen.kit.events.metrics import event_metrics
 from devgen.kit.settings import EventSettings
+from devgen.kit.waiting import wait_event
 
 if TYPE_CHECKING:
     from aio_pika.abc import (
@@ -175,9 +176,7 @@ class AmqpBus:
 
     async def wait_ready(self, seconds: float) -> bool:
         """Wait until connected and declared; False when ``seconds`` pass first."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), seconds)
-        return self._ready.is_set()
+        return await wait_event(self._ready, seconds)
 
     def status(self) -> tuple[bool, str]:
         """Ready when the publishing channel is open."""

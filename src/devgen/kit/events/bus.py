@@ -99,7 +99,8 @@ async def take_batch(queue: asyncio.Queue[T], limit: int, wait: float) -> list[T
         if remaining <= 0:
             break
         try:
-            batch.append(await asyncio.wait_for(queue.get(), remaining))
+            async with asyncio.timeout(remaining):  # not wait_for: see devgen.kit.waiting
+                batch.append(await queue.get())
         except TimeoutError:
             break
     return batch

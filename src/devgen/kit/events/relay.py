@@ -45,6 +45,7 @@ from devgen.kit.events.metrics import event_metrics
 from devgen.kit.events.outbox import register_waker, unregister_waker
 from devgen.kit.events.tables import outbox
 from devgen.kit.settings import EventSettings
+from devgen.kit.waiting import wait_event
 
 log = structlog.get_logger("devgen.events")
 
@@ -189,8 +190,7 @@ class Relay:
         return wait
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        await wait_event(self._wake, seconds)
         self._wake.clear()
 
     async def _relay_once(self) -> int:

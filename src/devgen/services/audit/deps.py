@@ -7,37 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 
 from devgen.kit.auth import RequireRole
 from devgen.kit.errors import ValidationFailed
 from devgen.services.audit.schemas import Outcome
-
-
-def _query_names(dependant: Any) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
-
-
-async def _known_query_parameters(request: Request) -> None:
-    # A misspelt filter (``tenantid=``) must not quietly widen an audit query.
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
-    known = _query_names(dependant)
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown query parameters: {', '.join(map(repr, unknown))}.",
-            details={"unknown": unknown, "known": sorted(known)},
-        )
-
-
-KnownQueryParameters = Depends(_known_query_parameters)
-"""Router dependency: unknown query parameters are refused with 422."""
 
 Reader = RequireRole("admin")
 """A tenant administrator (or owner) of their tenant, or a platform administrator."""

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from devgen.kit.db import ModelBase, UTCDateTime
@@ -26,7 +26,6 @@ class Base(ModelBase):
     """Root of audit's metadata (its own database and migrations)."""
 
     __abstract__ = True
-    metadata = MetaData()
 
 
 class AuditRecord(Base):

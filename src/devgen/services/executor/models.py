@@ -26,7 +26,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -41,10 +40,6 @@ class Base(ModelBase):
     """Root of the executor's metadata (its own database and migrations)."""
 
     __abstract__ = True
-    # A MetaData of its own: ModelBase's is shared by every service that
-    # subclasses it, so without this the executor's schema (and the chassis'
-    # decision to run an outbox relay) would include the other services' tables.
-    metadata = MetaData()
 
 
 class ExecutionResult(UUIDPrimaryKey, Base):

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import structlog
 
+from devgen.kit.waiting import wait_event
+
 log = structlog.get_logger(__name__)
 
 RunFunction = Callable[[uuid.UUID, asyncio.Event], Awaitable[None]]
@@ -183,9 +185,7 @@ class ExecutionPool:
         done = self._done.get(execution_id)
         if done is None:
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), timeout_s)
-        return done.is_set()
+        return await wait_event(done, timeout_s)
 
     async def close(self) -> None:
         """Stop taking work, cancel what runs (the run function records it) and wait."""

@@ -11,7 +11,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -26,9 +25,6 @@ class Base(ModelBase):
     """Root of identity's metadata (its own database and migrations)."""
 
     __abstract__ = True
-    # Its own MetaData: an abstract subclass would otherwise share ModelBase's
-    # with every other service, and each service's schema would hold them all.
-    metadata = MetaData()
 
 
 class User(UUIDPrimaryKey, Timestamps, Base):

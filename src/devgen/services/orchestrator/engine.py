@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.client import ServiceClients
 from devgen.kit.db import Database, utcnow
+from devgen.kit.waiting import wait_event
 from devgen.services.orchestrator import leases, lifecycle
 from devgen.services.orchestrator.calls import CallFailed, CredentialSource, ServiceCaller
 from devgen.services.orchestrator.events import EventType, record
@@ -205,8 +206,7 @@ class RunEngine:
                 self._run_of[claim.task_id] = claim.run_id
             if claimed and len(claimed) < free:
                 continue  # there may be more where these came from
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.orchestrator_poll_seconds)
+            await wait_event(self._wake, self._settings.orchestrator_poll_seconds)
 
     async def _claim(self, free: int) -> list[leases.Claimed]:
         async with self._database.transaction() as session:

@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -27,9 +26,6 @@ class Base(ModelBase):
     """Root of the orchestrator's metadata (its own database and migrations)."""
 
     __abstract__ = True
-    # Its own MetaData: an abstract subclass would otherwise share ModelBase's
-    # with every other service.
-    metadata = MetaData()
 
 
 class Project(UUIDPrimaryKey, Timestamps, Base):

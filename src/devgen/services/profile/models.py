@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, MetaData, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from devgen.kit.db import ModelBase, Timestamps, UTCDateTime, utcnow
@@ -21,9 +21,6 @@ class Base(ModelBase):
     """Root of profile's metadata (its own database and migrations)."""
 
     __abstract__ = True
-    # Its own MetaData: an abstract subclass would otherwise share ModelBase's
-    # with every other service.
-    metadata = MetaData()
 
 
 class Profile(Timestamps, Base):

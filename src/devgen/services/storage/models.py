@@ -19,7 +19,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     UniqueConstraint,
 )
@@ -33,9 +32,6 @@ class Base(ModelBase):
     """Root of storage's metadata (its own database and migrations)."""
 
     __abstract__ = True
-    # Its own MetaData: an abstract subclass would otherwise share ModelBase's
-    # with every other service, and each service's schema would hold them all.
-    metadata = MetaData()
 
 
 class Blob(Base):

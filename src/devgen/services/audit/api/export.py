@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from devgen.kit.responses import Envelope
 from devgen.services.audit import export, repository, service
-from devgen.services.audit.deps import KnownQueryParameters, Reader, TenantParam, Window
+from devgen.services.audit.deps import Reader, TenantParam, Window
 from devgen.services.audit.schemas import ExportFormat, ReportRead
 from devgen.services.audit.state import State
 

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from devgen.kit.responses import Envelope
 from devgen.services.audit import repository, service
-from devgen.services.audit.deps import KnownQueryParameters, Reader, TenantParam
+from devgen.services.audit.deps import Reader, TenantParam
 from devgen.services.audit.schemas import CheckpointRead, VerifyReport
 from devgen.services.audit.state import State
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from devgen.kit.auth import RequireRole
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from devgen.kit.responses import Envelope
 from devgen.services.audit import service
-from devgen.services.audit.deps import KnownQueryParameters, Reader, TenantParam
+from devgen.services.audit.deps import Reader, TenantParam
 from devgen.services.audit.retention import run_retention
 from devgen.services.audit.schemas import (
     LevelsRead,

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from devgen.kit.auth import RequireService
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
     Forbidden,
     NotFound,
@@ -19,7 +19,7 @@ from devgen.kit.errors import (
 from devgen.kit.pagination import CursorPage, paginate_cursor
 from devgen.kit.responses import Envelope, ListEnvelope
 from devgen.services.audit import repository, service
-from devgen.services.audit.deps import Filters, KnownQueryParameters, Reader, TenantParam, Window
+from devgen.services.audit.deps import Filters, Reader, TenantParam, Window
 from devgen.services.audit.models import AuditRecord
 from devgen.services.audit.schemas import AuditEventCreate, AuditRecordRead
 from devgen.services.audit.state import State

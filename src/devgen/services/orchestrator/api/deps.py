@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from devgen.kit.auth import CurrentPrincipal, Principal
-from devgen.kit.errors import Forbidden, ValidationFailed
+from devgen.kit.errors import Forbidden
 from devgen.services.orchestrator.service import tenant_of
 
 
@@ -26,28 +26,3 @@ Reader = Annotated[Principal, _needs("read")]
 
 Writer = Annotated[Principal, _needs("write")]
 """A caller in a tenant whose credential grants ``write`` (members and up)."""
-
-
-def _query_names(dependant: Any) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
-
-
-async def _known_query_parameters(request: Request) -> None:
-    # A misspelt filter (``projectid=``) must not quietly list every run.
-    dependant = getattr(request.scope.get("route"), "dependant", None)
-    if dependant is None:
-        return
-    known = _query_names(dependant)
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown query parameters: {', '.join(map(repr, unknown))}.",
-            details={"unknown": unknown, "known": sorted(known)},
-        )
-
-
-KnownQueryParameters = Depends(_known_query_parameters)
-"""Router dependency: unknown query parameters are refused with 422."""

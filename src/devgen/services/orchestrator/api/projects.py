@@ -6,12 +6,12 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from devgen.kit.pagination import Page, paginate_offset
 from devgen.kit.responses import Envelope, ListEnvelope
 from devgen.services.orchestrator import repository, service
-from devgen.services.orchestrator.api.deps import KnownQueryParameters, Reader, Writer
+from devgen.services.orchestrator.api.deps import Reader, Writer
 from devgen.services.orchestrator.models import Project
 from devgen.services.orchestrator.schemas import (
     ProjectCreate,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
     Conflict,
     Forbidden,
@@ -23,8 +21,9 @@ from devgen.kit.errors import (
 )
 from devgen.kit.pagination import CursorPage, paginate_cursor
 from devgen.kit.responses import Envelope, ListEnvelope
+from devgen.kit.waiting import wait_event
 from devgen.services.orchestrator import repository, service
-from devgen.services.orchestrator.api.deps import KnownQueryParameters, Reader, Writer
+from devgen.services.orchestrator.api.deps import Reader, Writer
 from devgen.services.orchestrator.models import Run
 from devgen.services.orchestrator.schemas import (
     RunCreate,
@@ -157,8 +156,7 @@ async def _follow(
             if run is None or is_terminal(run.state) or not follow:
                 return
             # Woken at once by this process's commits; other replicas' by the poll.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), _REPLICA_POLL_SECONDS)
+            await wait_event(changed, _REPLICA_POLL_SECONDS)
     finally:
         state.watch.unsubscribe(run_id, changed)
 

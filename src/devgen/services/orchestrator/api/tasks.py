@@ -6,11 +6,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Forbidden, NotFound, Unauthorized, error_responses
 from devgen.kit.responses import Envelope
 from devgen.services.orchestrator import repository, service
-from devgen.services.orchestrator.api.deps import KnownQueryParameters, Reader
+from devgen.services.orchestrator.api.deps import Reader
 from devgen.services.orchestrator.models import Task
 from devgen.services.orchestrator.schemas import TaskDetail, TaskStatus
 
