@@ -1,6 +1,6 @@
 # devgen: the two commands of the README, and a few more for development.
 #
-#   make up     install what is needed and start the platform all-in-one
+#   make up     install what is needed, run the main job on an example, start the platform
 #   make test   install the dev dependencies and run every check and test
 #
 # Each step is skipped when already done: the virtual environment is created
@@ -11,6 +11,8 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The requirement `make up` turns into a tested service first (empty: skip it).
+EXAMPLE ?= examples/library.txt
 # Two workers: the suite mostly waits (databases created per test, real
 # processes, sandboxes), so two halves the wall time even on two cores.
 PYTEST_WORKERS ?= 2
@@ -25,7 +27,9 @@ DEV_STAMP := $(VENV)/.devgen-dev.stamp
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-up: $(RUNTIME_STAMP) bubblewrap ## Start the platform all-in-one (SQLite under ./.devgen)
+up: $(RUNTIME_STAMP) bubblewrap ## Generate a tested service from $(EXAMPLE), then start the platform all-in-one
+	@# A failed run is reported (and make says "ignored"); the platform starts anyway.
+	$(if $(EXAMPLE),-$(BIN)/devgen generate $(EXAMPLE) --out generated/$(basename $(notdir $(EXAMPLE))))
 	$(BIN)/devgen up --host $(HOST) --port $(PORT)
 
 test: $(DEV_STAMP) bubblewrap ## Lint, check formatting and import contracts, run the whole test suite
