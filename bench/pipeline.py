@@ -7,7 +7,7 @@
    the run's record) and in total (from ``POST /runs`` until the run ended).
 3. In the same process, the baseline: the generated project's own test suite run
    directly with this Python (``pytest`` with junit and coverage, as the sandbox runs
-   it), with no platform, no sandbox, no services.
+   it, and no other pytest plugin), with no platform, no sandbox, no services.
 
 Prints the total, the ratio total / baseline and the platform's overhead in seconds
 (total - baseline). Run: ``.venv/bin/python bench/pipeline.py [--rounds N]`` (the
@@ -71,10 +71,15 @@ def _baseline(project: bytes) -> float:
     with tempfile.TemporaryDirectory(prefix="devgen-bench-baseline-") as directory:
         zipfile.ZipFile(io.BytesIO(project)).extractall(directory)
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        command += ["--junitxml=junit.xml", "--cov=app", "--cov-report=xml:coverage.xml"]
+        command += ["-p", "pytest_cov", "--junitxml=junit.xml", "--cov=app"]
+        command += ["--cov-report=xml:coverage.xml"]
+        # Only the plugin the project's tests use: this virtualenv has the whole
+        # dev toolbox (hypothesis, schemathesis, xdist, ...), whose loading would
+        # double the baseline; the sandbox's python-service environment is lean.
+        environment = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         started = time.perf_counter()
         finished = subprocess.run(
-            command, cwd=directory, capture_output=True, text=True, check=False
+            command, cwd=directory, env=environment, capture_output=True, text=True, check=False
         )
         elapsed = time.perf_counter() - started
     if finished.returncode != 0:
