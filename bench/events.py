@@ -54,7 +54,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import MetaData, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from devgen.kit.app import create_app
@@ -72,7 +72,6 @@ EVENT_TYPE = "bench.item.created"
 
 class _BenchBase(ModelBase):
     __abstract__ = True
-    metadata = MetaData()
 
 
 add_event_tables(_BenchBase.metadata, consumes=False)

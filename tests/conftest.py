@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -114,3 +116,28 @@ def _json_logs() -> None:
     from devgen.kit.logging import configure_logging
 
     configure_logging("INFO", "json")
+
+
+_BROKER_LOCK = Path(tempfile.gettempdir()) / "devgen-tests-rabbitmq.lock"
+
+
+@pytest.fixture(autouse=True)
+def _broker_turns(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests on the one RabbitMQ share it; a test that restarts it has it alone.
+
+    The test workers (pytest-xdist) are processes, so the turns are a file
+    lock: shared for ``rabbitmq`` tests, exclusive for ``disrupts_broker``.
+    """
+    if request.node.get_closest_marker("disrupts_broker"):
+        mode = fcntl.LOCK_EX
+    elif request.node.get_closest_marker("rabbitmq"):
+        mode = fcntl.LOCK_SH
+    else:
+        yield
+        return
+    with _BROKER_LOCK.open("a") as lock:
+        fcntl.flock(lock, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

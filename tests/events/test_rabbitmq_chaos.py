@@ -57,6 +57,7 @@ def _assert_exactly_once(recorded: Sequence[str], emitted: Sequence[str]) -> Non
     assert sorted(recorded) == sorted(emitted)
 
 
+@pytest.mark.disrupts_broker
 async def test_every_event_arrives_once_through_dropped_connections_and_a_broker_restart(
     tmp_path, prefix
 ):

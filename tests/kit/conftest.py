@@ -9,12 +9,12 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import MetaData, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from devgen.kit.app import create_app
 from devgen.kit.db import ModelBase, UUIDPrimaryKey
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Conflict, NotFound
 from devgen.kit.service import ServiceDefinition
 from devgen.kit.settings import CoreSettings, DatabaseSettings, HttpSettings, Settings
@@ -22,7 +22,6 @@ from devgen.kit.settings import CoreSettings, DatabaseSettings, HttpSettings, Se
 
 class _Base(ModelBase):
     __abstract__ = True
-    metadata = MetaData()
 
 
 class Note(UUIDPrimaryKey, _Base):
@@ -66,6 +65,11 @@ async def count_notes(session: Session) -> dict[str, int]:
 @router.post("/strict")
 async def strict_note(body: StrictNoteIn) -> dict[str, str]:
     return {"text": body.text}
+
+
+@router.get("/search", dependencies=[KnownQueryParameters])
+async def search_notes(text: str | None = None) -> dict[str, str | None]:
+    return {"text": text}
 
 
 @router.get("/missing")

@@ -146,3 +146,13 @@ async def test_validation_error_does_not_echo_a_huge_unknown_key(kit_client):
     error = assert_error(response, 422)
     assert error["details"]["errors"][0]["location"] == "body." + "k" * 64 + "…"
     assert len(response.content) < 2000
+
+
+async def test_an_undeclared_query_parameter_is_refused_and_echoed_bounded(kit_client):
+    assert (await kit_client.get("/api/v1/notes/search?text=a")).json() == {"text": "a"}
+    names = [f"{letter * 100}" for letter in "abcdefghijkl"]
+    response = await kit_client.get("/api/v1/notes/search", params=dict.fromkeys(names, "1"))
+    error = assert_error(response, 422, "VALIDATION_ERROR")
+    locations = [item["location"] for item in error["details"]["errors"]]
+    assert locations == [f"query.{name[:64]}" for name in names[:10]]
+    assert names[0] not in response.text  # never the whole of a hostile name

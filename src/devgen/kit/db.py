@@ -92,7 +92,10 @@ class ModelBase(DeclarativeBase):
         if ModelBase in cls.__bases__:
             if not cls.__dict__.get("__abstract__", False):
                 raise TypeError(f"{cls.__name__}: a service's Base must set __abstract__ = True")
-            service_registry = registry(type_annotation_map=ModelBase.type_annotation_map)
+            service_registry = registry(
+                metadata=cls.__dict__.get("metadata"),  # one given in the class body is kept
+                type_annotation_map=ModelBase.type_annotation_map,
+            )
             cls._sa_registry = service_registry
             cls.registry = service_registry
             cls.metadata = service_registry.metadata

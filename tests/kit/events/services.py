@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import MetaData, String
+from sqlalchemy import String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,12 +19,10 @@ from devgen.kit.service import ServiceDefinition
 
 class ProducerBase(ModelBase):
     __abstract__ = True
-    metadata = MetaData()
 
 
 class ConsumerBase(ModelBase):
     __abstract__ = True
-    metadata = MetaData()
 
 
 class Note(UUIDPrimaryKey, ProducerBase):

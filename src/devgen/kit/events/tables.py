@@ -77,9 +77,8 @@ def add_event_tables(metadata: MetaData, *, emits: bool = True, consumes: bool =
     letters for one that ``consumes`` them.
     """
     if metadata is ModelBase.metadata:
-        # Every service deriving from ModelBase without a MetaData of its own
-        # shares this one; the event tables would then appear in all of them.
-        raise ValueError("give the service's Base its own `metadata = MetaData()` first")
+        # The chassis's own root: the event tables would appear in no service.
+        raise ValueError("pass the service's Base.metadata (class Base(ModelBase), abstract)")
     chosen = ([outbox] if emits else []) + ([inbox, dead_letters] if consumes else [])
     for table in chosen:
         if table.name not in metadata.tables:

@@ -7,12 +7,12 @@ service credential acting for nobody) is refused outright.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from devgen.kit.auth import CurrentPrincipal, Principal, PrincipalKind
-from devgen.kit.errors import Forbidden, ValidationFailed
+from devgen.kit.errors import Forbidden
 
 
 def _allowed(principal: Principal, *, role: str, scope: str) -> Principal:
@@ -39,31 +39,3 @@ Reader = Annotated[Principal, Depends(_reader)]
 
 Runner = Annotated[Principal, Depends(_runner)]
 """A member (or stronger) of the tenant, or a credential with the ``write`` scope."""
-
-
-def _query_names(dependant: Any) -> set[str]:
-    names = {field.alias for field in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
-
-
-async def reject_unknown_query(request: Request) -> None:
-    """422 for a query parameter the endpoint does not take (a typo must not pass silently).
-
-    ``?stauts=failed`` would otherwise list everything, unfiltered.
-    """
-    dependant = getattr(request.scope.get("route"), "dependant", None)
-    if dependant is None:
-        return
-    unknown = sorted(set(request.query_params) - _query_names(dependant))
-    if unknown:
-        errors = [
-            {"location": f"query.{name[:64]}", "message": "not a parameter of this endpoint"}
-            for name in unknown[:10]
-        ]
-        raise ValidationFailed("Unknown query parameters.", details={"errors": errors})
-
-
-KnownQuery = Depends(reject_unknown_query)
-"""Router dependency: refuse query parameters the endpoint does not declare."""

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from devgen.kit.pagination import Page
 from devgen.kit.responses import Envelope, ListEnvelope
 from devgen.services.executor import environments
-from devgen.services.executor.deps import KnownQuery, Reader, Runner
+from devgen.services.executor.deps import Reader, Runner
 from devgen.services.executor.schemas import BuildLogRead, EnvironmentCreate, EnvironmentRead
 from devgen.services.executor.state import State
 
@@ -19,7 +19,7 @@ router = APIRouter(
     prefix="/api/v1/environments",
     tags=["environments"],
     responses=error_responses(Unauthorized, Forbidden),
-    dependencies=[KnownQuery],
+    dependencies=[KnownQueryParameters],
 )
 
 Reference = Annotated[

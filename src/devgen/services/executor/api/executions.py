@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
     Conflict,
     Forbidden,
@@ -22,7 +22,7 @@ from devgen.kit.errors import (
 from devgen.kit.pagination import CursorPage
 from devgen.kit.responses import Envelope, ListEnvelope
 from devgen.services.executor import service
-from devgen.services.executor.deps import KnownQuery, Reader, Runner
+from devgen.services.executor.deps import Reader, Runner
 from devgen.services.executor.schemas import (
     ExecuteRequest,
     ExecutionRead,
@@ -36,7 +36,7 @@ router = APIRouter(
     prefix="/api/v1",
     tags=["executions"],
     responses=error_responses(Unauthorized, Forbidden),
-    dependencies=[KnownQuery],
+    dependencies=[KnownQueryParameters],
 )
 
 UNSAFE_WARNING = "executed WITHOUT isolation: the executor runs with DEVGEN_SANDBOX=unsafe-none"

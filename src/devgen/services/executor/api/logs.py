@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Forbidden, NotFound, Unauthorized, error_responses
 from devgen.services.executor import repository
-from devgen.services.executor.deps import KnownQuery, Reader
+from devgen.services.executor.deps import Reader
 from devgen.services.executor.state import State
 from devgen.services.executor.stream import output_events
 
@@ -19,7 +19,7 @@ router = APIRouter(
     prefix="/api/v1/executions",
     tags=["executions"],
     responses=error_responses(Unauthorized, Forbidden),
-    dependencies=[KnownQuery],
+    dependencies=[KnownQueryParameters],
 )
 
 _PING_S = 15

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from devgen.kit.deps import KnownQueryParameters
 from devgen.kit.errors import Forbidden, Unauthorized, error_responses
 from devgen.kit.responses import ListEnvelope, ListMetadata
-from devgen.services.executor.deps import KnownQuery, Reader
+from devgen.services.executor.deps import Reader
 from devgen.services.executor.schemas import RuntimeRead
 from devgen.services.executor.state import State
 
@@ -14,7 +15,7 @@ router = APIRouter(
     prefix="/api/v1/runtimes",
     tags=["runtimes"],
     responses=error_responses(Unauthorized, Forbidden),
-    dependencies=[KnownQuery],
+    dependencies=[KnownQueryParameters],
 )
 
 

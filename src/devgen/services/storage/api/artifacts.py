@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
 from python_multipart.multipart import parse_options_header
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
     BadRequest,
     Conflict,
@@ -28,7 +28,6 @@ from devgen.services.storage.api.common import (
     BINARY_SCHEMA,
     DOWNLOAD_RESPONSES,
     DownloadConditions,
-    reject_unknown_query,
 )
 from devgen.services.storage.deps import Reader, Writer
 from devgen.services.storage.downloads import blob_response, stream_response
@@ -48,7 +47,7 @@ from devgen.services.storage.uploads import is_multipart, read_body, receive_mul
 router = APIRouter(
     prefix="/api/v1/artifacts",
     tags=["artifacts"],
-    dependencies=[Depends(reject_unknown_query)],
+    dependencies=[KnownQueryParameters],
     responses=error_responses(Unauthorized, Forbidden, ValidationFailed),
 )
 

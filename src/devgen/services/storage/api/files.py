@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
     BadRequest,
     Forbidden,
@@ -26,7 +26,6 @@ from devgen.services.storage.api.common import (
     BINARY_SCHEMA,
     DOWNLOAD_RESPONSES,
     DownloadConditions,
-    reject_unknown_query,
 )
 from devgen.services.storage.deps import Reader, Writer
 from devgen.services.storage.downloads import blob_response
@@ -41,7 +40,7 @@ from devgen.services.storage.uploads import receive_multipart
 router = APIRouter(
     prefix="/api/v1/files",
     tags=["files"],
-    dependencies=[Depends(reject_unknown_query)],
+    dependencies=[KnownQueryParameters],
     responses=error_responses(Unauthorized, Forbidden, ValidationFailed),
 )
 
