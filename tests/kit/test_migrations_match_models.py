@@ -42,7 +42,7 @@ async def test_the_migrated_schema_equals_the_models(service: str, database_url:
     assert differences == []
 
 
-def test_each_service_has_its_own_metadata_and_registry() -> None:
+def test_each_service_has_its_own_metadata_and_tables() -> None:
     definitions = [load_definition(service) for service in SERVICES]
     metadatas = [definition.metadata for definition in definitions]
     assert len({id(metadata) for metadata in metadatas}) == len(SERVICES)

@@ -49,19 +49,29 @@ AppSettings = Annotated[Settings, Depends(_settings)]
 """The settings the app was built with."""
 
 
-def _query_names(dependant: Any) -> set[str]:
+def _query_names(dependant: Any) -> frozenset[str]:
     names = {param.alias for param in dependant.query_params}
     for sub in dependant.dependencies:
         names |= _query_names(sub)
-    return names
+    return frozenset(names)
+
+
+# A route's declared parameters never change: its dependency tree is walked once, and
+# the names kept on the route itself (routes are unhashable, so no outside cache).
+_DECLARED = "_devgen_query_names"
 
 
 async def _known_query_parameters(request: Request) -> None:
     # A misspelt filter (``?stauts=failed``) must not quietly list everything.
-    dependant = getattr(request.scope.get("route"), "dependant", None)
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    declared: frozenset[str] | None = getattr(route, _DECLARED, None)
+    if declared is None:
+        declared = _query_names(dependant)
+        setattr(route, _DECLARED, declared)
+    unknown = sorted(set(request.query_params) - declared)
     if unknown:
         # Bounded like every validation error: the names are the client's own input.
         errors = [
