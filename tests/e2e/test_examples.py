@@ -50,13 +50,16 @@ REPORT_KEYS = {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     """One all-in-one platform for every example."""
     # As many sandboxes as cores: more would only slow each one down towards its wall-time
-    # limit (waiting in the executor's queue does not count); the limit itself is raised
-    # for machines busy with other test suites.
+    # limit (waiting in the executor's queue does not count); the limits themselves are
+    # raised for machines busy with other test suites: the 168 tests of `conference`
+    # have run into the default 30 s of CPU time while the other test worker ran.
     process = all_in_one(
         tmp_path_factory.mktemp("examples"),
         DEVGEN_EXECUTOR_WORKERS=str(max(2, os.cpu_count() or 2)),
         DEVGEN_EXECUTOR_MAX_WALL_TIME_S="180",
         DEVGEN_ORCHESTRATOR_TEST_WALL_TIME_SECONDS="180",
+        DEVGEN_EXECUTOR_MAX_CPU_TIME_S="120",
+        DEVGEN_ORCHESTRATOR_TEST_CPU_TIME_SECONDS="120",
     )
     process.start()
     yield process
