@@ -202,6 +202,43 @@ async def test_a_step_that_overruns_its_timeout_fails(database, principal, make_
     assert run.error["code"] == "STEP_TIMEOUT"
 
 
+async def test_a_step_is_interrupted_once_however_often_it_is_asked(
+    database, principal, make_engine
+):
+    # The heartbeat asks again while the step still cleans up after the first
+    # request; a second cancel would break into that clean-up (with SQLite, into
+    # a transaction, which then keeps the write lock).
+    executors = happy_executors()
+    inside = asyncio.Event()
+    interrupted_in_clean_up = asyncio.Event()
+
+    async def long_tests(context: StepContext) -> StepOutcome:
+        inside.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            try:
+                await asyncio.sleep(0.3)  # clean-up in progress
+            except asyncio.CancelledError:
+                interrupted_in_clean_up.set()
+                raise
+            raise
+        return StepOutcome()
+
+    executors["test"].script = long_tests
+    engine = await make_engine(executors)
+    run_id = await start_run(database, principal)
+    await asyncio.wait_for(inside.wait(), 10)
+    async with database.transaction() as session:
+        await cancel_run(session, principal, run_id)
+    engine.stop_run_locally(run_id)
+    await asyncio.sleep(0.1)
+    engine.stop_run_locally(run_id)
+    run = await wait_run(database, run_id)
+    assert run.state == "cancelled"
+    assert not interrupted_in_clean_up.is_set()
+
+
 async def test_cancelling_stops_the_running_step_and_the_steps_after_it(
     database, principal, make_engine
 ):

@@ -153,9 +153,8 @@ class RunEngine:
                 await loop
         self._loops = []
         running = list(self._running.items())
-        for task_id, job in running:
-            self._cancel_reasons[task_id] = "shutdown"
-            job.cancel()
+        for task_id, _ in running:
+            self._interrupt(task_id, "shutdown")
         for _, job in running:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await job
@@ -179,9 +178,22 @@ class RunEngine:
     def stop_run_locally(self, run_id: uuid.UUID) -> None:
         """Interrupt this process's running steps of ``run_id`` (it is stopping)."""
         for task_id, owner_run in list(self._run_of.items()):
-            if owner_run == run_id and task_id in self._running:
-                self._cancel_reasons.setdefault(task_id, "run_stopped")
-                self._running[task_id].cancel()
+            if owner_run == run_id:
+                self._interrupt(task_id, "run_stopped")
+
+    def _interrupt(self, task_id: uuid.UUID, reason: str) -> None:
+        """Cancel a running step, once.
+
+        The first cancel makes the step record its end in a transaction; a
+        second one would land inside that transaction, and an SQLite
+        connection cancelled mid-statement keeps the write lock until it is
+        collected, so every other writer then fails with "database is locked".
+        """
+        job = self._running.get(task_id)
+        if job is None or task_id in self._cancel_reasons:
+            return
+        self._cancel_reasons[task_id] = reason
+        job.cancel()
 
     @property
     def busy(self) -> int:
@@ -297,15 +309,10 @@ class RunEngine:
                 log.warning("orchestrator_heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
                 continue
             for task_id in held:
-                job = self._running.get(task_id)
-                if job is None:
-                    continue
                 if task_id not in kept:
-                    self._cancel_reasons.setdefault(task_id, "lease_lost")
-                    job.cancel()
+                    self._interrupt(task_id, "lease_lost")
                 elif task_id in stopping:
-                    self._cancel_reasons.setdefault(task_id, "run_stopped")
-                    job.cancel()
+                    self._interrupt(task_id, "run_stopped")
 
     async def _execute(self, claim: leases.Claimed) -> None:
         try:
