@@ -10,10 +10,11 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from devgen.kit.app import create_app
-from devgen.kit.db import ModelBase, UUIDPrimaryKey
+from devgen.kit.db import ModelBase, UUIDPrimaryKey, record_and_raise
 from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Conflict, NotFound
 from devgen.kit.service import ServiceDefinition
@@ -48,8 +49,12 @@ async def create_note(body: NoteIn, session: Session) -> dict[str, str]:
     await session.flush()
     if body.text == "conflict-after-write":
         raise Conflict("written then refused")
-    if body.text == "commit-despite-error":
-        raise Conflict("recorded and refused", commit=True)
+    if body.text == "record-then-refuse":
+
+        async def record(kept: AsyncSession) -> None:
+            kept.add(Note(text="the record"))
+
+        await record_and_raise(session, record, Conflict("recorded and refused"))
     if body.text == "boom":
         raise RuntimeError("secret internal detail")
     return {"id": str(note.id)}

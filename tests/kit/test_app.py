@@ -21,10 +21,10 @@ async def test_an_error_rolls_back_what_was_flushed(kit_client):
     assert await _count(kit_client) == 0
 
 
-async def test_an_error_marked_commit_keeps_what_was_flushed(kit_client):
-    response = await kit_client.post("/api/v1/notes", json={"text": "commit-despite-error"})
+async def test_record_and_raise_keeps_the_record_and_drops_the_rest(kit_client):
+    response = await kit_client.post("/api/v1/notes", json={"text": "record-then-refuse"})
     assert_error(response, 409)
-    assert await _count(kit_client) == 1
+    assert await _count(kit_client) == 1  # the record, not the note the endpoint added
 
 
 async def test_unhandled_exception_is_a_500_envelope_without_details(kit_client):

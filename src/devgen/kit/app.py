@@ -21,7 +21,7 @@ from devgen.kit.health import router as health_router
 from devgen.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from devgen.kit.migrations import upgrade
 from devgen.kit.service import ServiceDefinition
-from devgen.kit.settings import Settings, get_settings
+from devgen.kit.settings import Environment, Settings, get_settings
 
 
 def create_app(
@@ -48,6 +48,8 @@ def create_app(
                 settings.database.url_for(definition.name, settings.core.data_dir),
                 pool_size=settings.database.database_pool_size,
                 echo=settings.database.database_echo,
+                # A nested transaction is a bug a test must catch, not a stall to log.
+                strict=settings.core.env is Environment.test,
             )
             if migrate_on_startup and definition.migrations is not None:
                 await upgrade(database, definition.migrations)

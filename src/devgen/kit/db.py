@@ -3,17 +3,34 @@
 The request dependency owns the transaction: it begins one, hands the
 session to the endpoint, commits when the endpoint returns and rolls back
 when it raises. Service code calls ``flush()``, never ``commit()``.
+
+One task holds at most one transaction per database. A second one opened
+while the first is still open waits for the first's locks (SQLite's single
+writer, a row the first has written) while the first waits for it: the
+request stalls for the whole busy timeout and fails. ``Database`` therefore
+remembers, per task, the transaction it has open: ``transaction()`` inside
+one is an error in tests (``strict``) and a logged warning elsewhere, and
+``joined_transaction()`` is the way for shared code to take part in the
+caller's transaction when there is one.
+
+Rolling back is shielded from cancellation: a task cancelled inside a
+transaction (a client gone, a shutdown, a step interrupted) still releases
+its locks before the cancellation goes on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import structlog
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +42,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+
+log = structlog.get_logger(__name__)
 
 
 def utcnow() -> datetime:
@@ -121,6 +141,35 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _release_cancelled_connection(context: Any) -> None:
+    # A task cancelled while SQLite runs its statement leaves the statement
+    # running in aiosqlite's thread. SQLAlchemy then invalidates the connection
+    # and closes it, but the interrupted statement's cursor lives on in the
+    # cancellation's traceback, so SQLite only marks the connection closed
+    # and keeps its transaction, and the write lock, until the traceback is
+    # collected. Interrupting the statement and queueing a rollback behind it
+    # (aiosqlite runs its calls in order) releases the lock now.
+    if isinstance(context.original_exception, Exception) or context.connection is None:
+        return  # only a cancellation (or another exit) leaves the statement running
+    driver = context.connection.connection.driver_connection
+    sqlite_connection = getattr(driver, "_conn", None)  # aiosqlite's sqlite3.Connection
+    if sqlite_connection is None:
+        return
+    sqlite_connection.interrupt()  # thread-safe by sqlite3's contract
+    rollback = asyncio.ensure_future(driver.rollback())
+    _background.add(rollback)
+    rollback.add_done_callback(_forget_background)
+
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def _forget_background(future: asyncio.Future[Any]) -> None:
+    _background.discard(future)
+    if not future.cancelled():
+        future.exception()  # already closed: nothing was left to roll back
+
+
 def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine for ``url`` with the settings each backend needs."""
     parsed = make_url(url)
@@ -131,6 +180,7 @@ def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncE
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine.sync_engine, "handle_error", _release_cancelled_connection)
         return engine
     if parsed.get_backend_name() == "postgresql" and pool_size == 0:
         return create_async_engine(url, echo=echo, poolclass=NullPool)
@@ -139,11 +189,74 @@ def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncE
     )
 
 
-class Database:
-    """One service's engine and session factory, created in the app's lifespan."""
+class NestedTransactionError(RuntimeError):
+    """A task opened a second transaction on a database while its first was still open."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+
+@dataclass(eq=False)
+class _OpenTransaction:
+    """A transaction a task holds: its session, while it is open."""
+
+    session: AsyncSession
+    task: asyncio.Task[object] | None
+    open: bool = True
+
+
+@dataclass(frozen=True)
+class _Holdings:
+    """The transactions of the current context, by database (copied into child tasks)."""
+
+    by_database: dict[int, _OpenTransaction] = field(default_factory=dict)
+
+
+_holdings: ContextVar[_Holdings] = ContextVar("devgen_open_transactions", default=_Holdings())
+
+
+def _current_task() -> asyncio.Task[object] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # pragma: no cover - not inside a running loop
+        return None
+
+
+async def _shielded_rollback(session: AsyncSession) -> None:
+    """Roll back and return the connection, even if this task is being cancelled again.
+
+    The rollback runs in a task of its own and is awaited to the end: a
+    cancellation that lands here must not leave SQLite's write lock held by a
+    connection nobody will ever roll back.
+    """
+    cleanup = asyncio.ensure_future(_rollback_and_close(session))
+    cancelled = False
+    while not cleanup.done():
+        try:
+            await asyncio.shield(cleanup)
+        except asyncio.CancelledError:
+            cancelled = True
+    cleanup.result()
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+async def _rollback_and_close(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    finally:
+        await session.close()
+
+
+class Database:
+    """One service's engine and session factory, created in the app's lifespan.
+
+    ``strict`` makes a nested transaction an error (tests); otherwise it is
+    logged, so a production process does not fail on what only a test must.
+    """
+
+    def __init__(
+        self, url: str, *, pool_size: int = 10, echo: bool = False, strict: bool = False
+    ) -> None:
         self.url = url
+        self.strict = strict
         self.engine = build_engine(url, pool_size=pool_size, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -152,13 +265,84 @@ class Database:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
 
+    def _held(self) -> _OpenTransaction | None:
+        held = _holdings.get().by_database.get(id(self))
+        if held is None or not held.open or held.task is not _current_task():
+            return None  # none, finished, or another task's (a copied context)
+        return held
+
+    def in_transaction(self) -> bool:
+        """Whether the current task holds a transaction on this database."""
+        return self._held() is not None
+
+    def _refuse_nesting(self) -> None:
+        if self._held() is None:
+            return
+        message = (
+            "a transaction is already open on this database in this task; "
+            "use the caller's session (or joined_transaction()) instead of a second one"
+        )
+        if self.strict:
+            raise NestedTransactionError(message)
+        log.warning("nested_transaction", database=self.backend, problem=message)
+
+    @asynccontextmanager
+    async def _hold(self, session: AsyncSession) -> AsyncIterator[_OpenTransaction]:
+        held = _OpenTransaction(session, _current_task())
+        holdings = _holdings.get()
+        token = _holdings.set(_Holdings({**holdings.by_database, id(self): held}))
+        try:
+            yield held
+        finally:
+            held.open = False
+            _holdings.reset(token)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error.
 
-        For work outside a request (event handlers, jobs, the CLI).
+        For work outside a request (event handlers, jobs, the CLI). Inside a
+        request (or another transaction of this task) use the session you
+        were given: a second transaction here is ``NestedTransactionError``.
         """
-        async with self.sessionmaker() as session, session.begin():
+        self._refuse_nesting()
+        session = self.sessionmaker()
+        async with self._hold(session):
+            try:
+                yield session
+            except BaseException:
+                await _shielded_rollback(session)
+                raise
+            try:
+                await session.commit()
+            except BaseException:
+                await _shielded_rollback(session)
+                raise
+            await session.close()
+
+    @asynccontextmanager
+    async def joined_transaction(self) -> AsyncIterator[AsyncSession]:
+        """The session of the transaction this task already holds here, or a new one.
+
+        For shared code that may run inside a request or outside one (the key
+        ring, API-key lookups): inside, its work becomes part of the caller's
+        transaction and is committed or rolled back with it.
+        """
+        held = self._held()
+        if held is not None:
+            yield held.session
+            return
+        async with self.transaction() as session:
+            yield session
+
+    @asynccontextmanager
+    async def request_session(self) -> AsyncIterator[AsyncSession]:
+        """The session of one request: like ``transaction()``, for the request dependency.
+
+        An error rolls back everything the endpoint did; what must outlive a
+        failed request is written with ``record_and_raise``.
+        """
+        async with self.transaction() as session:
             yield session
 
     async def ping(self) -> None:
@@ -169,3 +353,20 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+async def record_and_raise(
+    session: AsyncSession,
+    record: Callable[[AsyncSession], Awaitable[object]],
+    error: BaseException,
+) -> NoReturn:
+    """Undo the request's work, commit only what ``record`` writes, then raise ``error``.
+
+    For failures that must leave a trace (a failed sign-in, a reused refresh
+    token, a refused generation): the request's answer is the error, yet the
+    record of it is kept, in a transaction of its own on the same connection.
+    """
+    await session.rollback()
+    await record(session)
+    await session.commit()
+    raise error

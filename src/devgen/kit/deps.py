@@ -10,23 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.client import ServiceClients
 from devgen.kit.db import Database
-from devgen.kit.errors import DevgenError, ValidationFailed
+from devgen.kit.errors import ValidationFailed
 from devgen.kit.settings import Settings
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
-    async with database.sessionmaker() as session:
-        try:
-            yield session
-        except DevgenError as exc:
-            await (session.commit() if exc.commit else session.rollback())
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+    async with database.request_session() as session:
+        yield session
 
 
 def _clients(request: Request) -> ServiceClients:

@@ -25,15 +25,10 @@ class DevgenError(Exception):
         *,
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        commit: bool = False,
     ) -> None:
         self.message = message or self.default_message
         self.details = details or {}
         self.headers = headers or {}
-        # Some failures must still record what happened (a failed sign-in, a
-        # revoked session): with commit=True the request's transaction is
-        # committed before the error response instead of rolled back.
-        self.commit = commit
         super().__init__(self.message)
 
 

@@ -2,7 +2,7 @@
 
 Written to codegen's outbox in the request's transaction (``devgen.kit.events``), with ids
 and small facts only (engine, hashes, counts, usage), never the generated code. A failure
-is recorded too: the endpoint raises its error with ``commit=True`` so the event survives.
+is recorded too: ``devgen.kit.db.record_and_raise`` keeps the event while the request fails.
 """
 
 from __future__ import annotations

@@ -12,13 +12,14 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.client import ServiceClients
+from devgen.kit.db import record_and_raise
 from devgen.kit.errors import DevgenError, ValidationFailed
 from devgen.services.codegen import events
 from devgen.services.codegen.analyst import AnalysisError, AnalysisResult
@@ -208,19 +209,21 @@ async def _record_failure(
     operation: events.Operation,
     engine: str,
     data: dict[str, Any],
-) -> DevgenError:
-    """Emit the failure event and make the error commit it (the request's answer is the error)."""
-    await events.generation_failed(
-        session,
-        generation_id,
-        operation=operation,
-        engine=engine,
-        code=error.code,
-        message=error.message,
-        data=data,
-    )
-    error.commit = True
-    return error
+) -> NoReturn:
+    """Keep the failure event, then fail the request with ``error``."""
+
+    async def record(session: AsyncSession) -> None:
+        await events.generation_failed(
+            session,
+            generation_id,
+            operation=operation,
+            engine=engine,
+            code=error.code,
+            message=error.message,
+            data=data,
+        )
+
+    await record_and_raise(session, record, error)
 
 
 async def generate_project(
@@ -234,23 +237,23 @@ async def generate_project(
     try:
         read = await _generate(state, spec, body, generation_id)
     except GenerationError as exc:
-        raise await _record_failure(
+        await _record_failure(
             session,
             generation_failed(exc),
             generation_id,
             operation="generate",
             engine=body.engine,
             data=facts,
-        ) from None
+        )
     except LLMError as exc:
-        raise await _record_failure(
+        await _record_failure(
             session,
             llm_failed(exc),
             generation_id,
             operation="generate",
             engine=body.engine,
             data=facts,
-        ) from None
+        )
     await events.generation_completed(
         session,
         generation_id,
@@ -414,18 +417,18 @@ async def repair(session: AsyncSession, state: CodegenState, body: RepairRequest
             targets=body.files_to_fix,
         )
     except GenerationError as exc:
-        raise await _record_failure(
+        await _record_failure(
             session, generation_failed(exc), repair_id, operation="repair", engine="llm", data={}
-        ) from None
+        )
     except LLMError as exc:
-        raise await _record_failure(
+        await _record_failure(
             session,
             llm_failed(exc),
             repair_id,
             operation="repair",
             engine="llm",
             data={"usage": meter.usage.as_dict()},
-        ) from None
+        )
     usage = _usage(meter, engine.client.model)
     await events.generation_completed(
         session,

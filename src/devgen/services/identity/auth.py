@@ -18,7 +18,8 @@ class LocalIntrospector:
 
     async def introspect(self, token: str) -> Principal | None:
         """The principal of a live API key, or None."""
-        async with self._database.transaction() as session:
+        # Inside an identity request this is part of the request's transaction.
+        async with self._database.joined_transaction() as session:
             return await api_key_principal(session, token)
 
 

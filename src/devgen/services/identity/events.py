@@ -74,7 +74,7 @@ async def login_failed(
 ) -> None:
     """A refused sign-in (wrong password, unknown address, disabled account, locked out).
 
-    Recorded although the request fails: the endpoint raises with ``commit=True``.
+    Recorded although the request fails (``devgen.kit.db.record_and_raise``).
     """
     await emit(
         session,

@@ -6,6 +6,7 @@ token they signed has expired (``publish_until``), then drop out.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import time
@@ -13,14 +14,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.auth.tokens import ALGORITHM, jwks_to_keys
-from devgen.kit.db import utcnow
+from devgen.kit.db import Database, utcnow
 from devgen.services.identity.models import SigningKey
+
+log = structlog.get_logger(__name__)
 
 _PUBLISH_GRACE = timedelta(seconds=60)
 # A flood of tokens naming made-up keys must not become a flood of database reads.
@@ -100,51 +104,76 @@ class _Loaded:
 class KeyRing:
     """The signing key and published keys, held in memory and reloaded from the database.
 
-    Reloads every ``reload_seconds`` (so a rotation done by the CLI in another
-    process is picked up) and whenever a token names a key it does not know.
+    ``start`` makes sure a signing key exists and loads the keys; after that a
+    background loop (``run_reloads``) rereads them every ``reload_seconds``,
+    outside any request, so a rotation done by the CLI in another process is
+    picked up. Requests never wait for a database read, except when a token
+    names a key not loaded yet (another replica rotated first): that reload
+    takes part in the request's own transaction.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], reload_seconds: float):
-        self._sessionmaker = sessionmaker
+    def __init__(self, database: Database, reload_seconds: float):
+        self._database = database
         self._reload_seconds = reload_seconds
         self._loaded: _Loaded | None = None
         self._loaded_at = float("-inf")
         self.reload_count = 0
 
+    async def start(self) -> None:
+        """Create the first signing key if there is none, then load the keys."""
+        async with self._database.transaction() as session:
+            await ensure_signing_key(session)
+        await self.reload()
+
     async def reload(self) -> None:
-        """Read the keys again (creating the first one if there is none)."""
-        async with self._sessionmaker() as session, session.begin():
-            active = await ensure_signing_key(session)
+        """Read the keys again (in the caller's transaction when it holds one)."""
+        async with self._database.joined_transaction() as session:
+            active = await session.scalar(
+                select(SigningKey)
+                .where(SigningKey.retired_at.is_(None))
+                .order_by(SigningKey.created_at.desc())
+                .limit(1)
+            )
             keys = await published_keys(session)
+        if active is None:
+            raise RuntimeError("identity has no active signing key; run `devgen keys rotate`")
         jwks = {"keys": [dict(key.public_jwk) for key in keys]}
         private = serialization.load_pem_private_key(active.private_pem.encode(), password=None)
         self._loaded = _Loaded(active.kid, private, jwks, jwks_to_keys(jwks))
         self._loaded_at = time.monotonic()
         self.reload_count += 1
 
-    async def _current(self) -> _Loaded:
-        if self._loaded is None or time.monotonic() - self._loaded_at >= self._reload_seconds:
-            await self.reload()
-        assert self._loaded is not None
+    async def run_reloads(self) -> None:
+        """Reload every ``reload_seconds`` until cancelled; a failed reload is logged and retried."""
+        while True:
+            await asyncio.sleep(max(0.0, self._loaded_at + self._reload_seconds - time.monotonic()))
+            try:
+                await self.reload()
+            except Exception as exc:  # noqa: BLE001 - the keys in memory stay valid meanwhile
+                log.warning("signing_key_reload_failed", error=type(exc).__name__)
+                self._loaded_at = time.monotonic()
+
+    def _current(self) -> _Loaded:
+        if self._loaded is None:
+            raise RuntimeError("the key ring was not started")
         return self._loaded
 
     async def signing_key(self) -> tuple[str, Any]:
         """``(kid, private key)`` to sign new tokens with."""
-        loaded = await self._current()
+        loaded = self._current()
         return loaded.kid, loaded.private_key
 
     async def jwks(self) -> dict[str, Any]:
         """The JWKS document identity publishes."""
-        return (await self._current()).jwks
+        return self._current().jwks
 
     async def key_for(self, kid: str) -> Any | None:
         """A verification key by id; reloads once when the id is unknown."""
-        loaded = await self._current()
+        loaded = self._current()
         if (
             kid not in loaded.verification_keys
             and time.monotonic() - self._loaded_at >= _MIN_FORCED_RELOAD_SECONDS
         ):
             await self.reload()
-            assert self._loaded is not None
-            loaded = self._loaded
+            loaded = self._current()
         return loaded.verification_keys.get(kid)

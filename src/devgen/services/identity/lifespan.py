@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,8 +24,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     identity_settings = IdentitySettings()
     database = app.state.database
-    keys = KeyRing(database.sessionmaker, identity_settings.signing_key_reload_seconds)
-    await keys.reload()
+    keys = KeyRing(database, identity_settings.signing_key_reload_seconds)
+    await keys.start()
     authenticator = local_authenticator(keys, database, settings.auth)
     app.state.authenticator = authenticator
     app.state.identity = IdentityState(
@@ -35,4 +37,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         auth=settings.auth,
         authenticator=authenticator,
     )
-    yield
+    reloads = asyncio.create_task(keys.run_reloads(), name="identity-key-reloads")
+    try:
+        yield
+    finally:
+        reloads.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reloads

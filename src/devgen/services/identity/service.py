@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.auth.principal import Principal, PrincipalKind, scopes_for_roles
 from devgen.kit.auth.tokens import API_KEY_PREFIX
-from devgen.kit.db import utcnow
+from devgen.kit.db import record_and_raise, utcnow
 from devgen.kit.errors import (
     Conflict,
     Forbidden,
@@ -86,10 +86,9 @@ async def create_user(
     return user, tenant
 
 
-async def _record_failed_login(
-    session: AsyncSession, state: IdentityState, email: str, throttle: LoginThrottle | None
-) -> None:
+async def _record_failed_login(session: AsyncSession, state: IdentityState, email: str) -> None:
     now = utcnow()
+    throttle = await repository.throttle_for(session, email)
     if throttle is None:
         throttle = LoginThrottle(email=email, failures=0, last_failure_at=now)
         session.add(throttle)
@@ -168,19 +167,24 @@ async def login(
     email = normalise_email(email)
     throttle = await repository.throttle_for(session, email)
     if throttle and throttle.locked_until and throttle.locked_until > utcnow():
-        await events.login_failed(session, email, None, "locked")
-        raise RateLimited(
+        locked = RateLimited(
             _retry_after(throttle.locked_until),
             "Too many failed sign-ins for this account; wait before trying again.",
-            commit=True,
+        )
+        await record_and_raise(
+            session, lambda kept: events.login_failed(kept, email, None, "locked"), locked
         )
     user = await repository.user_by_email(session, email)
     matches = await state.passwords.verify(user.password_hash if user else None, password)
     if user is None or not matches or not user.is_active:
-        await _record_failed_login(session, state, email, throttle)
         reason = "disabled" if user is not None and matches else "invalid_credentials"
-        await events.login_failed(session, email, user.id if user else None, reason)
-        raise Unauthorized(INVALID_CREDENTIALS, commit=True)
+        user_id = user.id if user else None
+
+        async def record_failure(kept: AsyncSession) -> None:
+            await _record_failed_login(kept, state, email)
+            await events.login_failed(kept, email, user_id, reason)
+
+        await record_and_raise(session, record_failure, Unauthorized(INVALID_CREDENTIALS))
     if throttle is not None:
         await session.delete(throttle)
     if state.passwords.needs_rehash(user.password_hash):
@@ -208,12 +212,18 @@ async def refresh(session: AsyncSession, state: IdentityState, raw_token: str) -
     if family.revoked_at is not None or family.expires_at <= now:
         raise Unauthorized("This session has ended; sign in again.")
     if token.used_at is not None or not await repository.mark_refresh_used(session, token.id):
-        await repository.revoke_families(
-            session, user_id=family.user_id, family_id=family.id, reason="refresh_reuse"
-        )
-        await events.refresh_reuse_detected(session, family.id, family.user_id, family.tenant_id)
-        raise Unauthorized(
-            "This refresh token was already used; the session has been revoked.", commit=True
+        family_id, user_id, tenant_id = family.id, family.user_id, family.tenant_id
+
+        async def revoke(kept: AsyncSession) -> None:
+            await repository.revoke_families(
+                kept, user_id=user_id, family_id=family_id, reason="refresh_reuse"
+            )
+            await events.refresh_reuse_detected(kept, family_id, user_id, tenant_id)
+
+        await record_and_raise(
+            session,
+            revoke,
+            Unauthorized("This refresh token was already used; the session has been revoked."),
         )
     user = await repository.user_by_id(session, family.user_id)
     membership = await repository.membership(session, family.tenant_id, family.user_id)

@@ -20,7 +20,7 @@ class IdentitySettings(BaseSettings):
     login_free_failures: int = Field(default=5, ge=1, le=100)
     login_backoff_base_seconds: float = Field(default=1.0, gt=0)
     login_backoff_max_seconds: float = Field(default=900.0, gt=0)
-    signing_key_reload_seconds: float = Field(default=30.0, ge=0)
+    signing_key_reload_seconds: float = Field(default=30.0, ge=0.1)
 
     @model_validator(mode="after")
     def _at_least_owasp(self) -> IdentitySettings:
