@@ -52,12 +52,15 @@ async def test_a_lenient_database_logs_a_nested_transaction_instead(tmp_path: Pa
 
 
 async def test_joined_transaction_takes_part_in_the_callers(database: Database) -> None:
-    with pytest.raises(RuntimeError, match="undo"):
+    async def write_then_fail() -> None:
         async with database.transaction() as outer:
             async with database.joined_transaction() as joined:
                 assert joined is outer
                 await joined.execute(text("INSERT INTO t VALUES (1)"))
             raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError, match="undo"):
+        await write_then_fail()
     assert await _values(database) == []
 
 
@@ -83,10 +86,13 @@ async def test_record_and_raise_keeps_only_the_record(database: Database) -> Non
     async def record(session: object) -> None:
         await session.execute(text("INSERT INTO t VALUES (9)"))  # type: ignore[attr-defined]
 
-    with pytest.raises(LookupError):
+    async def write_then_refuse() -> None:
         async with database.transaction() as session:
             await session.execute(text("INSERT INTO t VALUES (1)"))
             await record_and_raise(session, record, LookupError("refused"))
+
+    with pytest.raises(LookupError):
+        await write_then_refuse()
     assert await _values(database) == [9]
 
 

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -42,7 +42,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
-
 
 log = structlog.get_logger(__name__)
 
@@ -202,14 +201,11 @@ class _OpenTransaction:
     open: bool = True
 
 
-@dataclass(frozen=True)
-class _Holdings:
-    """The transactions of the current context, by database (copied into child tasks)."""
-
-    by_database: dict[int, _OpenTransaction] = field(default_factory=dict)
-
-
-_holdings: ContextVar[_Holdings] = ContextVar("devgen_open_transactions", default=_Holdings())
+# The transactions of the current context by database id, replaced (never mutated)
+# on every change, since child tasks get a copy of the context.
+_holdings: ContextVar[dict[int, _OpenTransaction] | None] = ContextVar(
+    "devgen_open_transactions", default=None
+)
 
 
 def _current_task() -> asyncio.Task[object] | None:
@@ -266,7 +262,7 @@ class Database:
         return self.engine.dialect.name
 
     def _held(self) -> _OpenTransaction | None:
-        held = _holdings.get().by_database.get(id(self))
+        held = (_holdings.get() or {}).get(id(self))
         if held is None or not held.open or held.task is not _current_task():
             return None  # none, finished, or another task's (a copied context)
         return held
@@ -289,8 +285,7 @@ class Database:
     @asynccontextmanager
     async def _hold(self, session: AsyncSession) -> AsyncIterator[_OpenTransaction]:
         held = _OpenTransaction(session, _current_task())
-        holdings = _holdings.get()
-        token = _holdings.set(_Holdings({**holdings.by_database, id(self): held}))
+        token = _holdings.set({**(_holdings.get() or {}), id(self): held})
         try:
             yield held
         finally:

@@ -144,7 +144,7 @@ class KeyRing:
         self.reload_count += 1
 
     async def run_reloads(self) -> None:
-        """Reload every ``reload_seconds`` until cancelled; a failed reload is logged and retried."""
+        """Reload every ``reload_seconds`` until cancelled; a failure is logged, then retried."""
         while True:
             await asyncio.sleep(max(0.0, self._loaded_at + self._reload_seconds - time.monotonic()))
             try:
