@@ -75,3 +75,34 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+async def invite(
+    client: httpx.AsyncClient, inviter: Account, email: str, role: str = "member"
+) -> dict:
+    """``inviter`` invites ``email`` into their current tenant; returns the invitation (202)."""
+    response = await client.post(
+        f"/api/v1/tenants/{inviter.tenant_id}/invitations",
+        json={"email": email, "role": role},
+        headers=inviter.headers,
+    )
+    assert response.status_code == 202, response.text
+    invitation: dict = response.json()["data"]
+    return invitation
+
+
+async def add_member(
+    client: httpx.AsyncClient, owner: Account, member: Account, role: str = "member"
+) -> dict:
+    """``member`` joins ``owner``'s current tenant with ``role``: invited, then accepted.
+
+    Both steps go over HTTP as the people themselves, the only way into a
+    tenant. Returns the accepted invitation.
+    """
+    invitation = await invite(client, owner, member.email, role)
+    accepted = await client.post(
+        f"/api/v1/invitations/{invitation['id']}/accept", headers=member.headers
+    )
+    assert accepted.status_code == 200, accepted.text
+    data: dict = accepted.json()["data"]
+    return data

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from devgen.services.audit.models import AuditRecord
 from devgen.services.identity.service import create_user
 from tests.events.waiting import eventually
-from tests.helpers import PASSWORD, Account, login, register, unique_email
+from tests.helpers import PASSWORD, Account, add_member, login, register, unique_email
 
 
 @pytest.fixture
@@ -98,12 +98,7 @@ async def team(client: httpx.AsyncClient, *roles: str) -> Team:
     members = {}
     for role in roles:
         person = await register(client)
-        added = await client.post(
-            f"/api/v1/tenants/{tenant_id}/members",
-            json={"email": person.email, "role": role},
-            headers=boss.headers,
-        )
-        assert added.status_code == 201, added.text
+        await add_member(client, boss, person, role)
         tokens = await login(client, person.email, tenant_id=tenant_id)
         members[role] = Account(
             person.email, person.password, person.user_id, tenant_id, tokens["access_token"], ""

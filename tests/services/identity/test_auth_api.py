@@ -209,6 +209,51 @@ async def test_password_change_ends_every_session_and_the_new_password_works(cli
     await login(client, account.email, "another long password")
 
 
+async def test_password_change_revokes_the_users_api_keys_in_every_tenant(client):
+    account = await register(client)
+    bystander = await register(client)
+    created = await client.post("/api/v1/tenants", json={"name": "Team"}, headers=account.headers)
+    switched = await client.post(
+        "/api/v1/auth/switch-tenant",
+        json={"tenant_id": created.json()["data"]["id"]},
+        headers=account.headers,
+    )
+    keys = [
+        await _api_key(client, account.headers),
+        await _api_key(client, _bearer(switched.json()["data"])),
+    ]
+    unrelated = await _api_key(client, bystander.headers)
+    for secret in [*keys, unrelated]:
+        assert (await client.get("/api/v1/auth/me", headers=_key(secret))).status_code == 200
+    response = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "another long password"},
+        headers=account.headers,
+    )
+    assert response.status_code == 204
+    for secret in keys:
+        assert_error(await client.get("/api/v1/auth/me", headers=_key(secret)), 401)
+        validated = await client.post("/api/v1/auth/validate", json={"token": secret})
+        assert validated.json()["data"]["active"] is False
+    assert (await client.get("/api/v1/auth/me", headers=_key(unrelated))).status_code == 200
+    tokens = await login(client, account.email, "another long password")
+    listed = (await client.get("/api/v1/api-keys", headers=_bearer(tokens))).json()["data"]
+    assert [k["revoked_at"] is not None for k in listed] == [True]
+
+
+async def _api_key(client, headers: dict[str, str]) -> str:
+    created = await client.post(
+        "/api/v1/api-keys", json={"name": "ci", "scopes": ["read"]}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    secret: str = created.json()["data"]["secret"]
+    return secret
+
+
+def _key(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
 async def test_switch_tenant_issues_a_token_for_that_tenant(client):
     owner = await register(client)
     created = await client.post("/api/v1/tenants", json={"name": "Team"}, headers=owner.headers)

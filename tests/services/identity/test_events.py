@@ -9,7 +9,16 @@ from sqlalchemy import select
 
 from devgen.kit.events import Event
 from devgen.kit.events.tables import outbox
-from tests.helpers import PASSWORD, Account, assert_error, login, register, unique_email
+from tests.helpers import (
+    PASSWORD,
+    Account,
+    add_member,
+    assert_error,
+    invite,
+    login,
+    register,
+    unique_email,
+)
 
 
 async def _events(platform, event_type: str | None = None) -> list[Event]:
@@ -126,9 +135,11 @@ async def test_tenant_and_membership_changes_are_recorded(client, platform):
     switched = await client.post(
         "/api/v1/auth/switch-tenant", json={"tenant_id": team_id}, headers=owner.headers
     )
-    headers = {"Authorization": f"Bearer {switched.json()['data']['access_token']}"}
+    tokens = switched.json()["data"]
+    team_owner = Account(owner.email, PASSWORD, owner.user_id, team_id, tokens["access_token"], "")
+    headers = team_owner.headers
     members = f"/api/v1/tenants/{team_id}/members"
-    await client.post(members, json={"email": member.email, "role": "viewer"}, headers=headers)
+    await add_member(client, team_owner, member, "viewer")
     await client.patch(f"{members}/{member.user_id}", json={"role": "admin"}, headers=headers)
     await client.delete(f"{members}/{member.user_id}", headers=headers)
 
@@ -160,12 +171,79 @@ async def _team(client, owner: Account, member: Account, role: str) -> Account:
     )
     tokens = switched.json()["data"]
     admin = Account(owner.email, owner.password, owner.user_id, team_id, tokens["access_token"], "")
-    await client.post(
-        f"/api/v1/tenants/{team_id}/members",
-        json={"email": member.email, "role": role},
-        headers=admin.headers,
-    )
+    await add_member(client, admin, member, role)
     return admin
+
+
+async def test_invitations_are_recorded_in_the_inviting_tenant(client, platform):
+    owner, joiner, refuser = await register(client), await register(client), await register(client)
+    created = await client.post("/api/v1/tenants", json={"name": "Team"}, headers=owner.headers)
+    team_id = created.json()["data"]["id"]
+    switched = await client.post(
+        "/api/v1/auth/switch-tenant", json={"tenant_id": team_id}, headers=owner.headers
+    )
+    tokens = switched.json()["data"]
+    team_owner = Account(owner.email, PASSWORD, owner.user_id, team_id, tokens["access_token"], "")
+    accepted = await add_member(client, team_owner, joiner, "viewer")
+    declined = await invite(client, team_owner, refuser.email)
+    await client.post(f"/api/v1/invitations/{declined['id']}/decline", headers=refuser.headers)
+    stranger = unique_email()
+    revoked = await invite(client, team_owner, stranger, "admin")
+    await client.delete(
+        f"/api/v1/tenants/{team_id}/invitations/{revoked['id']}", headers=team_owner.headers
+    )
+
+    made = await _events(platform, "identity.invitation.created")
+    assert [(e.subject, e.data["email"], e.data["role"]) for e in made] == [
+        (accepted["id"], joiner.email, "viewer"),
+        (declined["id"], refuser.email, "member"),
+        (revoked["id"], stranger, "admin"),
+    ]
+    assert all("user_id" not in e.data for e in made)
+    envelopes = b"".join(e.to_json() for e in made).decode()
+    assert declined["token"] not in envelopes
+    assert revoked["token"] not in envelopes
+    joined = await _one(platform, "identity.invitation.accepted", accepted["id"])
+    assert (joined.tenant_id, joined.actor) == (team_id, f"user:{joiner.user_id}")
+    assert joined.data == {
+        "invitation_id": accepted["id"],
+        "user_id": joiner.user_id,
+        "role": "viewer",
+    }
+    added = await _one(platform, "identity.member.added", joiner.user_id)
+    assert (added.tenant_id, added.data["role"]) == (team_id, "viewer")
+    said_no = await _one(platform, "identity.invitation.declined", declined["id"])
+    assert (said_no.tenant_id, said_no.data["user_id"]) == (team_id, refuser.user_id)
+    withdrawn = await _one(platform, "identity.invitation.revoked", revoked["id"])
+    assert (withdrawn.tenant_id, withdrawn.actor) == (team_id, f"user:{owner.user_id}")
+    assert [e.subject for e in await _events(platform, "identity.member.added")] == [joiner.user_id]
+
+
+async def test_a_password_change_records_each_api_key_it_revokes(client, platform):
+    account = await register(client)
+    created = await client.post(
+        "/api/v1/api-keys", json={"name": "ci", "scopes": ["read"]}, headers=account.headers
+    )
+    key = created.json()["data"]
+    changed = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "another long password"},
+        headers=account.headers,
+    )
+    assert changed.status_code == 204, changed.text
+    revoked = await _one(platform, "identity.api_key.revoked", key["id"])
+    assert (revoked.tenant_id, revoked.actor) == (account.tenant_id, f"user:{account.user_id}")
+    assert revoked.data == {
+        "api_key_id": key["id"],
+        "owner_id": account.user_id,
+        "reason": "password_changed",
+    }
+    event = await _one(platform, "identity.user.password_changed", account.user_id)
+    assert event.data == {
+        "user_id": account.user_id,
+        "sessions_revoked": 1,
+        "api_keys_revoked": 1,
+    }
 
 
 async def test_api_key_creation_and_revocation_are_recorded_without_the_secret(client, platform):

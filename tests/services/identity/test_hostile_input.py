@@ -12,7 +12,7 @@ HUGE = "x" * (1024 * 1024)
 
 def _bodies(account_email: str, tenant_id: str):
     """(method, path, body-with-{bad}) for every text field identity reads."""
-    members = f"/api/v1/tenants/{tenant_id}/members"
+    invitations = f"/api/v1/tenants/{tenant_id}/invitations"
     return [
         ("POST", "/api/v1/auth/register", {"email": "{bad}", "password": PASSWORD}),
         ("POST", "/api/v1/auth/register", {"email": "n@example.com", "password": "{bad}"}),
@@ -29,8 +29,10 @@ def _bodies(account_email: str, tenant_id: str):
         ("POST", "/api/v1/auth/password", {"current_password": PASSWORD, "new_password": "{bad}"}),
         ("POST", "/api/v1/auth/switch-tenant", {"tenant_id": "{bad}"}),
         ("POST", "/api/v1/tenants", {"name": "{bad}"}),
-        ("POST", members, {"email": "{bad}", "role": "member"}),
-        ("POST", members, {"email": account_email, "role": "{bad}"}),
+        ("POST", invitations, {"email": "{bad}", "role": "member"}),
+        ("POST", invitations, {"email": account_email, "role": "{bad}"}),
+        ("POST", "/api/v1/invitations/accept", {"token": "{bad}"}),
+        ("POST", "/api/v1/invitations/decline", {"token": "{bad}"}),
         ("POST", "/api/v1/api-keys", {"name": "{bad}"}),
         ("POST", "/api/v1/api-keys", {"name": "k", "scopes": ["{bad}"]}),
         ("POST", "/api/v1/api-keys", {"name": "k", "expires_at": "{bad}"}),

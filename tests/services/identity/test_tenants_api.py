@@ -1,10 +1,10 @@
-"""``/api/v1/tenants``: list, create, get, members (add, change role, remove)."""
+"""``/api/v1/tenants``: list, create, get, members (join by invitation, change role, remove)."""
 
 from __future__ import annotations
 
 import uuid
 
-from tests.helpers import Account, assert_error, login, register
+from tests.helpers import Account, add_member, assert_error, login, register
 
 
 async def _team_with(client, owner: Account, *members: tuple[Account, str]) -> Account:
@@ -25,12 +25,7 @@ async def _team_with(client, owner: Account, *members: tuple[Account, str]) -> A
         tokens["refresh_token"],
     )
     for member, role in members:
-        added = await client.post(
-            f"/api/v1/tenants/{team_id}/members",
-            json={"email": member.email, "role": role},
-            headers=team_owner.headers,
-        )
-        assert added.status_code == 201, added.text
+        await add_member(client, team_owner, member, role)
     return team_owner
 
 
@@ -88,29 +83,18 @@ async def test_add_member_and_list_members(client):
     assert me["role"] == "member"
 
 
-async def test_adding_an_unknown_email_is_not_found_and_a_duplicate_conflicts(client):
+async def test_members_cannot_be_added_directly_any_more(client):
     owner = await register(client)
     member = await register(client)
-    team = await _team_with(client, owner, (member, "viewer"))
-    url = f"/api/v1/tenants/{team.tenant_id}/members"
-    assert_error(
-        await client.post(url, json={"email": "nobody@example.com"}, headers=team.headers), 404
-    )
-    assert_error(await client.post(url, json={"email": member.email}, headers=team.headers), 409)
-
-
-async def test_member_cannot_add_members(client):
-    owner = await register(client)
-    member = await register(client)
-    third = await register(client)
-    team = await _team_with(client, owner, (member, "member"))
-    as_member = await _as_member(client, member, team.tenant_id)
+    team = await _team_with(client, owner)
     response = await client.post(
         f"/api/v1/tenants/{team.tenant_id}/members",
-        json={"email": third.email},
-        headers=as_member.headers,
+        json={"email": member.email, "role": "member"},
+        headers=team.headers,
     )
-    assert_error(response, 403, "FORBIDDEN")
+    assert_error(response, 405)
+    listed = await client.get(f"/api/v1/tenants/{team.tenant_id}/members", headers=team.headers)
+    assert [m["email"] for m in listed.json()["data"]] == [owner.email]
 
 
 async def test_admin_cannot_grant_ownership(client):
@@ -132,8 +116,10 @@ async def test_members_of_another_tenant_are_not_found(client):
     stranger = await register(client)
     url = f"/api/v1/tenants/{owner.tenant_id}/members"
     assert_error(await client.get(url, headers=stranger.headers), 404)
+    invitations = f"/api/v1/tenants/{owner.tenant_id}/invitations"
     assert_error(
-        await client.post(url, json={"email": stranger.email}, headers=stranger.headers), 404
+        await client.post(invitations, json={"email": stranger.email}, headers=stranger.headers),
+        404,
     )
 
 
@@ -213,7 +199,7 @@ async def test_invalid_role_is_a_validation_error(client):
     member = await register(client)
     team = await _team_with(client, owner)
     response = await client.post(
-        f"/api/v1/tenants/{team.tenant_id}/members",
+        f"/api/v1/tenants/{team.tenant_id}/invitations",
         json={"email": member.email, "role": "god"},
         headers=team.headers,
     )

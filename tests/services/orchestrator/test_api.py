@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import assert_error, login, register
+from tests.helpers import add_member, assert_error, login, register
 
 REQUIREMENT = "A library lends books to members. Each book has a title and an ISBN."
 
@@ -349,12 +349,7 @@ async def test_a_tenant_sees_only_its_own_projects_runs_and_tasks(client, owner)
 
 async def test_a_viewer_reads_but_cannot_start_runs(client, owner):
     viewer = await register(client)
-    added = await client.post(
-        f"/api/v1/tenants/{owner.tenant_id}/members",
-        json={"email": viewer.email, "role": "viewer"},
-        headers=owner.headers,
-    )
-    assert added.status_code == 201, added.text
+    await add_member(client, owner, viewer, "viewer")
     tokens = await login(client, viewer.email, tenant_id=owner.tenant_id)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert (await client.get("/api/v1/runs", headers=headers)).status_code == 200

@@ -11,7 +11,7 @@ import pytest
 from devgen.kit.auth import Principal, PrincipalKind
 from devgen.kit.errors import Forbidden
 from devgen.services.profile.service import owner_id
-from tests.helpers import assert_error, login, register
+from tests.helpers import Account, add_member, assert_error, login, register
 from tests.services.profile.support import (
     AVATAR,
     ME,
@@ -168,13 +168,11 @@ async def test_a_viewer_still_owns_their_profile(client):
     switched = await client.post(
         "/api/v1/auth/switch-tenant", json={"tenant_id": team_id}, headers=owner.headers
     )
-    team_owner = {"Authorization": f"Bearer {switched.json()['data']['access_token']}"}
-    added = await client.post(
-        f"/api/v1/tenants/{team_id}/members",
-        json={"email": viewer.email, "role": "viewer"},
-        headers=team_owner,
+    tokens = switched.json()["data"]
+    team_owner = Account(
+        owner.email, owner.password, owner.user_id, team_id, tokens["access_token"], ""
     )
-    assert added.status_code == 201, added.text
+    await add_member(client, team_owner, viewer, "viewer")
     tokens = await login(client, viewer.email, tenant_id=team_id)
     as_viewer = {"Authorization": f"Bearer {tokens['access_token']}"}
     response = await client.patch(ME, json={"theme": "light"}, headers=as_viewer)

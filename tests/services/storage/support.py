@@ -16,7 +16,7 @@ import boto3
 import httpx
 from moto.server import ThreadedMotoServer
 
-from tests.helpers import Account, login, register
+from tests.helpers import Account, add_member, login, register
 
 MIB = 1024 * 1024
 FILES = "/api/v1/files"
@@ -180,11 +180,6 @@ async def team(client: httpx.AsyncClient, *roles: str) -> dict[str, Account]:
     people = {"owner": await _in_tenant(client, owner, team_id)}
     for role in roles:
         person = await register(client)
-        added = await client.post(
-            f"/api/v1/tenants/{team_id}/members",
-            json={"email": person.email, "role": role},
-            headers=people["owner"].headers,
-        )
-        assert added.status_code == 201, added.text
+        await add_member(client, people["owner"], person, role)
         people[role] = await _in_tenant(client, person, team_id)
     return people

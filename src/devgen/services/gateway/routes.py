@@ -7,6 +7,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/auth", "identity"),
     ("/api/v1/users", "identity"),
     ("/api/v1/tenants", "identity"),
+    ("/api/v1/invitations", "identity"),
     ("/api/v1/api-keys", "identity"),
     ("/api/v1/profiles", "profile"),
     ("/api/v1/audit", "audit"),

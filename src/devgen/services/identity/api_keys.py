@@ -75,5 +75,5 @@ async def revoke_key(session: AsyncSession, principal: Principal, key_id: uuid.U
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()
-        await events.api_key_revoked(session, key)
+        await events.api_key_revoked(session, key, reason="requested")
     return key

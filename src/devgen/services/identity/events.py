@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.auth.context import current_principal
 from devgen.kit.events import emit
-from devgen.services.identity.models import ApiKey, Membership, Tenant, User
+from devgen.services.identity.models import ApiKey, Invitation, Membership, Tenant, User
 
 USER_REGISTERED = "identity.user.registered"
 USER_LOGGED_OUT = "identity.user.logged_out"
@@ -29,6 +29,10 @@ TENANT_CREATED = "identity.tenant.created"
 MEMBER_ADDED = "identity.member.added"
 MEMBER_ROLE_CHANGED = "identity.member.role_changed"
 MEMBER_REMOVED = "identity.member.removed"
+INVITATION_CREATED = "identity.invitation.created"
+INVITATION_ACCEPTED = "identity.invitation.accepted"
+INVITATION_DECLINED = "identity.invitation.declined"
+INVITATION_REVOKED = "identity.invitation.revoked"
 API_KEY_CREATED = "identity.api_key.created"
 API_KEY_REVOKED = "identity.api_key.revoked"
 
@@ -98,9 +102,20 @@ async def logged_out(
     )
 
 
-async def password_changed(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """The password changed; every session of the user ended."""
-    await emit(session, USER_PASSWORD_CHANGED, subject=user_id, data={"user_id": user_id})
+async def password_changed(
+    session: AsyncSession, user_id: uuid.UUID, *, sessions_revoked: int, api_keys_revoked: int
+) -> None:
+    """The password changed; every session and every API key of the user ended."""
+    await emit(
+        session,
+        USER_PASSWORD_CHANGED,
+        subject=user_id,
+        data={
+            "user_id": user_id,
+            "sessions_revoked": sessions_revoked,
+            "api_keys_revoked": api_keys_revoked,
+        },
+    )
 
 
 async def refresh_reuse_detected(
@@ -173,6 +188,46 @@ async def member_removed(session: AsyncSession, membership: Membership, *, left:
     )
 
 
+async def invitation_created(session: AsyncSession, invitation: Invitation) -> None:
+    """An e-mail address was invited into a tenant (whether it has an account is not known)."""
+    await emit(
+        session,
+        INVITATION_CREATED,
+        subject=invitation.id,
+        tenant_id=invitation.tenant_id,
+        data={
+            "invitation_id": invitation.id,
+            "email": invitation.email,
+            "role": invitation.role,
+            "expires_at": invitation.expires_at,
+        },
+    )
+
+
+async def invitation_answered(
+    session: AsyncSession, invitation: Invitation, user_id: uuid.UUID, *, accepted: bool
+) -> None:
+    """The invitee accepted (and joined) or declined; recorded in the inviting tenant."""
+    await emit(
+        session,
+        INVITATION_ACCEPTED if accepted else INVITATION_DECLINED,
+        subject=invitation.id,
+        tenant_id=invitation.tenant_id,
+        data={"invitation_id": invitation.id, "user_id": user_id, "role": invitation.role},
+    )
+
+
+async def invitation_revoked(session: AsyncSession, invitation: Invitation) -> None:
+    """A tenant administrator withdrew a pending invitation."""
+    await emit(
+        session,
+        INVITATION_REVOKED,
+        subject=invitation.id,
+        tenant_id=invitation.tenant_id,
+        data={"invitation_id": invitation.id, "email": invitation.email},
+    )
+
+
 async def api_key_created(session: AsyncSession, key: ApiKey) -> None:
     """An API key (its id and scopes; never its secret)."""
     await emit(
@@ -189,12 +244,12 @@ async def api_key_created(session: AsyncSession, key: ApiKey) -> None:
     )
 
 
-async def api_key_revoked(session: AsyncSession, key: ApiKey) -> None:
-    """An API key stopped working."""
+async def api_key_revoked(session: AsyncSession, key: ApiKey, *, reason: str) -> None:
+    """An API key stopped working: revoked on request, or by its owner's password change."""
     await emit(
         session,
         API_KEY_REVOKED,
         subject=key.id,
         tenant_id=key.tenant_id,
-        data={"api_key_id": key.id, "owner_id": key.user_id},
+        data={"api_key_id": key.id, "owner_id": key.user_id, "reason": reason},
     )

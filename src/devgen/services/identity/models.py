@@ -69,6 +69,34 @@ class Membership(UUIDPrimaryKey, Timestamps, Base):
     tenant: Mapped[Tenant] = relationship()
 
 
+class Invitation(UUIDPrimaryKey, Timestamps, Base):
+    """An offer to join a tenant with a role, addressed to an e-mail address.
+
+    It grants nothing until the person signed in with that address accepts
+    it; only then does a membership exist. ``state`` moves once, from
+    ``pending`` to ``accepted``, ``declined`` or ``revoked``; a pending
+    invitation past ``expires_at`` is expired. The token that can be sent
+    out of band is stored only as its SHA-256 hash.
+    """
+
+    __tablename__ = "invitations"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    tenant: Mapped[Tenant] = relationship()
+
+
 class RefreshFamily(UUIDPrimaryKey, Base):
     """A login session: the chain of refresh tokens rotated from one sign-in."""
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devgen.kit.db import utcnow
 from devgen.services.identity.models import (
     ApiKey,
+    Invitation,
     LoginThrottle,
     Membership,
     RefreshFamily,
@@ -106,6 +107,87 @@ async def count_owners(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return int(count or 0)
 
 
+async def membership_by_email(
+    session: AsyncSession, tenant_id: uuid.UUID, email: str
+) -> Membership | None:
+    """The membership in the tenant of the account with this (normalised) e-mail, if any."""
+    return await session.scalar(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == tenant_id, User.email == email)
+    )
+
+
+def _invitations_in_state(query: Select[Any], state: str, now: datetime) -> Select[Any]:
+    # "expired" is not stored: it is a pending invitation past its expiry.
+    if state == "expired":
+        return query.where(Invitation.state == "pending", Invitation.expires_at <= now)
+    if state == "pending":
+        return query.where(Invitation.state == "pending", Invitation.expires_at > now)
+    return query.where(Invitation.state == state)
+
+
+async def open_invitation(
+    session: AsyncSession, tenant_id: uuid.UUID, email: str
+) -> Invitation | None:
+    """The tenant's pending, unexpired invitation of this (normalised) e-mail, if any."""
+    query = select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.email == email)
+    return await session.scalar(_invitations_in_state(query, "pending", utcnow()).limit(1))
+
+
+async def invitation_in_tenant(
+    session: AsyncSession, tenant_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation | None:
+    """An invitation of the tenant by id."""
+    return await session.scalar(
+        select(Invitation).where(Invitation.id == invitation_id, Invitation.tenant_id == tenant_id)
+    )
+
+
+def invitations_of_tenant(tenant_id: uuid.UUID, state: str | None) -> Select[Any]:
+    """A tenant's invitations (in one state when given), newest first."""
+    query = select(Invitation).where(Invitation.tenant_id == tenant_id)
+    if state is not None:
+        query = _invitations_in_state(query, state, utcnow())
+    return query.order_by(Invitation.created_at.desc(), Invitation.id)
+
+
+async def invitation_by_id(session: AsyncSession, invitation_id: uuid.UUID) -> Invitation | None:
+    """An invitation by id, whatever its tenant (the caller checks the addressee)."""
+    return await session.get(Invitation, invitation_id)
+
+
+async def invitation_by_token_hash(session: AsyncSession, token_hash: str) -> Invitation | None:
+    """The invitation whose token hashes to ``token_hash``."""
+    return await session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+
+
+async def open_invitations_for(
+    session: AsyncSession, email: str
+) -> list[tuple[Invitation, Tenant]]:
+    """Pending, unexpired invitations addressed to this (normalised) e-mail, newest first."""
+    query = (
+        select(Invitation, Tenant)
+        .join(Tenant, Tenant.id == Invitation.tenant_id)
+        .where(Invitation.email == email)
+        .order_by(Invitation.created_at.desc(), Invitation.id)
+    )
+    rows = await session.execute(_invitations_in_state(query, "pending", utcnow()))
+    return [(invitation, tenant) for invitation, tenant in rows.all()]
+
+
+async def close_invitation(
+    session: AsyncSession, invitation_id: uuid.UUID, state: str, when: datetime
+) -> bool:
+    """Move a pending invitation to ``state``; False when it was no longer pending."""
+    result = await session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.state == "pending")
+        .values(state=state, closed_at=when)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def refresh_token_by_hash(
     session: AsyncSession, token_hash: str
 ) -> tuple[RefreshToken, RefreshFamily] | None:
@@ -194,6 +276,15 @@ async def revoke_api_keys(
     if tenant_id is not None:
         query = query.where(ApiKey.tenant_id == tenant_id)
     await session.execute(query.values(revoked_at=utcnow()))
+
+
+async def live_api_keys_of_user(session: AsyncSession, user_id: uuid.UUID) -> list[ApiKey]:
+    """The user's API keys that are not revoked, in every tenant."""
+    return list(
+        await session.scalars(
+            select(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        )
+    )
 
 
 async def throttle_for(session: AsyncSession, email: str) -> LoginThrottle | None:

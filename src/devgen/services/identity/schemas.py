@@ -179,11 +179,45 @@ class TenantCreate(_Strict):
     name: Name
 
 
-class MemberAdd(_Strict):
-    """Add an existing account to the tenant by e-mail."""
+class InvitationCreate(_Strict):
+    """Invite an e-mail address into the tenant with a role; they join once they accept."""
 
-    email: EmailStr = Field(max_length=254)
+    email: EmailStr = Field(max_length=254, examples=["grace@example.com"])
     role: Role = "member"
+
+
+InvitationState = Literal["pending", "accepted", "declined", "revoked", "expired"]
+
+
+class InvitationRead(BaseModel):
+    """An invitation; it never says whether the address has an account."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    role: Role
+    state: InvitationState
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None = Field(description="When it was accepted, declined or revoked.")
+
+
+class InvitationCreated(InvitationRead):
+    """A new invitation; ``token`` is shown this once, to send to the invitee out of band."""
+
+    token: str = Field(description="Single-use; accepting it needs a sign-in as `email`.")
+
+
+class InvitationForMe(InvitationRead):
+    """An invitation addressed to the caller, with the name of the tenant it is for."""
+
+    tenant_name: str
+
+
+class InvitationToken(_Strict):
+    """An invitation token received out of band."""
+
+    token: Token
 
 
 class MemberUpdate(_Strict):

@@ -254,16 +254,29 @@ async def logout(session: AsyncSession, principal: Principal, *, all_sessions: b
 async def change_password(
     session: AsyncSession, state: IdentityState, user: User, current: str, new: str
 ) -> None:
-    """Replace the password and end every session of the user."""
+    """Replace the password and end every session and every API key of the user.
+
+    A password change usually means "my account may be compromised": a key
+    made by whoever held the old password must not outlive it, so the
+    user's keys in every tenant are revoked with the sessions.
+    """
     if not await state.passwords.verify(user.password_hash, current):
         raise ValidationFailed(
             "The current password is not correct.", details={"field": "current_password"}
         )
+    now = utcnow()
     user.password_hash = await state.passwords.hash(new)
-    user.password_changed_at = utcnow()
-    await repository.revoke_families(session, user_id=user.id, reason="password_changed")
-    await events.password_changed(session, user.id)
+    user.password_changed_at = now
+    sessions = await repository.revoke_families(session, user_id=user.id, reason="password_changed")
+    keys = await repository.live_api_keys_of_user(session, user.id)
+    for key in keys:
+        key.revoked_at = now
     await session.flush()
+    for key in keys:
+        await events.api_key_revoked(session, key, reason="password_changed")
+    await events.password_changed(
+        session, user.id, sessions_revoked=sessions, api_keys_revoked=len(keys)
+    )
 
 
 async def switch_tenant(

@@ -10,7 +10,7 @@ OWASP_MIN_TIME_COST = 2
 
 
 class IdentitySettings(BaseSettings):
-    """Password hashing, login back-off and signing-key housekeeping."""
+    """Password hashing, login back-off, invitations and signing-key housekeeping."""
 
     model_config = SettingsConfigDict(env_prefix="DEVGEN_", env_file=".env", extra="ignore")
 
@@ -20,6 +20,7 @@ class IdentitySettings(BaseSettings):
     login_free_failures: int = Field(default=5, ge=1, le=100)
     login_backoff_base_seconds: float = Field(default=1.0, gt=0)
     login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     signing_key_reload_seconds: float = Field(default=30.0, ge=0.1)
 
     @model_validator(mode="after")

@@ -17,7 +17,6 @@ from devgen.kit.errors import Conflict, Forbidden, NotFound
 from devgen.services.identity import events, repository
 from devgen.services.identity.models import Membership, Tenant, User
 from devgen.services.identity.schemas import DisableResult
-from devgen.services.identity.service import normalise_email
 
 
 def require_person(principal: Principal) -> uuid.UUID:
@@ -58,29 +57,11 @@ async def get_tenant(session: AsyncSession, principal: Principal, tenant_id: uui
     return tenant
 
 
-def _may_manage(principal: Principal, target_role: str, new_role: str | None = None) -> None:
-    # Only owners may touch owners or make someone an owner.
+def check_may_manage(principal: Principal, target_role: str, new_role: str | None = None) -> None:
+    """Refuse (403) a non-owner touching an owner or granting ownership (inviting included)."""
     touches_owner = target_role == "owner" or new_role == "owner"
     if touches_owner and not principal.has_role("owner"):
         raise Forbidden("Only an owner can change an owner or grant ownership.")
-
-
-async def add_member(
-    session: AsyncSession, principal: Principal, tenant_id: uuid.UUID, email: str, role: str
-) -> tuple[Membership, User]:
-    """Add an existing account to the caller's tenant."""
-    own_tenant(principal, tenant_id)
-    _may_manage(principal, role)
-    user = await repository.user_by_email(session, normalise_email(email))
-    if user is None or not user.is_active:
-        raise NotFound("No account with this e-mail address; they must register first.")
-    if await repository.membership(session, tenant_id, user.id) is not None:
-        raise Conflict("This person is already a member of the tenant.")
-    membership = Membership(tenant_id=tenant_id, user_id=user.id, role=role)
-    session.add(membership)
-    await session.flush()
-    await events.member_added(session, membership)
-    return membership, user
 
 
 async def _member(
@@ -103,7 +84,7 @@ async def change_role(
     """Give a member another role; the last owner stays an owner."""
     own_tenant(principal, tenant_id)
     membership, user = await _member(session, tenant_id, user_id)
-    _may_manage(principal, membership.role, role)
+    check_may_manage(principal, membership.role, role)
     if membership.role == "owner" and role != "owner":
         await _keep_an_owner(session, tenant_id)
     previous = membership.role
@@ -134,7 +115,7 @@ async def remove_member(
     if not leaving and not principal.has_role("admin"):
         raise Forbidden("This needs the admin role in the tenant.")
     if not leaving:
-        _may_manage(principal, membership.role)
+        check_may_manage(principal, membership.role)
     if membership.role == "owner":
         await _keep_an_owner(session, tenant_id)
     await repository.revoke_families(
@@ -176,7 +157,7 @@ async def set_active(
         await session.flush()
         await events.user_active_changed(session, user_id, active=active, scope="account")
         return DisableResult(user_id=user_id, scope="account", active=active)
-    _may_manage(principal, membership.role)
+    check_may_manage(principal, membership.role)
     if not active and membership.role == "owner":
         await _keep_an_owner(session, membership.tenant_id)
     membership.suspended_at = None if active else utcnow()

@@ -18,6 +18,7 @@ from devgen.kit.settings import AuthSettings
 from devgen.services.identity.keys import KeyRing
 
 REFRESH_PREFIX = "dgr_"
+INVITATION_PREFIX = "dgi_"
 
 
 def hash_secret(secret: str) -> str:
@@ -33,6 +34,11 @@ def new_refresh_token() -> str:
 def new_api_key_secret() -> str:
     """A random API key secret (256 bits) in the format every service recognises."""
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_invitation_token() -> str:
+    """A random, opaque, single-use invitation token (256 bits)."""
+    return INVITATION_PREFIX + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)

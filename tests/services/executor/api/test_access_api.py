@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import Account, assert_error, login, register
+from tests.helpers import Account, add_member, assert_error, login, register
 from tests.services.executor.api.conftest import Execute
 
 ENTRY = {"files": {"main.py": "print(1)"}, "entry": "main.py", "wait": True}
@@ -13,12 +13,7 @@ ENTRY = {"files": {"main.py": "print(1)"}, "entry": "main.py", "wait": True}
 async def _member(client: httpx.AsyncClient, owner: Account, role: str) -> Account:
     """A new user added to the owner's tenant with ``role``, signed in there."""
     other = await register(client)
-    added = await client.post(
-        f"/api/v1/tenants/{owner.tenant_id}/members",
-        json={"email": other.email, "role": role},
-        headers=owner.headers,
-    )
-    assert added.status_code == 201, added.text
+    await add_member(client, owner, other, role)
     tokens = await login(client, other.email, tenant_id=owner.tenant_id)
     other.access_token, other.tenant_id = tokens["access_token"], owner.tenant_id
     return other

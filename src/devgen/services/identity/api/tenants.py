@@ -1,26 +1,31 @@
-"""``/api/v1/tenants``: my tenants, creating one, and managing its members."""
+"""``/api/v1/tenants``: my tenants, creating one, managing its members and invitations."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
-from devgen.kit.deps import Session
+from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from devgen.kit.pagination import Page, paginate_offset
 from devgen.kit.responses import Envelope, ListEnvelope
-from devgen.services.identity import repository, tenancy
+from devgen.services.identity import invitations, repository, tenancy
 from devgen.services.identity.deps import Active, ActiveAdmin
 from devgen.services.identity.models import Membership, User
 from devgen.services.identity.schemas import (
-    MemberAdd,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationRead,
+    InvitationState,
     MemberRead,
     MemberUpdate,
     TenantCreate,
     TenantRead,
     TenantWithRole,
 )
+from devgen.services.identity.state import State
 
 router = APIRouter(
     prefix="/api/v1/tenants", tags=["tenants"], responses=error_responses(Unauthorized)
@@ -98,19 +103,69 @@ async def list_members(
 
 
 @router.post(
-    "/{tenant_id}/members",
-    status_code=status.HTTP_201_CREATED,
-    response_model=Envelope[MemberRead],
+    "/{tenant_id}/invitations",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Envelope[InvitationCreated],
     responses=error_responses(Forbidden, NotFound, Conflict),
 )
-async def add_member(
-    tenant_id: uuid.UUID, body: MemberAdd, session: Session, context: ActiveAdmin
-) -> Envelope[MemberRead]:
-    """Add an existing account to the tenant by e-mail, with a role (admins only)."""
-    membership, user = await tenancy.add_member(
-        session, context.principal, tenant_id, body.email, body.role
+async def invite(
+    tenant_id: uuid.UUID,
+    body: InvitationCreate,
+    session: Session,
+    state: State,
+    context: ActiveAdmin,
+) -> Envelope[InvitationCreated]:
+    """Invite an e-mail address with a role (admins; only owners invite owners).
+
+    The person joins only when they accept, signed in with that address.
+    The answer is the same whether or not the address has an account; its
+    ``token`` is shown once, to send to them out of band.
+    """
+    created = await invitations.invite(
+        session,
+        context.principal,
+        tenant_id,
+        body.email,
+        body.role,
+        ttl_seconds=state.settings.invitation_ttl_seconds,
     )
-    return Envelope(data=_member_read(membership, user))
+    return Envelope(data=created)
+
+
+@router.get(
+    "/{tenant_id}/invitations",
+    response_model=ListEnvelope[InvitationRead],
+    responses=error_responses(Forbidden, NotFound),
+    dependencies=[KnownQueryParameters],
+)
+async def list_invitations(
+    tenant_id: uuid.UUID,
+    session: Session,
+    context: ActiveAdmin,
+    page: Page,
+    state: Annotated[InvitationState | None, Query(description="Only this state.")] = None,
+) -> ListEnvelope[InvitationRead]:
+    """The tenant's invitations, newest first (admins)."""
+    tenancy.own_tenant(context.principal, tenant_id)
+    result = await paginate_offset(
+        session, repository.invitations_of_tenant(tenant_id, state), page
+    )
+    return ListEnvelope(
+        data=[invitations.to_read(i) for i in result.items], metadata=result.metadata
+    )
+
+
+@router.delete(
+    "/{tenant_id}/invitations/{invitation_id}",
+    response_model=Envelope[InvitationRead],
+    responses=error_responses(Forbidden, NotFound, Conflict),
+)
+async def revoke_invitation(
+    tenant_id: uuid.UUID, invitation_id: uuid.UUID, session: Session, context: ActiveAdmin
+) -> Envelope[InvitationRead]:
+    """Withdraw a pending invitation (admins); it can no longer be accepted."""
+    invitation = await invitations.revoke(session, context.principal, tenant_id, invitation_id)
+    return Envelope(data=invitations.to_read(invitation))
 
 
 @router.patch(
