@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from devgen.kit.auth.remote import RemoteIntrospector
 from devgen.services.orchestrator import live
 from devgen.services.orchestrator.engine import RunEngine
 from devgen.services.orchestrator.live import RunWatch
 from devgen.services.orchestrator.settings import OrchestratorSettings
 from devgen.services.orchestrator.state import OrchestratorState
 from devgen.services.orchestrator.steps.registry import default_executors
+from devgen.services.orchestrator.streams import StreamLimiter
 
 
 @asynccontextmanager
@@ -32,7 +34,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         watch.on_change(engine.wake)
     app.state.orchestrator = OrchestratorState(
-        settings=settings, database=database, engine=engine, watch=watch
+        settings=settings,
+        database=database,
+        engine=engine,
+        watch=watch,
+        streams=StreamLimiter(
+            per_user=settings.orchestrator_streams_per_user,
+            per_tenant=settings.orchestrator_streams_per_tenant,
+        ),
+        # Asked at identity, not the local authenticator: only identity knows of revocations.
+        introspector=RemoteIntrospector(app.state.clients),
     )
     live.attach(database.engine, watch)
     if engine is not None:

@@ -190,6 +190,9 @@ class WorkflowRead(BaseModel):
     description: str
     builtin: bool
     steps: list[dict[str, Any]]
+    created_by: uuid.UUID | None = Field(
+        default=None, description="Who stored it (None for the built-in one)."
+    )
     created_at: datetime | None
 
 

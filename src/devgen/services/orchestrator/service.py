@@ -2,7 +2,8 @@
 
 Functions take the request's session and principal, ``flush()`` and never
 commit (the chassis owns the transaction). Everything is scoped to the
-principal's tenant; another tenant's resource is "not found".
+principal's tenant; another tenant's resource is "not found". Who may change
+what is decided here, by the rules in ``access``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devgen.kit.auth import Principal
 from devgen.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from devgen.services.orchestrator import lifecycle, repository
+from devgen.services.orchestrator.access import require_manager, require_scope, tenant_of
 from devgen.services.orchestrator.events import EventType, emit_resource, record
 from devgen.services.orchestrator.leases import lock_run
 from devgen.services.orchestrator.models import Project, Run, Task, Workflow
@@ -61,13 +63,6 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def tenant_of(principal: Principal) -> uuid.UUID:
-    """The caller's tenant; 403 for a credential bound to none."""
-    if principal.tenant_id is None:
-        raise Forbidden("This credential is not bound to a tenant.")
-    return principal.tenant_id
-
-
 def _budget(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
@@ -78,7 +73,8 @@ def _budget(value: Any) -> dict[str, Any]:
 async def create_project(
     session: AsyncSession, principal: Principal, body: ProjectCreate
 ) -> Project:
-    """A new project in the caller's tenant."""
+    """A new project in the caller's tenant (members and up)."""
+    require_scope(principal, "write")
     project = Project(
         tenant_id=tenant_of(principal),
         owner_id=principal.user_id,
@@ -110,8 +106,12 @@ async def get_project(
 async def update_project(
     session: AsyncSession, principal: Principal, project_id: uuid.UUID, body: ProjectUpdate
 ) -> Project:
-    """Change a project; runs already started keep what they started with."""
+    """Change a project (its creator or an admin); runs already started keep what they
+    started with."""
     project = await get_project(session, principal, project_id)
+    require_manager(
+        principal, project.owner_id, "Only whoever created this project or an admin may change it."
+    )
     changes = body.model_dump(exclude_unset=True)
     if "requirement" in changes and body.requirement is not None:
         project.requirement, project.spec = body.requirement, None
@@ -130,8 +130,11 @@ async def update_project(
 async def delete_project(
     session: AsyncSession, principal: Principal, project_id: uuid.UUID
 ) -> None:
-    """Delete a project; its runs stay (and lose the link)."""
+    """Delete a project (its creator or an admin); its runs stay (and lose the link)."""
     project = await get_project(session, principal, project_id)
+    require_manager(
+        principal, project.owner_id, "Only whoever created this project or an admin may delete it."
+    )
     await session.delete(project)
     await session.flush()
     await emit_resource(session, EventType.project_deleted, project_id, {"name": project.name})
@@ -178,6 +181,7 @@ async def create_workflow(
     session: AsyncSession, principal: Principal, body: WorkflowCreate
 ) -> Workflow:
     """Store a workflow after checking it: known types, no cycles, one end, inputs bound."""
+    require_scope(principal, "write")
     definition = WorkflowDefinition(steps=body.steps)
     try:
         compile_workflow(definition)
@@ -214,8 +218,13 @@ async def get_workflow(
 async def delete_workflow(
     session: AsyncSession, principal: Principal, workflow_id: uuid.UUID
 ) -> None:
-    """Delete a workflow; runs of it keep their own copy of the plan."""
+    """Delete a workflow (its creator or an admin); runs of it keep their own copy of the plan."""
     workflow = await get_workflow(session, principal, workflow_id)
+    require_manager(
+        principal,
+        workflow.created_by,
+        "Only whoever created this workflow or an admin may delete it.",
+    )
     await session.delete(workflow)
     await session.flush()
     await emit_resource(session, EventType.workflow_deleted, workflow_id, {"name": workflow.name})
@@ -238,6 +247,7 @@ def to_workflow_read(workflow: Workflow | None) -> WorkflowRead:
         description=workflow.description,
         builtin=False,
         steps=workflow.definition["steps"],
+        created_by=workflow.created_by,
         created_at=workflow.created_at,
     )
 
@@ -293,8 +303,12 @@ async def start_run(
     *,
     workflow_id: uuid.UUID | None = None,
 ) -> Run:
-    """Create a run and its tasks; the engine picks it up once the transaction commits."""
-    tenant_id = tenant_of(principal)
+    """Create a run and its tasks; the engine picks it up once the transaction commits.
+
+    Any member may run any project or workflow of the tenant: the run acts
+    for them and changes neither.
+    """
+    tenant_id = tenant_of(require_scope(principal, "write"))
     if principal.user_id is None:
         # The run's calls act on behalf of a user (their role, their tenant).
         raise Forbidden("Runs are started by a user: use a user's token or API key.")
@@ -380,10 +394,13 @@ async def get_run(session: AsyncSession, principal: Principal, run_id: uuid.UUID
 async def cancel_run(session: AsyncSession, principal: Principal, run_id: uuid.UUID) -> Run:
     """Stop a run: waiting steps are cancelled, running ones (and their sandbox runs) stopped.
 
-    Cancelling a run that is already stopping changes nothing; one that has
-    finished is a 409.
+    Only whoever started it or an admin may. Cancelling a run that is already
+    stopping changes nothing; one that has finished is a 409.
     """
-    await get_run(session, principal, run_id)
+    found = await get_run(session, principal, run_id)
+    require_manager(
+        principal, found.user_id, "Only whoever started this run or an admin may cancel it."
+    )
     run = await lock_run(session, run_id)
     assert run is not None
     if run.state in {State.succeeded, State.failed, State.cancelled}:

@@ -68,3 +68,24 @@ class OrchestratorSettings(BaseSettings):
         le=10,
         description="How often a test step asks the executor whether its run finished.",
     )
+    orchestrator_stream_recheck_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often a run's event stream asks identity whether the credential it "
+        "was opened with still holds (it ends when not, and at the credential's expiry).",
+    )
+    orchestrator_streams_per_user: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Event streams one user may hold open at once in this process; one "
+        "more is refused (429).",
+    )
+    orchestrator_streams_per_tenant: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Event streams one tenant's users may hold open at once in this process; "
+        "one more is refused (429).",
+    )

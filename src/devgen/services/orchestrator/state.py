@@ -8,20 +8,25 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from devgen.kit.auth.tokens import Introspector
 from devgen.kit.db import Database
 from devgen.services.orchestrator.engine import RunEngine
 from devgen.services.orchestrator.live import RunWatch
 from devgen.services.orchestrator.settings import OrchestratorSettings
+from devgen.services.orchestrator.streams import StreamLimiter
 
 
 @dataclass(frozen=True)
 class OrchestratorState:
-    """Settings, the database, the run engine (None when disabled) and the run watch."""
+    """Settings, the database, the run engine (None when disabled), the run watch, and
+    what keeps the event streams in bounds (the limiter, identity's introspection)."""
 
     settings: OrchestratorSettings
     database: Database
     engine: RunEngine | None
     watch: RunWatch
+    streams: StreamLimiter
+    introspector: Introspector
 
     def after_stop(self, run_id: uuid.UUID) -> None:
         """A run is stopping: interrupt its steps running in this process at once."""

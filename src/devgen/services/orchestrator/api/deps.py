@@ -1,4 +1,8 @@
-"""Who may use the orchestrator: reading needs ``read``, starting and changing ``write``."""
+"""Who may use the orchestrator: reading needs ``read``, starting and changing ``write``.
+
+What a caller may change on top (their own projects, workflows and runs, or
+anything as an admin) is decided by the service layer (``access``).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,12 @@ from typing import Annotated
 from fastapi import Depends
 
 from devgen.kit.auth import CurrentPrincipal, Principal
-from devgen.kit.errors import Forbidden
-from devgen.services.orchestrator.service import tenant_of
+from devgen.services.orchestrator.access import require_scope
 
 
 def _needs(scope: str) -> object:
     async def check(principal: CurrentPrincipal) -> Principal:
-        tenant_of(principal)
-        if not principal.has_scope(scope):
-            raise Forbidden(f"This needs the {scope!r} scope.")
-        return principal
+        return require_scope(principal, scope)
 
     return Depends(check)
 

@@ -78,7 +78,8 @@ async def get_project(
 async def update_project(
     project_id: uuid.UUID, body: ProjectUpdate, session: Session, principal: Writer
 ) -> Envelope[ProjectRead]:
-    """Change a project; runs already started keep the parameters they started with."""
+    """Change a project (its creator or a tenant admin; 403 for anyone else); runs already
+    started keep the parameters they started with."""
     project = await service.update_project(session, principal, project_id, body)
     return Envelope(data=service.to_project_read(project))
 
@@ -90,7 +91,8 @@ async def update_project(
     responses=error_responses(NotFound),
 )
 async def delete_project(project_id: uuid.UUID, session: Session, principal: Writer) -> Response:
-    """Delete a project; its runs and artifacts stay."""
+    """Delete a project (its creator or a tenant admin; 403 for anyone else); its runs and
+    artifacts stay."""
     await service.delete_project(session, principal, project_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

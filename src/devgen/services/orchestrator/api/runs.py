@@ -7,14 +7,17 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
+from fastapi.security.utils import get_authorization_scheme_param
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
 
 from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RateLimited,
     Unauthorized,
     ValidationFailed,
     error_responses,
@@ -34,6 +37,7 @@ from devgen.services.orchestrator.schemas import (
 )
 from devgen.services.orchestrator.state import OrchestratorState, State
 from devgen.services.orchestrator.states import is_terminal
+from devgen.services.orchestrator.streams import StreamCredential, StreamEnd, StreamSlot
 
 router = APIRouter(
     prefix="/api/v1/runs",
@@ -47,7 +51,9 @@ _STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "`text/event-stream`: one event per transition, `id` = its number "
         "in the run, `event` = its type (`orchestrator.step.succeeded`, ...), `data` = "
-        "JSON `{seq, type, step, data, created_at}`. Ends after the run finished.",
+        "JSON `{seq, type, step, data, created_at}`. Ends after the run finished, or "
+        "after a last event `orchestrator.stream.closed` (no `id`; `data` = "
+        "`{reason, message}`) when the credential expired or was revoked.",
         "content": {"text/event-stream": {}},
     }
 }
@@ -120,13 +126,45 @@ async def cancel_run(
     background: BackgroundTasks,
 ) -> Envelope[RunRead]:
     """Cancel a run: steps not started are cancelled, running ones stopped (their sandbox
-    runs too), then the run's compensations remove what it stored. 409 when it has finished.
+    runs too), then the run's compensations remove what it stored. 409 when it has finished;
+    403 unless you started it or are a tenant admin.
     """
     run = await service.cancel_run(session, principal, run_id)
     tasks = await repository.tasks_of_run(session, run.id)
     # After the commit: interrupt the run's steps in this process without waiting for a heartbeat.
     background.add_task(state.after_stop, run.id)
     return Envelope(data=service.to_run_read(run, tasks))
+
+
+_CLOSED_EVENT = "orchestrator.stream.closed"
+
+
+class _LimitedStream(EventSourceResponse):
+    """An event stream that gives its slot back however it ends (even unstarted, for HEAD)."""
+
+    def __init__(self, *args: Any, slot: StreamSlot, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._slot.release()
+
+
+def _bearer_token(request: Request) -> str:
+    # Authentication has already accepted this header; the stream re-checks the same value.
+    _, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return token
+
+
+def _closed(reason: StreamEnd) -> ServerSentEvent:
+    # No ``id``: a client resuming with Last-Event-ID resumes after the last run event.
+    return ServerSentEvent(
+        event=_CLOSED_EVENT,
+        data=json.dumps({"reason": reason.value, "message": reason.message}),
+    )
 
 
 def _sse(event: RunEventRead) -> ServerSentEvent:
@@ -138,7 +176,11 @@ def _sse(event: RunEventRead) -> ServerSentEvent:
 
 
 async def _follow(
-    state: OrchestratorState, run_id: uuid.UUID, after: int, follow: bool
+    state: OrchestratorState,
+    run_id: uuid.UUID,
+    after: int,
+    follow: bool,
+    credential: StreamCredential,
 ) -> AsyncIterator[ServerSentEvent]:
     changed = state.watch.subscribe(run_id)
     try:
@@ -155,8 +197,15 @@ async def _follow(
                 continue
             if run is None or is_terminal(run.state) or not follow:
                 return
-            # Woken at once by this process's commits; other replicas' by the poll.
-            await wait_event(changed, _REPLICA_POLL_SECONDS)
+            ended = await credential.check()
+            if ended is not None:
+                yield _closed(ended)
+                return
+            # Woken at once by this process's commits; other replicas' by the poll; and
+            # in time for the credential's next check.
+            await wait_event(
+                changed, min(_REPLICA_POLL_SECONDS, credential.seconds_to_next_check())
+            )
     finally:
         state.watch.unsubscribe(run_id, changed)
 
@@ -164,10 +213,11 @@ async def _follow(
 @router.get(
     "/{run_id}/events",
     response_class=EventSourceResponse,
-    responses=_STREAM_RESPONSE | error_responses(NotFound, ValidationFailed),
+    responses=_STREAM_RESPONSE | error_responses(NotFound, ValidationFailed, RateLimited),
 )
 async def run_events(
     run_id: uuid.UUID,
+    request: Request,
     session: Session,
     principal: Reader,
     state: State,
@@ -186,7 +236,13 @@ async def run_events(
         bool, Query(description="Keep the stream open until the run finishes.")
     ] = True,
 ) -> EventSourceResponse:
-    """The run's events from the start (or after `Last-Event-ID`), then live until it ends."""
+    """The run's events from the start (or after `Last-Event-ID`), then live until it ends.
+
+    While it lasts, the credential is checked again at identity every
+    `DEVGEN_ORCHESTRATOR_STREAM_RECHECK_SECONDS` and at its expiry; the stream
+    ends (after an `orchestrator.stream.closed` event saying why) when it no longer
+    holds. A user (and a tenant) may hold only so many streams at once: one more is 429.
+    """
     await service.get_run(session, principal, run_id)
     start = after or 0
     if last_event_id is not None:
@@ -196,8 +252,16 @@ async def run_events(
                 details={"field": "Last-Event-ID"},
             )
         start = max(start, int(last_event_id))
-    return EventSourceResponse(
-        _follow(state, run_id, start, follow),
+    credential = StreamCredential(
+        _bearer_token(request),
+        principal,
+        state.introspector,
+        recheck_seconds=state.settings.orchestrator_stream_recheck_seconds,
+    )
+    slot = state.streams.open(principal)
+    return _LimitedStream(
+        _follow(state, run_id, start, follow, credential),
+        slot=slot,
         ping=_PING_SECONDS,
         headers={"Cache-Control": "no-store"},
     )

@@ -70,6 +70,17 @@ async def get_default_workflow(principal: Reader) -> Envelope[WorkflowRead]:
     return Envelope(data=service.to_workflow_read(None))
 
 
+@router.delete(
+    "/default",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={204: {"description": "Never: the built-in workflow always stays."}},
+)
+async def delete_default_workflow(principal: Writer) -> Response:
+    """Refused for everyone (403): the built-in workflow is part of the platform."""
+    raise Forbidden("The built-in workflow cannot be deleted.")
+
+
 @router.get("/step-types", response_model=ListEnvelope[StepTypeRead])
 async def list_step_types(principal: Reader) -> ListEnvelope[StepTypeRead]:
     """The built-in step types: inputs, outputs, options and compensations."""
@@ -101,7 +112,8 @@ async def get_workflow(
     responses=error_responses(NotFound),
 )
 async def delete_workflow(workflow_id: uuid.UUID, session: Session, principal: Writer) -> Response:
-    """Delete a workflow; its runs keep their own copy of it."""
+    """Delete a workflow (its creator or a tenant admin; 403 for anyone else); its runs
+    keep their own copy of it."""
     await service.delete_workflow(session, principal, workflow_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
