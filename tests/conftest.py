@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from devgen.kit.settings import (
     AuthSettings,
@@ -21,6 +22,7 @@ from devgen.kit.settings import (
 )
 from devgen.runtime.allinone import build_platform
 from tests import databases
+from tests.helpers import TEST_SERVICE_SECRET
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -87,7 +89,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         core=CoreSettings(env="test", data_dir=tmp_path / "data"),
         database=DatabaseSettings(database_url=database_url, database_pool_size=5),
-        auth=AuthSettings(jwks_min_refetch_seconds=0),
+        auth=AuthSettings(
+            jwks_min_refetch_seconds=0, service_secret=SecretStr(TEST_SERVICE_SECRET)
+        ),
         rate_limit=RateLimitSettings(rate_limit_enabled=False),
     )
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
+from devgen.kit.auth.remote import VALIDATE_PATH
+from devgen.kit.auth.service import SERVICE_TOKEN_PATH
+
 PASSWORD = "correct horse battery staple"
+TEST_SERVICE_SECRET = "test-service-secret-" + "0123456789abcdef" * 2
+"""The platform's service secret in tests (the ``settings`` fixture sets it)."""
 
 
 @dataclass
@@ -106,3 +112,41 @@ async def add_member(
     assert accepted.status_code == 200, accepted.text
     data: dict = accepted.json()["data"]
     return data
+
+
+def service_app_client(platform: Any, service: str) -> httpx.AsyncClient:
+    """A client that calls ``service``'s app directly, as another service does (not the gateway).
+
+    Internal endpoints (``/internal/...``) are reachable only this way.
+    """
+    app = platform.state.upstream_apps[service]
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.2", 40000))
+    return httpx.AsyncClient(transport=transport, base_url=f"http://{service}.internal")
+
+
+async def service_token(
+    platform: Any,
+    service: str = "audit",
+    *,
+    tenant_id: str | None = None,
+    user_id: str | None = None,
+    secret: str = TEST_SERVICE_SECRET,
+) -> str:
+    """A service token for ``service`` from identity's internal endpoint."""
+    body: dict[str, str] = {"service": service, "secret": secret}
+    if tenant_id is not None:
+        body["tenant_id"] = tenant_id
+    if user_id is not None:
+        body["user_id"] = user_id
+    async with service_app_client(platform, "identity") as identity:
+        response = await identity.post(SERVICE_TOKEN_PATH, json=body)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["data"]["access_token"]
+    return token
+
+
+async def introspect(platform: Any, token: str) -> httpx.Response:
+    """Identity's answer about ``token``, asked as a service does (internal, service token)."""
+    headers = {"Authorization": f"Bearer {await service_token(platform, 'test')}"}
+    async with service_app_client(platform, "identity") as identity:
+        return await identity.post(VALIDATE_PATH, json={"token": token}, headers=headers)

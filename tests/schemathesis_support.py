@@ -27,7 +27,12 @@ def platform_schema(service: str, data_dir: Path) -> tuple[Any, dict[str, str]]:
         rate_limit=RateLimitSettings(rate_limit_enabled=False),
     )
     platform = build_platform(settings, migrate_on_startup=True)
-    schema = schemathesis.openapi.from_dict(platform.state.upstream_apps[service].openapi())
+    document = dict(platform.state.upstream_apps[service].openapi())
+    # Internal endpoints are not routed by the gateway (their own tests call the service).
+    document["paths"] = {
+        path: item for path, item in document["paths"].items() if not path.startswith("/internal/")
+    }
+    schema = schemathesis.openapi.from_dict(document)
     schema.app = platform
     email = unique_email("fuzz")
     with asgi.get_client(platform) as client:

@@ -64,3 +64,17 @@ def test_a_busy_port_is_reported_cleanly(tmp_path):
     _assert_clean(
         result, 1, f"devgen identity could not start: could not listen on 127.0.0.1:{port}"
     )
+
+
+def test_a_service_alone_refuses_to_start_without_the_shared_secret(tmp_path):
+    result = _devgen(tmp_path, "serve", "identity", DEVGEN_SERVICE_SECRET="")
+
+    _assert_clean(result, 2, "DEVGEN_SERVICE_SECRET is not set")
+
+
+def test_a_short_service_secret_is_refused(tmp_path):
+    result = _devgen(tmp_path, "serve", "identity", DEVGEN_SERVICE_SECRET="change-me-now")
+
+    _assert_clean(result, 2, "the settings are not valid")
+    assert "DEVGEN_SERVICE_SECRET must be at least 32 bytes" in result.stderr
+    assert "change-me-now" not in result.stderr + result.stdout  # a secret is never echoed

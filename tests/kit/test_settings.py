@@ -7,16 +7,15 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from devgen.kit.settings import AuthSettings, CoreSettings, DatabaseSettings, HttpSettings, Settings
+from devgen.kit.settings import AuthSettings, DatabaseSettings, HttpSettings
 
 
-def test_production_refuses_the_default_service_secret():
-    with pytest.raises(ValueError, match="DEVGEN_SERVICE_SECRET"):
-        Settings(core=CoreSettings(env="production"))
-    Settings(
-        core=CoreSettings(env="production"),
-        auth=AuthSettings(service_secret=SecretStr("a-long-random-value")),
-    )
+def test_there_is_no_default_service_secret():
+    assert AuthSettings().service_secret is None
+    with pytest.raises(ValueError, match="DEVGEN_SERVICE_SECRET is not set"):
+        AuthSettings().require_service_secret()
+    secret = SecretStr("a-long-random-value-of-32-bytes!")
+    assert AuthSettings(service_secret=secret).require_service_secret() == secret
 
 
 def test_database_url_template_gives_each_service_its_own_database():

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers import TEST_SERVICE_SECRET
+
 STARTUP_TIMEOUT_SECONDS = 60.0
 
 
@@ -36,6 +38,8 @@ def isolated_env(data_dir: Path, **settings: str) -> dict[str, str]:
         "DEVGEN_DATA_DIR": str(data_dir),
         "DEVGEN_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/{{service}}.db",
         "DEVGEN_LOG_LEVEL": "WARNING",
+        # Processes of one distributed platform share it; the all-in-one would make its own.
+        "DEVGEN_SERVICE_SECRET": TEST_SERVICE_SECRET,
     }
     env |= settings
     return env

@@ -15,7 +15,11 @@ app = typer.Typer(help="Token-signing keys (identity).", no_args_is_help=True)
 async def _rotate(settings: Settings) -> tuple[str, list[str]]:
     async with started("identity", settings) as identity:
         async with identity.state.database.transaction() as session:
-            fresh = await rotate_signing_key(session, settings.auth.access_token_ttl_seconds)
+            fresh = await rotate_signing_key(
+                session,
+                settings.auth.access_token_ttl_seconds,
+                settings.auth.key_encryption_key,
+            )
             published = [key.kid for key in await published_keys(session)]
         return fresh.kid, published
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from devgen.kit.settings import Settings
-from devgen.runtime.failures import OPERATIONAL_ERRORS, describe
+from devgen.runtime.failures import OPERATIONAL_ERRORS, describe, validation_problems
 
 T = TypeVar("T")
 
@@ -31,8 +31,10 @@ def load_settings() -> Settings:
     """The settings from the environment (and ``.env``); a readable error when they are wrong."""
     try:
         return Settings()
-    except (ValidationError, ValueError) as exc:
-        fail(f"the settings are not valid:\n{exc}", code=2)
+    except ValidationError as exc:
+        fail(f"the settings are not valid:\n{validation_problems(exc)}", code=2)
+    except ValueError as exc:
+        fail(f"the settings are not valid: {exc}", code=2)
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:

@@ -81,7 +81,10 @@ def serve(
     except KeyError as exc:
         fail(str(exc.args[0]), code=2)
     configure_server_logging(settings.core)
-    app = build_service(service, settings)
+    try:
+        app = build_service(service, settings)
+    except ValueError as exc:  # no service secret: a setting to give, not a crash
+        fail(str(exc), code=2)
     # The gateway resolves client addresses itself; behind it, uvicorn applies
     # X-Forwarded-For from the trusted proxies (the gateway among them).
     forwarded_allow = () if service == "gateway" else settings.http.trusted_proxies

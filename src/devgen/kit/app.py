@@ -56,10 +56,9 @@ def create_app(
         clients = ServiceClients(settings.urls, settings.client, transports)
         app.state.database = database
         app.state.clients = clients
-        app.state.authenticator = remote_authenticator(clients, settings.auth)
-        app.state.service_credentials = ServiceCredentials(
-            definition.name, clients, settings.auth.service_secret
-        )
+        credentials = ServiceCredentials(definition.name, clients, settings.auth.service_secret)
+        app.state.service_credentials = credentials
+        app.state.authenticator = remote_authenticator(clients, settings.auth, credentials)
         try:
             async with AsyncExitStack() as stack:
                 if definition.lifespan is not None:

@@ -21,6 +21,7 @@ its locks before the cancellation goes on.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -140,6 +141,16 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _create_private(database: Path) -> None:
+    # The file may hold signing keys: readable by this user only. SQLite gives
+    # its -wal and -shm files the mode of the database file, so they follow.
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def _release_cancelled_connection(context: Any) -> None:
     # A task cancelled while SQLite runs its statement leaves the statement
     # running in aiosqlite's thread. SQLAlchemy then invalidates the connection
@@ -175,7 +186,7 @@ def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncE
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database))
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)

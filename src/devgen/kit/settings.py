@@ -12,10 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel a production start refuses
+MIN_SECRET_BYTES = 32
+"""The shortest service secret accepted (256 bits, as ``openssl rand -hex 32`` gives)."""
 
 
 class Environment(StrEnum):
@@ -94,8 +95,41 @@ class AuthSettings(_Base):
     jwks_cache_seconds: int = Field(default=300, ge=1)
     jwks_min_refetch_seconds: float = Field(default=1.0, ge=0)
     introspection_cache_seconds: float = Field(default=5.0, ge=0)
-    service_secret: SecretStr = SecretStr(DEFAULT_SECRET)
+    service_secret: SecretStr | None = None
+    """Shared by the platform's services to get service tokens. There is no default:
+    the all-in-one generates one in its data directory, a service alone refuses to
+    start without it."""
     service_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    key_encryption_key: SecretStr | None = None
+    """Encrypts the private signing keys identity and audit keep in their databases
+    (PKCS#8 with a password); empty keeps them unencrypted."""
+
+    @field_validator("service_secret", "key_encryption_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            return None
+        return value
+
+    @field_validator("service_secret", "key_encryption_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"DEVGEN_{str(info.field_name).upper()} must be at least {MIN_SECRET_BYTES} "
+                "bytes; generate one with `openssl rand -hex 32`"
+            )
+        return value
+
+    def require_service_secret(self) -> SecretStr:
+        """The service secret, or ``ValueError`` saying how to set one."""
+        if self.service_secret is None:
+            raise ValueError(
+                "DEVGEN_SERVICE_SECRET is not set: every service of a distributed "
+                f"platform needs the same secret of at least {MIN_SECRET_BYTES} bytes "
+                "(e.g. `openssl rand -hex 32`)"
+            )
+        return self.service_secret
 
 
 class ServiceUrls(_Base):
@@ -187,18 +221,6 @@ class Settings(_Base):
     client: ClientSettings = Field(default_factory=ClientSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     events: EventSettings = Field(default_factory=EventSettings)
-
-    @model_validator(mode="after")
-    def _refuse_default_secrets_in_production(self) -> Settings:
-        if (
-            self.core.is_production
-            and self.auth.service_secret.get_secret_value() == DEFAULT_SECRET
-        ):
-            raise ValueError(
-                "DEVGEN_SERVICE_SECRET still has its default value; "
-                "set a random secret before starting in production"
-            )
-        return self
 
 
 @lru_cache(maxsize=1)

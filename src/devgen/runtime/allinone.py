@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from devgen.kit.app import create_app
 from devgen.kit.settings import Settings
+from devgen.runtime.datadir import ensure_service_secret, secure_data_dir
 from devgen.runtime.registry import available_services, load_definition
 from devgen.services.gateway.shortcut import mount_in_process
 
@@ -25,12 +26,19 @@ def build_platform(
     services: Sequence[str] | None = None,
     migrate_on_startup: bool = True,
 ) -> FastAPI:
-    """The gateway app with every service mounted in-process behind it."""
+    """The gateway app with every service mounted in-process behind it.
+
+    Without ``DEVGEN_SERVICE_SECRET`` the services share one generated in the
+    data directory on the first start.
+    """
     if not settings.database.is_per_service:
         raise ValueError(
             "all-in-one gives every service its own database: "
             "put {service} in DEVGEN_DATABASE_URL (e.g. postgresql+asyncpg://host/devgen_{service})"
         )
+    secure_data_dir(settings.core.data_dir)
+    # The services meet in this process only: their shared secret is the data dir's own.
+    settings = ensure_service_secret(settings)
     names = tuple(services) if services is not None else available_services()
     apps: dict[str, FastAPI] = {}
     # Filled once every app exists; the apps' clients read it when their lifespan starts.

@@ -32,6 +32,16 @@ class StartupFailed(Exception):
     """The server could not start; the message says why."""
 
 
+def validation_problems(exc: ValidationError) -> str:
+    """One line per invalid setting, naming it, never echoing its value (it may be a secret)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(part) for part in error["loc"]) or exc.title
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}")
+    return "\n".join(lines)
+
+
 def describe(exc: BaseException) -> str:
     """A one-paragraph explanation of ``exc`` for the console (never a traceback)."""
     if isinstance(exc, ModuleNotFoundError):
@@ -45,7 +55,7 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, SQLAlchemyError):
         return f"database error: {exc.args[0] if exc.args else type(exc).__name__}"
     if isinstance(exc, ValidationError):
-        return f"a setting is not valid:\n{exc}"
+        return f"a setting is not valid:\n{validation_problems(exc)}"
     if isinstance(exc, OSError | TimeoutError):
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, ValueError) and str(exc):

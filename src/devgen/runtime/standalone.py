@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from devgen.kit.app import create_app
 from devgen.kit.settings import Settings
+from devgen.runtime.datadir import ensure_service_secret, secure_data_dir
 from devgen.runtime.registry import load_definition
 
 
@@ -17,7 +18,11 @@ def build_service(name: str, settings: Settings) -> FastAPI:
 
     Nothing here is specific to running alone: with no in-process transports,
     the chassis' clients (and the gateway's proxy) go to ``DEVGEN_<SERVICE>_URL``.
+    A service alone needs the secret its peers share: ``ValueError`` without one.
     """
+    settings.auth.require_service_secret()
+    if settings.core.data_dir.exists() or "{data_dir}" in settings.database.database_url:
+        secure_data_dir(settings.core.data_dir)
     return create_app(load_definition(name), settings, migrate_on_startup=True)
 
 
@@ -29,6 +34,7 @@ async def started(name: str, settings: Settings) -> AsyncIterator[FastAPI]:
     collaborators (identity's password hasher and key ring, for instance),
     exactly as a request would, without serving HTTP.
     """
-    app = build_service(name, settings)
+    # Administration acts on the data dir's platform: its secret does, if none is set.
+    app = build_service(name, ensure_service_secret(settings))
     async with app.router.lifespan_context(app):
         yield app

@@ -12,7 +12,15 @@ from sqlalchemy import select
 from devgen.services.audit.models import AuditRecord
 from devgen.services.identity.service import create_user
 from tests.events.waiting import eventually
-from tests.helpers import PASSWORD, Account, add_member, login, register, unique_email
+from tests.helpers import (
+    PASSWORD,
+    Account,
+    add_member,
+    login,
+    register,
+    service_token,
+    unique_email,
+)
 
 
 @pytest.fixture
@@ -64,14 +72,12 @@ async def platform_admin(client: httpx.AsyncClient, platform: FastAPI) -> Accoun
     )
 
 
-async def service_headers(client: httpx.AsyncClient, settings, service: str = "storage") -> dict:
-    """Authorization headers with a service token for ``service``."""
-    secret = settings.auth.service_secret.get_secret_value()
-    response = await client.post(
-        "/api/v1/auth/service-token", json={"service": service, "secret": secret}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['data']['access_token']}"}
+async def service_headers(
+    client: httpx.AsyncClient, settings, service: str = "storage", **on_behalf: str
+) -> dict:
+    """Authorization headers with a service token for ``service`` (from identity, internally)."""
+    platform = client._transport.app  # the in-process platform the client talks to
+    return {"Authorization": f"Bearer {await service_token(platform, service, **on_behalf)}"}
 
 
 @dataclass

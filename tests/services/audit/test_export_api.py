@@ -10,8 +10,8 @@ import uuid
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from devgen.kit.auth.ed25519 import unb64url as _unb64url
 from devgen.services.audit.chain import HASHED_FIELDS
-from devgen.services.audit.signing import _unb64url
 from tests.helpers import register
 from tests.services.audit.conftest import platform_admin, service_headers, team, wait_for_record
 

@@ -9,9 +9,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from devgen.kit.auth.ed25519 import unb64url as _unb64url
 from devgen.services.audit.models import AuditCheckpoint, AuditRecord
 from devgen.services.audit.service import Scope, checkpoint_heads, verify
-from devgen.services.audit.signing import _unb64url, signed_payload
+from devgen.services.audit.signing import signed_payload
 from tests.helpers import assert_error
 from tests.services.audit.conftest import audit_app, service_headers, team
 from tests.services.audit.tampering import tampering

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import PASSWORD, assert_error, login, register, unique_email
+from tests.helpers import PASSWORD, assert_error, introspect, login, register, unique_email
 
 
 async def test_register_creates_user_and_personal_tenant_owned_by_them(client):
@@ -139,9 +139,9 @@ async def test_logout_requires_a_token(client):
     assert_error(await client.post("/api/v1/auth/logout", json={}), 401)
 
 
-async def test_validate_describes_an_active_access_token(client):
+async def test_validate_describes_an_active_access_token(client, platform):
     account = await register(client)
-    response = await client.post("/api/v1/auth/validate", json={"token": account.access_token})
+    response = await introspect(platform, account.access_token)
     data = response.json()["data"]
     assert data["active"] is True
     assert data["kind"] == "user"
@@ -152,8 +152,8 @@ async def test_validate_describes_an_active_access_token(client):
     assert data["exp"] > 0
 
 
-async def test_validate_reports_garbage_as_inactive(client):
-    response = await client.post("/api/v1/auth/validate", json={"token": "abc.def.ghi"})
+async def test_validate_reports_garbage_as_inactive(client, platform):
+    response = await introspect(platform, "abc.def.ghi")
     assert response.status_code == 200
     assert response.json()["data"] == {
         "active": False,
@@ -169,10 +169,10 @@ async def test_validate_reports_garbage_as_inactive(client):
     }
 
 
-async def test_validate_reports_a_logged_out_token_as_inactive(client):
+async def test_validate_reports_a_logged_out_token_as_inactive(client, platform):
     account = await register(client)
     await client.post("/api/v1/auth/logout", json={}, headers=account.headers)
-    response = await client.post("/api/v1/auth/validate", json={"token": account.access_token})
+    response = await introspect(platform, account.access_token)
     assert response.json()["data"]["active"] is False
 
 
@@ -209,7 +209,7 @@ async def test_password_change_ends_every_session_and_the_new_password_works(cli
     await login(client, account.email, "another long password")
 
 
-async def test_password_change_revokes_the_users_api_keys_in_every_tenant(client):
+async def test_password_change_revokes_the_users_api_keys_in_every_tenant(client, platform):
     account = await register(client)
     bystander = await register(client)
     created = await client.post("/api/v1/tenants", json={"name": "Team"}, headers=account.headers)
@@ -233,7 +233,7 @@ async def test_password_change_revokes_the_users_api_keys_in_every_tenant(client
     assert response.status_code == 204
     for secret in keys:
         assert_error(await client.get("/api/v1/auth/me", headers=_key(secret)), 401)
-        validated = await client.post("/api/v1/auth/validate", json={"token": secret})
+        validated = await introspect(platform, secret)
         assert validated.json()["data"]["active"] is False
     assert (await client.get("/api/v1/auth/me", headers=_key(unrelated))).status_code == 200
     tokens = await login(client, account.email, "another long password")

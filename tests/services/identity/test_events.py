@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
-import jwt
 from sqlalchemy import select
 
 from devgen.kit.events import Event
@@ -259,44 +256,3 @@ async def test_api_key_creation_and_revocation_are_recorded_without_the_secret(c
     assert key["secret"] not in made.to_json().decode()
     revoked = await _events(platform, "identity.api_key.revoked")
     assert [e.subject for e in revoked] == [key["id"]]  # revoking twice is one event
-
-
-async def test_a_service_gets_a_short_lived_service_token_with_the_shared_secret(
-    client, platform, settings
-):
-    secret = settings.auth.service_secret.get_secret_value()
-    response = await client.post(
-        "/api/v1/auth/service-token", json={"service": "audit", "secret": secret}
-    )
-    assert response.status_code == 200, response.text
-    data = response.json()["data"]
-    assert data["expires_in"] == 300
-    claims = jwt.decode(data["access_token"], options={"verify_signature": False})
-    assert (claims["knd"], claims["svc"], claims["typ"]) == ("service", "audit", "access")
-    assert "tid" not in claims
-    validated = await client.post("/api/v1/auth/validate", json={"token": data["access_token"]})
-    assert validated.json()["data"]["kind"] == "service"
-    identity = platform.state.upstream_apps["identity"]
-    principal = await identity.state.authenticator.authenticate(data["access_token"])
-    assert (principal.kind.value, principal.service, principal.tenant_id) == (
-        "service",
-        "audit",
-        None,
-    )
-
-
-async def test_a_wrong_service_secret_gets_401(client):
-    response = await client.post(
-        "/api/v1/auth/service-token", json={"service": "audit", "secret": "not-the-secret"}
-    )
-    assert_error(response, 401)
-
-
-async def test_a_service_token_is_not_a_user_session(client, settings):
-    secret = settings.auth.service_secret.get_secret_value()
-    token = (
-        await client.post("/api/v1/auth/service-token", json={"service": "x", "secret": secret})
-    ).json()["data"]["access_token"]
-    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
-    assert_error(me, 401)
-    assert uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"])

@@ -24,7 +24,6 @@ def _bodies(account_email: str, tenant_id: str):
         ("POST", "/api/v1/auth/login", {"email": "{bad}", "password": PASSWORD}),
         ("POST", "/api/v1/auth/login", {"email": account_email, "password": "{bad}"}),
         ("POST", "/api/v1/auth/refresh", {"refresh_token": "{bad}"}),
-        ("POST", "/api/v1/auth/validate", {"token": "{bad}"}),
         ("POST", "/api/v1/auth/password", {"current_password": "{bad}", "new_password": PASSWORD}),
         ("POST", "/api/v1/auth/password", {"current_password": PASSWORD, "new_password": "{bad}"}),
         ("POST", "/api/v1/auth/switch-tenant", {"tenant_id": "{bad}"}),

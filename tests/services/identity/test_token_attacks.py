@@ -12,7 +12,7 @@ from sqlalchemy import update
 from devgen.kit.db import utcnow
 from devgen.services.identity.keys import rotate_signing_key
 from devgen.services.identity.models import SigningKey
-from tests.helpers import assert_error, register
+from tests.helpers import assert_error, introspect, register
 from tests.services.identity import forge
 
 ME = "/api/v1/auth/me"
@@ -26,11 +26,17 @@ async def _real_key(platform):
     return await _identity(platform).state.identity.keys.signing_key()
 
 
-async def _refused(client, token: str) -> None:
-    response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
-    assert_error(response, 401, "UNAUTHORIZED")
-    validation = await client.post("/api/v1/auth/validate", json={"token": token})
-    assert validation.json()["data"]["active"] is False
+@pytest.fixture
+def refused(client, platform):
+    """Assert that a token is refused by a service and reported inactive by identity."""
+
+    async def check(token: str) -> None:
+        response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+        assert_error(response, 401, "UNAUTHORIZED")
+        validation = await introspect(platform, token)
+        assert validation.json()["data"]["active"] is False
+
+    return check
 
 
 async def test_the_genuine_token_is_accepted(client, platform):
@@ -40,28 +46,28 @@ async def test_the_genuine_token_is_accepted(client, platform):
     assert (await client.get(ME, headers={"Authorization": f"Bearer {token}"})).status_code == 200
 
 
-async def test_alg_none_is_refused(client, platform):
+async def test_alg_none_is_refused(client, platform, refused):
     account = await register(client)
     kid, _ = await _real_key(platform)
-    await _refused(client, forge.unsigned(forge.claims_like(account.access_token), kid))
+    await refused(forge.unsigned(forge.claims_like(account.access_token), kid))
 
 
-async def test_hs256_signed_with_the_public_key_is_refused(client, platform):
+async def test_hs256_signed_with_the_public_key_is_refused(client, platform, refused):
     account = await register(client)
     jwks = (await client.get("/.well-known/jwks.json")).json()
     public = jwks["keys"][0]
     claims = forge.claims_like(account.access_token)
     for secret in (public["x"].encode(), json.dumps(public).encode()):
-        await _refused(client, forge.hs256_with(claims, secret, public["kid"]))
+        await refused(forge.hs256_with(claims, secret, public["kid"]))
 
 
-async def test_tampered_signature_and_payload_are_refused(client):
+async def test_tampered_signature_and_payload_are_refused(client, refused):
     account = await register(client)
     header, payload, signature = account.access_token.split(".")
     flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
-    await _refused(client, f"{header}.{payload}.{flipped}")
+    await refused(f"{header}.{payload}.{flipped}")
     claims = forge.claims_like(account.access_token, roles=["owner"], padm=True)
-    await _refused(client, f"{header}.{forge.segment(claims)}.{signature}")
+    await refused(f"{header}.{forge.segment(claims)}.{signature}")
 
 
 @pytest.mark.parametrize(
@@ -82,36 +88,34 @@ async def test_tampered_signature_and_payload_are_refused(client):
         pytest.param({"iat": "yesterday"}, id="iat-not-a-number"),
     ],
 )
-async def test_correctly_signed_but_invalid_claims_are_refused(client, platform, overrides):
+async def test_correctly_signed_but_invalid_claims_are_refused(
+    client, platform, overrides, refused
+):
     account = await register(client)
     kid, private = await _real_key(platform)
-    await _refused(
-        client, forge.sign(forge.claims_like(account.access_token, **overrides), private, kid)
-    )
+    await refused(forge.sign(forge.claims_like(account.access_token, **overrides), private, kid))
 
 
-async def test_embedded_jwk_and_jku_headers_are_ignored(client, platform):
+async def test_embedded_jwk_and_jku_headers_are_ignored(client, platform, refused):
     account = await register(client)
     real_kid, _ = await _real_key(platform)
     attacker, attacker_jwk = forge.attacker_key()
     claims = forge.claims_like(account.access_token)
     # Attacker key inline, under the real kid and under its own kid.
-    await _refused(client, forge.sign(claims, attacker, real_kid, jwk=attacker_jwk))
-    await _refused(client, forge.sign(claims, attacker, "attacker", jwk=attacker_jwk))
+    await refused(forge.sign(claims, attacker, real_kid, jwk=attacker_jwk))
+    await refused(forge.sign(claims, attacker, "attacker", jwk=attacker_jwk))
     # A jku / x5u pointing at the attacker's key set.
-    await _refused(
-        client, forge.sign(claims, attacker, real_kid, jku="https://evil.example/jwks.json")
-    )
-    await _refused(client, forge.sign(claims, attacker, real_kid, x5u="https://evil.example/x"))
+    await refused(forge.sign(claims, attacker, real_kid, jku="https://evil.example/jwks.json"))
+    await refused(forge.sign(claims, attacker, real_kid, x5u="https://evil.example/x"))
 
 
-async def test_unknown_kid_makes_identity_reload_its_keys_once(client, platform):
+async def test_unknown_kid_makes_identity_reload_its_keys_once(client, platform, refused):
     account = await register(client)
     attacker, _ = forge.attacker_key()
     keys = _identity(platform).state.identity.keys
     keys._loaded_at -= 10  # past the flood guard, so exactly one reload may happen
     before = keys.reload_count
-    await _refused(client, forge.sign(forge.claims_like(account.access_token), attacker, "new-kid"))
+    await refused(forge.sign(forge.claims_like(account.access_token), attacker, "new-kid"))
     assert keys.reload_count - before == 1
 
 
@@ -140,12 +144,10 @@ async def test_rotated_key_still_published_verifies_and_removed_key_does_not(cli
     await identity.state.identity.keys.reload()
     jwks = (await client.get("/.well-known/jwks.json")).json()
     assert {k["kid"] for k in jwks["keys"]} == {new_kid}
-    await _refused(
-        client, forge.sign(forge.claims_like(account.access_token), old_private, old_kid)
-    )
+    await refused(forge.sign(forge.claims_like(account.access_token), old_private, old_kid))
 
 
-async def test_refresh_token_reuse_revokes_the_whole_family(client):
+async def test_refresh_token_reuse_revokes_the_whole_family(client, refused):
     account = await register(client)
     first = await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
     newer = first.json()["data"]
@@ -156,20 +158,20 @@ async def test_refresh_token_reuse_revokes_the_whole_family(client):
         await client.post("/api/v1/auth/refresh", json={"refresh_token": newer["refresh_token"]}),
         401,
     )
-    await _refused(client, newer["access_token"])
-    await _refused(client, account.access_token)
+    await refused(newer["access_token"])
+    await refused(account.access_token)
 
 
-async def test_access_token_as_refresh_and_refresh_as_access_are_refused(client):
+async def test_access_token_as_refresh_and_refresh_as_access_are_refused(client, refused):
     account = await register(client)
     assert_error(
         await client.post("/api/v1/auth/refresh", json={"refresh_token": account.access_token}),
         401,
     )
-    await _refused(client, account.refresh_token)
+    await refused(account.refresh_token)
 
 
-async def test_disabled_account_is_refused_everywhere(client, platform):
+async def test_disabled_account_is_refused_everywhere(client, platform, refused):
     from devgen.services.identity.models import User
 
     account = await register(client)
@@ -178,7 +180,7 @@ async def test_disabled_account_is_refused_everywhere(client, platform):
         await session.execute(
             update(User).where(User.id == uuid.UUID(account.user_id)).values(is_active=False)
         )
-    await _refused(client, account.access_token)
+    await refused(account.access_token)
     login = await client.post(
         "/api/v1/auth/login", json={"email": account.email, "password": account.password}
     )

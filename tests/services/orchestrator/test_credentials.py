@@ -8,7 +8,8 @@ import jwt
 import pytest
 
 from devgen.kit.auth import PrincipalKind
-from tests.helpers import assert_error, register
+from devgen.kit.auth.service import SERVICE_TOKEN_PATH
+from tests.helpers import TEST_SERVICE_SECRET, assert_error, register, service_app_client
 
 
 @pytest.fixture
@@ -17,19 +18,19 @@ def platform_services() -> tuple[str, ...]:
     return ("identity", "storage")
 
 
-async def _token(client, settings, **extra):
-    secret = settings.auth.service_secret.get_secret_value()
-    return await client.post(
-        "/api/v1/auth/service-token",
-        json={"service": "orchestrator", "secret": secret, **extra},
-    )
+async def _token(platform, **extra):
+    async with service_app_client(platform, "identity") as identity:
+        return await identity.post(
+            SERVICE_TOKEN_PATH,
+            json={"service": "orchestrator", "secret": TEST_SERVICE_SECRET, **extra},
+        )
 
 
 async def test_a_service_token_on_behalf_of_a_member_carries_their_tenant_and_role(
-    client, platform, settings
+    client, platform
 ):
     user = await register(client)
-    response = await _token(client, settings, tenant_id=user.tenant_id, user_id=user.user_id)
+    response = await _token(platform, tenant_id=user.tenant_id, user_id=user.user_id)
     assert response.status_code == 200, response.text
     token = response.json()["data"]["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
@@ -48,11 +49,11 @@ async def test_a_service_token_on_behalf_of_a_member_carries_their_tenant_and_ro
     assert {"read", "write", "admin", "service"} <= principal.scopes
 
 
-async def test_a_target_service_treats_it_as_the_user_in_their_tenant(client, settings):
+async def test_a_target_service_treats_it_as_the_user_in_their_tenant(client, platform):
     user = await register(client)
-    token = (await _token(client, settings, tenant_id=user.tenant_id, user_id=user.user_id)).json()[
-        "data"
-    ]["access_token"]
+    token = (await _token(platform, tenant_id=user.tenant_id, user_id=user.user_id)).json()["data"][
+        "access_token"
+    ]
     stored = await client.post(
         "/api/v1/artifacts",
         json={"name": "made-for-the-user", "files": {"a.txt": "a\n"}},
@@ -67,19 +68,19 @@ async def test_a_target_service_treats_it_as_the_user_in_their_tenant(client, se
     assert theirs.json()["data"] == []
 
 
-async def test_no_token_acts_for_someone_outside_the_tenant(client, settings):
+async def test_no_token_acts_for_someone_outside_the_tenant(client, platform):
     user = await register(client)
     stranger = await register(client)
-    response = await _token(client, settings, tenant_id=user.tenant_id, user_id=stranger.user_id)
+    response = await _token(platform, tenant_id=user.tenant_id, user_id=stranger.user_id)
     assert_error(response, 403)
 
 
-async def test_tenant_and_user_go_together(client, settings):
-    response = await _token(client, settings, tenant_id=str(uuid.uuid4()))
+async def test_tenant_and_user_go_together(client, platform):
+    response = await _token(platform, tenant_id=str(uuid.uuid4()))
     assert_error(response, 422)
 
 
-async def test_the_chassis_helper_caches_one_token_per_user(client, platform, settings):
+async def test_the_chassis_helper_caches_one_token_per_user(client, platform):
     user = await register(client)
     other = await register(client)
     orchestrator_like = platform.state.upstream_apps["storage"].state.service_credentials

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devgen.kit.auth.principal import Principal, PrincipalKind
+from devgen.kit.auth.service import ServiceCredentials
 from devgen.kit.auth.tokens import Authenticator, CachedJWKS
 from devgen.kit.client import ServiceClients
 from devgen.kit.errors import ServiceUnavailable
 from devgen.kit.settings import AuthSettings
 
 JWKS_PATH = "/.well-known/jwks.json"
-VALIDATE_PATH = "/api/v1/auth/validate"
+VALIDATE_PATH = "/internal/v1/auth/validate"
 
 
 def principal_from_introspection(data: dict[str, Any]) -> Principal | None:
@@ -37,22 +38,31 @@ def principal_from_introspection(data: dict[str, Any]) -> Principal | None:
 
 
 class RemoteIntrospector:
-    """Asks identity's ``/auth/validate`` about an opaque credential."""
+    """Asks identity's internal ``/auth/validate`` about a credential, as a service."""
 
-    def __init__(self, clients: ServiceClients) -> None:
+    def __init__(self, clients: ServiceClients, credentials: ServiceCredentials) -> None:
         self._clients = clients
+        self._credentials = credentials
 
     async def introspect(self, token: str) -> Principal | None:
         """The principal behind ``token``, None when identity says it is not active."""
-        response = await self._clients.get("identity").post(
-            VALIDATE_PATH, json={"token": token}, forward_auth=False
+        identity = self._clients.get("identity")
+        response = await identity.post(
+            VALIDATE_PATH, json={"token": token}, token=await self._credentials.token()
         )
+        if response.status_code == 401:  # our service token expired early (a key rotation)
+            self._credentials.forget()
+            response = await identity.post(
+                VALIDATE_PATH, json={"token": token}, token=await self._credentials.token()
+            )
         if response.status_code != 200:
             raise ServiceUnavailable("The identity service could not validate the credential.")
         return principal_from_introspection(response.json()["data"])
 
 
-def remote_authenticator(clients: ServiceClients, settings: AuthSettings) -> Authenticator:
+def remote_authenticator(
+    clients: ServiceClients, settings: AuthSettings, credentials: ServiceCredentials
+) -> Authenticator:
     """An authenticator that fetches identity's JWKS over the service client."""
 
     async def fetch_jwks() -> dict[str, Any]:
@@ -68,7 +78,7 @@ def remote_authenticator(clients: ServiceClients, settings: AuthSettings) -> Aut
             max_age_seconds=settings.jwks_cache_seconds,
             min_refetch_seconds=settings.jwks_min_refetch_seconds,
         ),
-        RemoteIntrospector(clients),
+        RemoteIntrospector(clients, credentials),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         introspection_cache_seconds=settings.introspection_cache_seconds,

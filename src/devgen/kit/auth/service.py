@@ -2,9 +2,10 @@
 
 Identity mints a short-lived access token with ``knd=service`` and
 ``svc=<name>`` for a caller that presents the shared ``DEVGEN_SERVICE_SECRET``
-(``POST /api/v1/auth/service-token``). ``ServiceCredentials`` fetches that
-token through the service client and caches it until shortly before it
-expires; the receiving endpoint declares ``RequireService``.
+(``POST /internal/v1/auth/service-token``, never routed by the gateway).
+``ServiceCredentials`` fetches that token through the service client and
+caches it until shortly before it expires; the receiving endpoint declares
+``RequireService``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import SecretStr
 from devgen.kit.client import ServiceClients
 from devgen.kit.errors import ServiceUnavailable
 
-SERVICE_TOKEN_PATH = "/api/v1/auth/service-token"  # noqa: S105 - a path, not a secret
+SERVICE_TOKEN_PATH = "/internal/v1/auth/service-token"  # noqa: S105 - a path, not a secret
 _NAMESPACE = uuid.UUID("5b1f0a7e-8c1d-4a8e-9a51-0e7d3c9b2f10")
 _RENEW_BEFORE_SECONDS = 30.0
 
@@ -36,7 +37,7 @@ class ServiceCredentials:
     such as an orchestrator run). Each is cached separately.
     """
 
-    def __init__(self, service: str, clients: ServiceClients, secret: SecretStr) -> None:
+    def __init__(self, service: str, clients: ServiceClients, secret: SecretStr | None) -> None:
         self.service = service
         self._clients = clients
         self._secret = secret
@@ -64,6 +65,11 @@ class ServiceCredentials:
         self._tokens.pop(_key(tenant_id, user_id), None)
 
     async def _fetch(self, key: tuple[uuid.UUID, uuid.UUID] | None) -> tuple[str, float]:
+        if self._secret is None:
+            raise ServiceUnavailable(
+                "This service has no DEVGEN_SERVICE_SECRET, so it cannot call other services.",
+                details={"service": self.service},
+            )
         body: dict[str, str] = {"service": self.service, "secret": self._secret.get_secret_value()}
         if key is not None:
             body |= {"tenant_id": str(key[0]), "user_id": str(key[1])}

@@ -19,12 +19,12 @@ import jwt
 import structlog
 from cachetools import TTLCache
 
+from devgen.kit.auth.ed25519 import ALGORITHM
 from devgen.kit.auth.principal import Principal, PrincipalKind
 from devgen.kit.errors import Unauthorized
 
 log = structlog.get_logger(__name__)
 
-ALGORITHM = "EdDSA"
 API_KEY_PREFIX = "dgk_"
 MAX_TOKEN_LENGTH = 8192
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]

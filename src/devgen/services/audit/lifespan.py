@@ -35,7 +35,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = AuditSettings()
     database: Database = app.state.database
     async with database.transaction() as session:
-        signer = await load_signer(session)
+        signer = await load_signer(session, app.state.settings.auth.key_encryption_key)
     state = AuditState(settings=settings, database=database, signer=signer)
     app.state.audit = state
 

@@ -8,7 +8,6 @@ that were removed from its end, which no hash link can show.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from dataclasses import dataclass
@@ -16,39 +15,35 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devgen.kit.auth.ed25519 import (
+    b64url,
+    load_private_pem,
+    private_pem,
+    public_jwk,
+    public_key_from_jwk,
+    reencrypted,
+    unb64url,
+)
 from devgen.kit.db import utcnow
 from devgen.kit.events.envelope import format_time
 from devgen.services.audit.models import AuditCheckpoint, AuditSigningKey
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def new_signing_key() -> AuditSigningKey:
-    """A fresh Ed25519 key pair as an (unsaved) row."""
+def new_signing_key(kek: SecretStr | None = None) -> AuditSigningKey:
+    """A fresh Ed25519 key pair as an (unsaved) row, its private half encrypted with ``kek``."""
     private = Ed25519PrivateKey.generate()
-    public_raw = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
     kid = f"audit-{utcnow():%Y%m%d}-{secrets.token_hex(6)}"
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(public_raw), "kid": kid}
-    jwk |= {"alg": "EdDSA", "use": "sig"}
-    return AuditSigningKey(kid=kid, private_pem=pem, public_jwk=jwk, created_at=utcnow())
+    return AuditSigningKey(
+        kid=kid,
+        private_pem=private_pem(private, kek),
+        public_jwk=public_jwk(private, kid) | {"use": "sig"},
+        created_at=utcnow(),
+    )
 
 
 @dataclass(frozen=True)
@@ -61,22 +56,22 @@ class Signer:
     jwks: dict[str, Any]
 
 
-async def load_signer(session: AsyncSession) -> Signer:
-    """Audit's keys, creating the first one on first start."""
+async def load_signer(session: AsyncSession, kek: SecretStr | None = None) -> Signer:
+    """Audit's keys, creating the first one on first start (and encrypting clear ones)."""
     keys = list(
         await session.scalars(select(AuditSigningKey).order_by(AuditSigningKey.created_at.desc()))
     )
     active = next((key for key in keys if key.retired_at is None), None)
     if active is None:
-        active = new_signing_key()
+        active = new_signing_key(kek)
         session.add(active)
-        await session.flush()
         keys.insert(0, active)
-    private = serialization.load_pem_private_key(active.private_pem.encode(), password=None)
-    assert isinstance(private, Ed25519PrivateKey)
-    public = {
-        key.kid: Ed25519PublicKey.from_public_bytes(_unb64url(key.public_jwk["x"])) for key in keys
-    }
+    for key in keys:
+        if (protected := reencrypted(key.private_pem, kek)) is not None:
+            key.private_pem = protected
+    await session.flush()
+    private = load_private_pem(active.private_pem, kek)
+    public = {key.kid: public_key_from_jwk(key.public_jwk) for key in keys}
     return Signer(active.kid, private, public, {"keys": [dict(key.public_jwk) for key in keys]})
 
 
@@ -103,7 +98,7 @@ def make_checkpoint(signer: Signer, chain: str, seq: int, hash_: str, kind: str)
         kind=kind,
         created_at=created_at,
         kid=signer.kid,
-        signature=_b64url(signature),
+        signature=b64url(signature),
     )
 
 
@@ -116,7 +111,7 @@ def checkpoint_is_authentic(signer: Signer, checkpoint: AuditCheckpoint) -> bool
         checkpoint.chain, checkpoint.seq, checkpoint.hash, checkpoint.kind, checkpoint.created_at
     )
     try:
-        key.verify(_unb64url(checkpoint.signature), payload)
+        key.verify(unb64url(checkpoint.signature), payload)
     except (InvalidSignature, ValueError):
         return False
     return True

@@ -7,7 +7,6 @@ token they signed has expired (``publish_until``), then drop out.
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,12 +14,19 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devgen.kit.auth.tokens import ALGORITHM, jwks_to_keys
+from devgen.kit.auth.ed25519 import (
+    ALGORITHM,
+    load_private_pem,
+    private_pem,
+    public_jwk,
+    reencrypted,
+)
+from devgen.kit.auth.tokens import jwks_to_keys
 from devgen.kit.db import Database, utcnow
 from devgen.services.identity.models import SigningKey
 
@@ -31,26 +37,16 @@ _PUBLISH_GRACE = timedelta(seconds=60)
 _MIN_FORCED_RELOAD_SECONDS = 1.0
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def new_signing_key() -> SigningKey:
-    """A fresh Ed25519 key pair as an (unsaved) row."""
+def new_signing_key(kek: SecretStr | None = None) -> SigningKey:
+    """A fresh Ed25519 key pair as an (unsaved) row, its private half encrypted with ``kek``."""
     private = Ed25519PrivateKey.generate()
-    public_raw = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
     kid = f"{utcnow():%Y%m%d}-{secrets.token_hex(6)}"
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(public_raw), "kid": kid}
-    jwk |= {"alg": ALGORITHM, "use": "sig"}
     return SigningKey(
-        kid=kid, algorithm=ALGORITHM, private_pem=pem, public_jwk=jwk, created_at=utcnow()
+        kid=kid,
+        algorithm=ALGORITHM,
+        private_pem=private_pem(private, kek),
+        public_jwk=public_jwk(private, kid) | {"use": "sig"},
+        created_at=utcnow(),
     )
 
 
@@ -65,8 +61,8 @@ async def published_keys(session: AsyncSession) -> list[SigningKey]:
     return list(rows)
 
 
-async def ensure_signing_key(session: AsyncSession) -> SigningKey:
-    """The active signing key, created on first start."""
+async def ensure_signing_key(session: AsyncSession, kek: SecretStr | None = None) -> SigningKey:
+    """The active signing key, created on first start; keys stored in clear get encrypted."""
     active = await session.scalar(
         select(SigningKey)
         .where(SigningKey.retired_at.is_(None))
@@ -74,20 +70,26 @@ async def ensure_signing_key(session: AsyncSession) -> SigningKey:
         .limit(1)
     )
     if active is None:
-        active = new_signing_key()
+        active = new_signing_key(kek)
         session.add(active)
-        await session.flush()
+    for key in await session.scalars(select(SigningKey)):
+        if (protected := reencrypted(key.private_pem, kek)) is not None:
+            log.warning("signing_key_encrypted_at_rest", kid=key.kid)
+            key.private_pem = protected
+    await session.flush()
     return active
 
 
-async def rotate_signing_key(session: AsyncSession, access_token_ttl_seconds: int) -> SigningKey:
+async def rotate_signing_key(
+    session: AsyncSession, access_token_ttl_seconds: int, kek: SecretStr | None = None
+) -> SigningKey:
     """Start signing with a new key; keep the old ones published until their tokens expire."""
     now = utcnow()
     publish_until = now + timedelta(seconds=access_token_ttl_seconds) + _PUBLISH_GRACE
     for key in await session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         key.retired_at = now
         key.publish_until = publish_until
-    fresh = new_signing_key()
+    fresh = new_signing_key(kek)
     session.add(fresh)
     await session.flush()
     return fresh
@@ -112,9 +114,12 @@ class KeyRing:
     takes part in the request's own transaction.
     """
 
-    def __init__(self, database: Database, reload_seconds: float):
+    def __init__(
+        self, database: Database, reload_seconds: float, kek: SecretStr | None = None
+    ) -> None:
         self._database = database
         self._reload_seconds = reload_seconds
+        self._kek = kek
         self._loaded: _Loaded | None = None
         self._loaded_at = float("-inf")
         self.reload_count = 0
@@ -122,7 +127,7 @@ class KeyRing:
     async def start(self) -> None:
         """Create the first signing key if there is none, then load the keys."""
         async with self._database.transaction() as session:
-            await ensure_signing_key(session)
+            await ensure_signing_key(session, self._kek)
         await self.reload()
 
     async def reload(self) -> None:
@@ -138,7 +143,7 @@ class KeyRing:
         if active is None:
             raise RuntimeError("identity has no active signing key; run `devgen keys rotate`")
         jwks = {"keys": [dict(key.public_jwk) for key in keys]}
-        private = serialization.load_pem_private_key(active.private_pem.encode(), password=None)
+        private = load_private_pem(active.private_pem, self._kek)
         self._loaded = _Loaded(active.kid, private, jwks, jwks_to_keys(jwks))
         self._loaded_at = time.monotonic()
         self.reload_count += 1

@@ -24,7 +24,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     identity_settings = IdentitySettings()
     database = app.state.database
-    keys = KeyRing(database, identity_settings.signing_key_reload_seconds)
+    keys = KeyRing(
+        database, identity_settings.signing_key_reload_seconds, settings.auth.key_encryption_key
+    )
     await keys.start()
     authenticator = local_authenticator(keys, database, settings.auth)
     app.state.authenticator = authenticator

@@ -367,8 +367,9 @@ async def service_token(
     the role the user holds in the tenant *now*: a user who left the
     tenant, was suspended or disabled gets no token acting for them (403).
     """
-    expected = state.auth.service_secret.get_secret_value().encode()
-    if not hmac.compare_digest(secret.encode(), expected):
+    configured = state.auth.service_secret
+    expected = configured.get_secret_value().encode() if configured is not None else b""
+    if not expected or not hmac.compare_digest(secret.encode(), expected):
         log.warning("service_token_refused", service=service)
         raise Unauthorized("The service secret is not valid.")
     role = None

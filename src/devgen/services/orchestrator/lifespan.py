@@ -43,7 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             per_tenant=settings.orchestrator_streams_per_tenant,
         ),
         # Asked at identity, not the local authenticator: only identity knows of revocations.
-        introspector=RemoteIntrospector(app.state.clients),
+        introspector=RemoteIntrospector(app.state.clients, app.state.service_credentials),
     )
     live.attach(database.engine, watch)
     if engine is not None:

@@ -140,7 +140,7 @@ async def project_from_zip(received: MultipartUpload, state: StorageState) -> Pr
 
 
 def _pack(files: dict[str, bytes], staging: Path) -> _Archive:
-    staging.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = staging / f"artifact-{uuid.uuid4().hex}.zip"
     try:
         entries = write_zip(files, path)

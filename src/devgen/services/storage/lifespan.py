@@ -53,7 +53,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     storage_settings = StorageSettings()
     root = storage_settings.root(settings.core.data_dir)
     staging = root / "tmp"
-    staging.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)  # tenants' files: this user's only
+    staging.mkdir(mode=0o700, exist_ok=True)
     async with AsyncExitStack() as stack:
         store = await open_blob_store(storage_settings, root, stack)
         state = StorageState(

@@ -62,7 +62,7 @@ class _StagingWriter:
     """Appends to a new staging file and hashes what it appends (called from a worker thread)."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
         self.path = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "wb")

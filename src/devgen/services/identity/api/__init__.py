@@ -2,6 +2,7 @@
 
 from devgen.services.identity.api.api_keys import router as api_keys_router
 from devgen.services.identity.api.auth import router as auth_router
+from devgen.services.identity.api.internal import router as internal_router
 from devgen.services.identity.api.invitations import router as invitations_router
 from devgen.services.identity.api.jwks import router as jwks_router
 from devgen.services.identity.api.tenants import router as tenants_router
@@ -14,4 +15,5 @@ routers = [
     users_router,
     api_keys_router,
     jwks_router,
+    internal_router,
 ]

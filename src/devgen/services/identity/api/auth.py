@@ -1,4 +1,9 @@
-"""``/api/v1/auth``: register, sign in, refresh, sign out, introspect, me."""
+"""``/api/v1/auth``: register, sign in, refresh, sign out, me, password, switch tenant.
+
+Introspection and service tokens are for the platform's services only and
+live under ``/internal`` (``identity.api.internal``), which the gateway
+never routes.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ from devgen.kit.auth.principal import PrincipalKind
 from devgen.kit.deps import Session
 from devgen.kit.errors import (
     Conflict,
-    Forbidden,
     NotFound,
     RateLimited,
     Unauthorized,
@@ -19,7 +23,6 @@ from devgen.kit.responses import Envelope
 from devgen.services.identity import service
 from devgen.services.identity.deps import Active
 from devgen.services.identity.schemas import (
-    Introspection,
     LoginRequest,
     LogoutRequest,
     Me,
@@ -27,13 +30,10 @@ from devgen.services.identity.schemas import (
     RefreshRequest,
     Registered,
     RegisterRequest,
-    ServiceToken,
-    ServiceTokenRequest,
     SwitchTenantRequest,
     TenantRead,
     TokenPair,
     UserRead,
-    ValidateRequest,
 )
 from devgen.services.identity.state import State
 
@@ -94,42 +94,6 @@ async def refresh(body: RefreshRequest, session: Session, state: State) -> Envel
 async def logout(body: LogoutRequest, session: Session, context: Active) -> None:
     """End this session (or, with ``all_sessions``, every session of the user)."""
     await service.logout(session, context.principal, all_sessions=body.all_sessions)
-
-
-@router.post("/validate", response_model=Envelope[Introspection])
-async def validate(
-    body: ValidateRequest, session: Session, state: State
-) -> Envelope[Introspection]:
-    """Introspection for other services: is this credential active, and whose is it."""
-    return Envelope(data=await service.introspect(session, state, body.token))
-
-
-@router.post(
-    "/service-token",
-    response_model=Envelope[ServiceToken],
-    responses=error_responses(Unauthorized, Forbidden),
-)
-async def service_token(
-    body: ServiceTokenRequest, session: Session, state: State
-) -> Envelope[ServiceToken]:
-    """A short-lived access token for a service (``knd=service``, ``svc=<name>``).
-
-    Only for the platform's own services: the body carries the shared
-    ``DEVGEN_SERVICE_SECRET``. Endpoints that accept only services declare
-    ``RequireService``. With ``tenant_id`` and ``user_id`` the token acts on
-    that user's behalf with the role they hold in the tenant (403 when they
-    are not an active member).
-    """
-    return Envelope(
-        data=await service.service_token(
-            session,
-            state,
-            body.service,
-            body.secret,
-            tenant_id=body.tenant_id,
-            user_id=body.user_id,
-        )
-    )
 
 
 @router.get("/me", response_model=Envelope[Me], responses=error_responses(Unauthorized))

@@ -43,7 +43,7 @@ def _make_directories(directory: Path, root: Path) -> None:
         current = current.parent
     for path in reversed(missing):
         with contextlib.suppress(FileExistsError):
-            path.mkdir()
+            path.mkdir(mode=0o700)  # blobs are the tenants' files: this user's only
         _fsync_directory(path.parent)
 
 
@@ -54,7 +54,7 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def path_of(self, key: str) -> Path:
         """Where blob ``key`` lives."""
