@@ -24,7 +24,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -145,10 +145,8 @@ def _create_private(database: Path) -> None:
     # The file may hold signing keys: readable by this user only. SQLite gives
     # its -wal and -shm files the mode of the database file, so they follow.
     database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    with suppress(FileExistsError):
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
 
 
 def _release_cancelled_connection(context: Any) -> None:
