@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI, Request
@@ -127,3 +129,48 @@ def test_clients_need_a_transport_or_a_url():
     assert clients.get("identity") is clients.get("identity")
     with pytest.raises(ServiceUnavailable, match="DEVGEN_AUDIT_URL"):
         clients.get("audit")
+
+
+def test_a_trial_call_that_ends_without_an_outcome_frees_the_next_trial(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr("devgen.kit.breaker.time.monotonic", lambda: clock[0])
+    breaker = CircuitBreaker("x", failure_threshold=1, reset_seconds=10)
+    breaker.record_failure()
+    clock[0] = 11.0
+    breaker.before_call()  # the trial ...
+    breaker.release()  # ... was cancelled
+    breaker.before_call()  # so another call is the trial now
+    breaker.record_success()
+    assert breaker.state is BreakerState.closed
+
+
+async def test_a_cancelled_trial_call_does_not_keep_the_circuit_open(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr("devgen.kit.breaker.time.monotonic", lambda: clock[0])
+    answering = asyncio.Event()
+    hang = asyncio.Event()
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/hang":
+            answering.set()
+            await hang.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    settings = ClientSettings(client_breaker_failures=1, client_breaker_reset_seconds=10)
+    client = ServiceClient(
+        "target", base_url="http://t", transport=httpx.ASGITransport(app=app), settings=settings
+    )
+    client.breaker.record_failure()  # open
+    clock[0] = 11.0  # half-open: the next call is the trial
+    trial = asyncio.create_task(client.get("/hang"))
+    await answering.wait()
+    trial.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await trial
+    response = await client.get("/ok")  # not "circuit open" for ever
+    assert response.status_code == 200
+    assert client.breaker.state is BreakerState.closed
+    await client.aclose()

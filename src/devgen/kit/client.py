@@ -133,6 +133,11 @@ class ServiceClient:
                     except httpx.TransportError:
                         self.breaker.record_failure()
                         raise
+                    except BaseException:
+                        # Cancelled (or a bug) mid-call: no verdict on the target, but
+                        # a trial call must not keep the circuit open for good.
+                        self.breaker.release()
+                        raise
                     if response.status_code in _RETRYABLE_STATUS:
                         self.breaker.record_failure()
                         if retryable:

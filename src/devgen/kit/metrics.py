@@ -39,3 +39,14 @@ def http_metrics() -> HttpMetrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         ),
     )
+
+
+@lru_cache(maxsize=1)
+def breaker_transitions() -> Counter:
+    """Circuit-breaker state changes by target service and the state entered."""
+    return Counter(
+        "devgen_breaker_transitions",
+        "Circuit-breaker state changes (open, half_open, closed) by target service.",
+        ("target", "state"),
+        registry=REGISTRY,
+    )
