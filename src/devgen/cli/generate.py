@@ -42,10 +42,27 @@ def _read_requirement(requirement: str | None, spec: Path | None) -> dict[str, A
             fail(f"{spec} is not a spec: a JSON object was expected", code=2)
         return {"spec": document}
     assert requirement is not None
-    candidate = Path(requirement)
-    if len(requirement) < 4096 and "\n" not in requirement and candidate.is_file():
-        return {"requirement": candidate.read_text()}
+    if (path := _existing_file(requirement)) is not None:
+        try:
+            return {"requirement": path.read_text()}
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", code=2)
     return {"requirement": requirement}
+
+
+def _existing_file(text: str) -> Path | None:
+    """``text`` as the path of an existing file, or None: any other text is a requirement.
+
+    A sentence can be longer than a file name may be, or hold characters no
+    path can (``OSError`` and ``ValueError`` from the file system say so).
+    """
+    if "\n" in text or not text.strip():
+        return None
+    try:
+        path = Path(text).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _safe_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
