@@ -106,3 +106,24 @@ def test_cursor_round_trip_and_foreign_cursor_is_a_validation_error():
     for bad in ("not base64!!", "eyJ4Ijox", encode_cursor(1, item)[:-3]):
         with pytest.raises(ValidationFailed):
             decode_cursor(bad)
+
+
+async def test_a_refused_api_key_is_not_introspected_again_at_once():
+    asked: list[str] = []
+
+    class Refusing:
+        async def introspect(self, token: str):
+            asked.append(token)
+            return None
+
+    class NoKeys:
+        async def key_for(self, kid: str):
+            return None
+
+    authenticator = Authenticator(
+        NoKeys(), Refusing(), issuer="i", audience="a", introspection_cache_seconds=5
+    )
+    for _ in range(50):
+        with pytest.raises(Unauthorized):
+            await authenticator.authenticate("dgk_made-up")
+    assert asked == ["dgk_made-up"]

@@ -6,7 +6,7 @@ import pytest
 
 from devgen.kit.settings import HttpSettings, RateLimitSettings
 from devgen.services.gateway.routes import services_routed
-from tests.helpers import assert_error
+from tests.helpers import assert_error, register
 from tests.runtime.processes import free_port
 from tests.services.gateway.conftest import limits, with_settings
 from tests.services.gateway.upstreams import echo_asgi
@@ -37,16 +37,32 @@ async def test_a_token_past_its_limit_gets_429_while_other_tokens_pass(
     start, settings, rate_limit_store
 ):
     rates = limits(rate_limit_store, rate_limit_per_token="3/minute")
-    client = await start(with_settings(settings, rate_limit=rates), upstreams=_echoes())
+    client = await start(with_settings(settings, rate_limit=rates))
+    ada, bob = await register(client), await register(client)
 
-    allowed = [(await client.get(PATH, headers=_bearer("token-a"))).status_code for _ in range(3)]
-    refused = await client.get(PATH, headers=_bearer("token-a"))
-    other_token = await client.get(PATH, headers=_bearer("token-b"))
+    allowed = [(await client.get(PATH, headers=ada.headers)).status_code for _ in range(3)]
+    refused = await client.get(PATH, headers=ada.headers)
+    other_token = await client.get(PATH, headers=bob.headers)
 
     assert allowed == [200, 200, 200]
     error = assert_rate_limited(refused, "token")
     assert error["details"]["limit"] == "3 per 1 minute"
     assert other_token.status_code == 200
+
+
+async def test_made_up_bearers_are_counted_by_address(start, settings, rate_limit_store):
+    rates = limits(rate_limit_store, rate_limit_per_address="3/minute")
+    client = await start(with_settings(settings, rate_limit=rates))
+
+    statuses = [
+        (await client.get(PATH, headers=_bearer(f"x{attempt}"))).status_code for attempt in range(3)
+    ]
+    refused = await client.get(PATH, headers=_bearer("x3"))
+    made_up_api_key = await client.get(PATH, headers=_bearer("dgk_" + "0" * 40))
+
+    assert statuses == [401, 401, 401]
+    assert_rate_limited(refused, "address")
+    assert_rate_limited(made_up_api_key, "address")
 
 
 async def test_an_address_past_its_limit_gets_429_while_other_addresses_pass(
@@ -68,12 +84,13 @@ async def test_an_address_past_its_limit_gets_429_while_other_addresses_pass(
 
 async def test_a_token_is_counted_apart_from_its_address(start, settings, rate_limit_store):
     rates = limits(rate_limit_store, rate_limit_per_address="1/minute")
-    client = await start(with_settings(settings, rate_limit=rates), upstreams=_echoes())
+    client = await start(with_settings(settings, rate_limit=rates))
+    account = await register(client)  # registering is counted under the auth limit
 
     anonymous = [(await client.get(PATH)).status_code for _ in range(2)]
-    with_token = await client.get(PATH, headers=_bearer("token-a"))
+    with_token = await client.get(PATH, headers=account.headers)
 
-    assert anonymous == [200, 429]
+    assert anonymous == [401, 429]
     assert with_token.status_code == 200
 
 
@@ -144,16 +161,16 @@ async def test_a_trusted_proxy_chain_is_read_from_the_right(start, settings):
 
 @pytest.mark.redis
 async def test_gateway_replicas_share_their_counters_in_redis(launch, connect, settings, redis_url):
-    rates = limits(redis_url, rate_limit_per_token="2/minute")
+    rates = limits(redis_url, rate_limit_per_address="2/minute")
     replicated = with_settings(settings, rate_limit=rates)
     one = await connect(await launch(replicated, upstreams=_echoes()))
     two = await connect(await launch(replicated, upstreams=_echoes()))
 
-    await one.get(PATH, headers=_bearer("shared"))
-    await two.get(PATH, headers=_bearer("shared"))
-    refused = await one.get(PATH, headers=_bearer("shared"))
+    await one.get(PATH)
+    await two.get(PATH)
+    refused = await one.get(PATH)  # the same address, counted once across replicas
 
-    assert_rate_limited(refused, "token")
+    assert_rate_limited(refused, "address")
 
 
 async def test_an_unreachable_redis_lets_requests_through_and_shows_in_health(start, settings):

@@ -29,6 +29,7 @@ API_KEY_PREFIX = "dgk_"
 MAX_TOKEN_LENGTH = 8192
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]
 _LEEWAY_SECONDS = 5
+_REFUSAL_CACHE_SECONDS = 2.0
 
 
 class KeySource(Protocol):
@@ -155,6 +156,12 @@ class Authenticator:
             maxsize=10_000, ttl=max(introspection_cache_seconds, 0.001)
         )
         self._introspection_enabled = introspection_cache_seconds > 0
+        # Refusals are remembered too, briefly: a flood of made-up API keys must not
+        # become a flood of calls to identity. A key created a moment after one of
+        # its guesses was refused waits at most this long.
+        self._refused: TTLCache[str, bool] = TTLCache(
+            maxsize=10_000, ttl=max(min(introspection_cache_seconds, _REFUSAL_CACHE_SECONDS), 0.001)
+        )
 
     async def authenticate(self, token: str) -> Principal:
         """Verify ``token`` (an access JWT or an API key)."""
@@ -173,12 +180,17 @@ class Authenticator:
         """Drop any cached verification of ``token`` (after a revocation)."""
         self._verified.pop(token, None)
         self._introspected.pop(token, None)
+        self._refused.pop(token, None)
 
     async def _authenticate_api_key(self, token: str) -> Principal:
         if self._introspection_enabled and (cached := self._introspected.get(token)):
             return cached
+        if self._introspection_enabled and token in self._refused:
+            raise Unauthorized("The API key is not valid.")
         principal = await self._introspector.introspect(token)
         if principal is None:
+            if self._introspection_enabled:
+                self._refused[token] = True
             raise Unauthorized("The API key is not valid.")
         if self._introspection_enabled:
             self._introspected[token] = principal

@@ -7,13 +7,28 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from devgen.kit.auth.tokens import Authenticator
+from devgen.kit.errors import ServiceUnavailable, Unauthorized
 from devgen.kit.settings import Settings
 from devgen.services.gateway.addresses import ClientAddressResolver
 from devgen.services.gateway.health import health_checks
-from devgen.services.gateway.ratelimit import GatewayRateLimiter
+from devgen.services.gateway.ratelimit import GatewayRateLimiter, Verify
 from devgen.services.gateway.settings import GatewaySettings
 from devgen.services.gateway.state import GatewayState
 from devgen.services.gateway.upstream import HttpUpstream
+
+
+def credential_verifier(authenticator: Authenticator) -> Verify:
+    """Whether a bearer credential authenticates (for rate limiting only; services decide)."""
+
+    async def verify(credential: str) -> bool:
+        try:
+            await authenticator.authenticate(credential)
+        except (Unauthorized, ServiceUnavailable):
+            return False  # junk, expired, revoked, or identity unreachable: count by address
+        return True
+
+    return verify
 
 
 @asynccontextmanager
@@ -30,7 +45,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         urls=settings.urls,
         resolver=ClientAddressResolver(settings.http.trusted_proxies),
         limiter=GatewayRateLimiter(
-            settings.rate_limit, key_prefix=gateway_settings.rate_limit_key_prefix
+            settings.rate_limit,
+            key_prefix=gateway_settings.rate_limit_key_prefix,
+            verify=credential_verifier(app.state.authenticator),
         ),
         http=HttpUpstream(
             connect_timeout=settings.client.client_connect_timeout_seconds,

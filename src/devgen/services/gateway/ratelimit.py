@@ -3,9 +3,16 @@
 Who is counted:
 - ``POST /api/v1/auth/login`` and ``/register`` by client address, with the
   stricter ``DEVGEN_RATE_LIMIT_AUTH`` (passwords are what attackers guess);
-- a request carrying a bearer credential by that credential (a hash of it,
-  never the secret itself), with ``DEVGEN_RATE_LIMIT_PER_TOKEN``;
-- any other request by client address, with ``DEVGEN_RATE_LIMIT_PER_ADDRESS``.
+- a request carrying a bearer credential *that verifies* (a signed, unexpired
+  access token, or a live API key) by that credential (a hash of it, never
+  the secret itself), with ``DEVGEN_RATE_LIMIT_PER_TOKEN``;
+- any other request, junk bearers included, by client address, with
+  ``DEVGEN_RATE_LIMIT_PER_ADDRESS``: a made-up token per request must not
+  buy a fresh budget each time.
+
+Verifying costs one signature check per new token (the authenticator caches
+the result until the token expires) and, for API keys, one introspection at
+identity, whose answer (a refusal too) is cached briefly.
 
 Counters live in memory (one process) or in Redis when ``DEVGEN_REDIS_URL``
 is set (shared by every gateway replica). The strategy is the sliding window
@@ -19,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +98,24 @@ def _build_storage(settings: RateLimitSettings) -> tuple[Storage, Any]:
     return storage, pool
 
 
+Verify = Callable[[str], Awaitable[bool]]
+"""Whether a bearer credential is genuine (signature, expiry, a live API key)."""
+
+
+async def _trust_nothing(_credential: str) -> bool:
+    return False
+
+
 class GatewayRateLimiter:
     """Decides, per request, whether the caller is still within its limits."""
 
     def __init__(
-        self, settings: RateLimitSettings, *, key_prefix: str, storage: Storage | None = None
+        self,
+        settings: RateLimitSettings,
+        *,
+        key_prefix: str,
+        storage: Storage | None = None,
+        verify: Verify = _trust_nothing,
     ) -> None:
         self.enabled = settings.rate_limit_enabled
         self._token = _rule("token", settings.rate_limit_per_token, "DEVGEN_RATE_LIMIT_PER_TOKEN")
@@ -110,15 +130,16 @@ class GatewayRateLimiter:
         self.backend = "redis" if isinstance(storage, RedisStorage) else "memory"
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         self._prefix = key_prefix
+        self._verify = verify
         self._last_outage_log = float("-inf")
 
-    def _rule_for(
+    async def _rule_for(
         self, method: str, path: str, headers: Sequence[tuple[bytes, bytes]], address: str
     ) -> tuple[_Rule, str]:
         if method == "POST" and path in AUTH_PATHS:
             return self._auth, address
         token = _bearer_token(headers)
-        if token is not None:
+        if token is not None and await self._verify(token.decode("latin-1")):
             return self._token, hashlib.sha256(token).hexdigest()[:32]
         return self._address, address
 
@@ -128,7 +149,7 @@ class GatewayRateLimiter:
         """Count this request; raise ``RateLimited`` (429) when a limit is exhausted."""
         if not self.enabled:
             return
-        rule, identity = self._rule_for(method, path, headers, address)
+        rule, identity = await self._rule_for(method, path, headers, address)
         try:
             for item in rule.items:
                 if not await self._limiter.hit(item, self._prefix, rule.name, identity):
