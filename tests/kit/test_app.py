@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
+
+from devgen.kit.app import create_app
+from devgen.kit.service import ServiceDefinition
+from devgen.kit.settings import Environment, HttpSettings
 from tests.helpers import assert_error
 
 
@@ -156,3 +162,35 @@ async def test_an_undeclared_query_parameter_is_refused_and_echoed_bounded(kit_c
     locations = [item["location"] for item in error["details"]["errors"]]
     assert locations == [f"query.{name[:64]}" for name in names[:10]]
     assert names[0] not in response.text  # never the whole of a hostile name
+
+
+@pytest.mark.parametrize(
+    ("env", "address", "served"),
+    [
+        ("production", "203.0.113.9", False),
+        ("production", "127.0.0.1", True),
+        ("production", "10.1.2.3", True),  # in the configured network
+        ("development", "203.0.113.9", True),
+    ],
+)
+async def test_metrics_are_served_in_production_only_to_the_allowed_networks(
+    kit_settings, env, address, served
+):
+    settings = kit_settings.model_copy(
+        update={
+            "core": kit_settings.core.model_copy(update={"env": Environment(env)}),
+            "http": HttpSettings(metrics_allowed_networks="127.0.0.0/8,10.0.0.0/8"),
+        }
+    )
+    definition = ServiceDefinition(name="notes", title="notes", description="t", routers=[])
+    app = create_app(definition, settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=(address, 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/metrics")
+    if served:
+        assert response.status_code == 200
+        assert "devgen_http_requests" in response.text
+    else:
+        assert_error(response, 404)
+        assert "devgen_http" not in response.text

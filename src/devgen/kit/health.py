@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from devgen.kit.errors import ErrorEnvelope, ServiceUnavailable
+from devgen.kit.errors import ErrorEnvelope, NotFound, ServiceUnavailable
 from devgen.kit.metrics import REGISTRY
 
 _PING_TIMEOUT_SECONDS = 2.0
@@ -89,7 +90,30 @@ async def ready(request: Request) -> dict[str, Any]:
     return {"status": "ready", "dependencies": {k: v.model_dump() for k, v in dependencies.items()}}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
-    """Request counts and latencies (and whatever else the process records)."""
+def _may_scrape(request: Request) -> bool:
+    settings = request.app.state.settings
+    if not settings.core.is_production:
+        return True
+    address = request.client.host if request.client else None
+    try:
+        peer = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return any(peer in network for network in settings.http.metrics_networks)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={404: {"model": ErrorEnvelope, "description": "Not offered to this address"}},
+)
+async def metrics(request: Request) -> Response:
+    """Request counts and latencies (and whatever else the process records).
+
+    In production only addresses in ``DEVGEN_METRICS_ALLOWED_NETWORKS`` get
+    them (the others get 404): they tell a stranger how the platform is used.
+    """
+    if not _may_scrape(request):
+        raise NotFound()
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
