@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -73,11 +74,39 @@ async def platform_admin(client: httpx.AsyncClient, platform: FastAPI) -> Accoun
 
 
 async def service_headers(
-    client: httpx.AsyncClient, settings, service: str = "storage", **on_behalf: str
+    client: httpx.AsyncClient,
+    settings,
+    service: str = "storage",
+    *,
+    on_behalf: Account | None = None,
 ) -> dict:
-    """Authorization headers with a service token for ``service`` (from identity, internally)."""
+    """Authorization headers with a service token for ``service`` from identity's endpoint.
+
+    Minted for no tenant, or with ``on_behalf`` for that account's tenant,
+    acting for the account (identity checks it is an active member). Asked of
+    identity directly, as a service does: the gateway does not route it.
+    """
     platform = client._transport.app  # the in-process platform the client talks to
-    return {"Authorization": f"Bearer {await service_token(platform, service, **on_behalf)}"}
+    who = {}
+    if on_behalf is not None:
+        who = {"tenant_id": on_behalf.tenant_id, "user_id": on_behalf.user_id}
+    return {"Authorization": f"Bearer {await service_token(platform, service, **who)}"}
+
+
+async def tenant_service_headers(
+    platform: FastAPI, tenant_id: str, service: str = "storage"
+) -> dict:
+    """Headers with a service token minted for ``tenant_id`` by identity's own issuer.
+
+    For chains that must hold only what the test writes: the tenant needs no
+    members (so no sign-up events land in it), and the token is the same a
+    service gets from ``/auth/service-token`` with a tenant.
+    """
+    issuer = platform.state.upstream_apps["identity"].state.identity.issuer
+    token = await issuer.issue_service(
+        service, tenant_id=uuid.UUID(tenant_id), user_id=uuid.uuid4(), role="member"
+    )
+    return {"Authorization": f"Bearer {token.token}"}
 
 
 @dataclass

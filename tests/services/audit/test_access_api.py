@@ -53,10 +53,19 @@ async def test_naming_another_tenant_is_404_for_a_tenant_admin(client, path):
 
 async def test_a_tenant_admin_sees_only_their_tenants_records(client, platform, settings):
     crew, other = await team(client, "admin"), await team(client)
-    service = await service_headers(client, settings)
-    mine = await _write(client, service, crew.tenant_id, "storage.file.read")
-    theirs = await _write(client, service, other.tenant_id, "storage.file.read")
-    await _write(client, service, None, "storage.file.read")
+    mine = await _write(
+        client,
+        await service_headers(client, settings, on_behalf=crew.owner),
+        crew.tenant_id,
+        "storage.file.read",
+    )
+    theirs = await _write(
+        client,
+        await service_headers(client, settings, on_behalf=other.owner),
+        other.tenant_id,
+        "storage.file.read",
+    )
+    await _write(client, await service_headers(client, settings), None, "storage.file.read")
     admin = crew.members["admin"]
     listed = await client.get(
         "/api/v1/audit/events", params={"action": "storage."}, headers=admin.headers
@@ -72,9 +81,10 @@ async def test_a_platform_admin_sees_every_tenant_and_the_platform_chain(
     client, platform, settings
 ):
     crew = await team(client)
-    service = await service_headers(client, settings)
+    service = await service_headers(client, settings, on_behalf=crew.owner)
     tenant_record = await _write(client, service, crew.tenant_id, "storage.file.read")
-    platform_record = await _write(client, service, None, "storage.file.read")
+    platform_service = await service_headers(client, settings)
+    platform_record = await _write(client, platform_service, None, "storage.file.read")
     root = await platform_admin(client, platform)
     everything = await client.get(
         "/api/v1/audit/events", params={"action": "storage.file"}, headers=root.headers
@@ -96,7 +106,7 @@ async def test_a_platform_admin_sees_every_tenant_and_the_platform_chain(
 
 async def test_filters_and_cursor_pages(client, settings):
     crew = await team(client)
-    service = await service_headers(client, settings)
+    service = await service_headers(client, settings, on_behalf=crew.owner)
     for number in range(5):
         await _write(
             client,

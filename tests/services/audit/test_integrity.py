@@ -14,7 +14,7 @@ from devgen.services.audit.models import AuditCheckpoint, AuditRecord
 from devgen.services.audit.service import Scope, checkpoint_heads, verify
 from devgen.services.audit.signing import signed_payload
 from tests.helpers import assert_error
-from tests.services.audit.conftest import audit_app, service_headers, team
+from tests.services.audit.conftest import audit_app, team, tenant_service_headers
 from tests.services.audit.tampering import tampering
 
 
@@ -24,10 +24,10 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-async def _chain_of_five(client, settings) -> tuple[str, list[str]]:
+async def _chain_of_five(client, platform) -> tuple[str, list[str]]:
     """A tenant chain of five records written by a service; returns (tenant, record ids)."""
-    headers = await service_headers(client, settings)
     tenant_id = str(uuid.uuid4())
+    headers = await tenant_service_headers(platform, tenant_id)
     ids = []
     for number in range(5):
         body = {"action": "storage.file.read", "tenant_id": tenant_id, "data": {"n": number}}
@@ -47,13 +47,13 @@ async def _verify(platform, tenant_id: str):
 
 
 async def test_an_untouched_chain_verifies(client, platform, settings):
-    tenant_id, _ = await _chain_of_five(client, settings)
+    tenant_id, _ = await _chain_of_five(client, platform)
     chain = await _verify(platform, tenant_id)
     assert (chain.records, chain.first_seq, chain.last_seq, chain.broken) == (5, 1, 5, None)
 
 
 async def test_the_database_refuses_updates_and_deletes(client, platform, settings):
-    tenant_id, _ = await _chain_of_five(client, settings)
+    tenant_id, _ = await _chain_of_five(client, platform)
     audit = audit_app(platform)
     database = audit.state.database
     async with database.transaction() as session:
@@ -70,7 +70,7 @@ async def test_the_database_refuses_updates_and_deletes(client, platform, settin
 
 
 async def test_editing_a_records_data_is_detected(client, platform, settings):
-    tenant_id, ids = await _chain_of_five(client, settings)
+    tenant_id, ids = await _chain_of_five(client, platform)
     async with tampering(audit_app(platform).state.database) as session:
         record = await session.get(AuditRecord, uuid.UUID(ids[2]))
         record.data = {"n": 99}
@@ -79,7 +79,7 @@ async def test_editing_a_records_data_is_detected(client, platform, settings):
 
 
 async def test_editing_a_record_and_rehashing_it_is_detected(client, platform, settings):
-    tenant_id, ids = await _chain_of_five(client, settings)
+    tenant_id, ids = await _chain_of_five(client, platform)
     async with tampering(audit_app(platform).state.database) as session:
         from devgen.services.audit.chain import digest
 
@@ -94,7 +94,7 @@ async def test_editing_a_record_and_rehashing_it_is_detected(client, platform, s
 
 
 async def test_deleting_a_record_is_detected(client, platform, settings):
-    tenant_id, ids = await _chain_of_five(client, settings)
+    tenant_id, ids = await _chain_of_five(client, platform)
     async with tampering(audit_app(platform).state.database) as session:
         await session.delete(await session.get(AuditRecord, uuid.UUID(ids[1])))
     chain = await _verify(platform, tenant_id)
@@ -102,7 +102,7 @@ async def test_deleting_a_record_is_detected(client, platform, settings):
 
 
 async def test_reordering_two_records_is_detected(client, platform, settings):
-    tenant_id, ids = await _chain_of_five(client, settings)
+    tenant_id, ids = await _chain_of_five(client, platform)
     async with tampering(audit_app(platform).state.database) as session:
         for record_id, seq in ((ids[1], -1), (ids[2], 2), (ids[1], 3)):
             await session.execute(
@@ -119,7 +119,7 @@ async def test_reordering_two_records_is_detected(client, platform, settings):
 async def test_truncating_the_tail_is_detected_by_the_head_and_by_a_checkpoint(
     client, platform, settings
 ):
-    tenant_id, ids = await _chain_of_five(client, settings)
+    tenant_id, ids = await _chain_of_five(client, platform)
     audit = audit_app(platform)
     async with audit.state.database.transaction() as session:
         assert await checkpoint_heads(session, audit.state.audit.signer) >= 1
@@ -136,7 +136,7 @@ async def test_truncating_the_tail_is_detected_by_the_head_and_by_a_checkpoint(
 
 
 async def test_a_forged_checkpoint_is_detected(client, platform, settings):
-    tenant_id, _ = await _chain_of_five(client, settings)
+    tenant_id, _ = await _chain_of_five(client, platform)
     audit = audit_app(platform)
     async with audit.state.database.transaction() as session:
         await checkpoint_heads(session, audit.state.audit.signer)
@@ -150,7 +150,7 @@ async def test_a_forged_checkpoint_is_detected(client, platform, settings):
 
 
 async def test_checkpoints_verify_with_the_published_keys(client, platform, settings):
-    tenant_id, _ = await _chain_of_five(client, settings)
+    tenant_id, _ = await _chain_of_five(client, platform)
     audit = audit_app(platform)
     async with audit.state.database.transaction() as session:
         await checkpoint_heads(session, audit.state.audit.signer)

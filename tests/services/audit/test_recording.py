@@ -66,16 +66,13 @@ async def test_each_event_is_recorded_once_even_when_delivered_twice(client, pla
     assert len(await records(platform, action="identity.login.succeeded")) == 1
 
 
-async def test_levels_summarise_or_drop_event_types_per_tenant(client, platform):
+async def test_levels_summarise_event_types_per_tenant(client, platform):
+    # Identity's events can be summarised but not dropped (test_policy.py);
+    # dropping is shown with direct writes there.
     account = await register(client)
     levels = await client.put(
         "/api/v1/audit/levels",
-        json={
-            "rules": [
-                {"pattern": "identity.api_key.created", "level": "summary"},
-                {"pattern": "identity.api_key.revoked", "level": "none"},
-            ]
-        },
+        json={"rules": [{"pattern": "identity.api_key.created", "level": "summary"}]},
         headers=account.headers,
     )
     assert levels.status_code == 200, levels.text
@@ -83,16 +80,14 @@ async def test_levels_summarise_or_drop_event_types_per_tenant(client, platform)
         "/api/v1/api-keys", json={"name": "ci", "scopes": ["read"]}, headers=account.headers
     )
     key_id = created.json()["data"]["id"]
-    await client.delete(f"/api/v1/api-keys/{key_id}", headers=account.headers)
     summary = await wait_for_record(platform, action="identity.api_key.created")
     assert (summary.level, summary.data, summary.resource_id) == ("summary", {}, key_id)
-    await asyncio.sleep(0.3)
-    assert await records(platform, action="identity.api_key.revoked") == []
 
 
 async def test_a_service_writes_a_record_directly_and_idempotently(client, platform, settings):
-    headers = await service_headers(client, settings, "storage")
-    tenant_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
+    account = await register(client)
+    headers = await service_headers(client, settings, "storage", on_behalf=account)
+    tenant_id, event_id = account.tenant_id, str(uuid.uuid4())
     body = {
         "id": event_id,
         "action": "storage.file.downloaded",

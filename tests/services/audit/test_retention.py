@@ -10,9 +10,14 @@ from sqlalchemy import select
 
 from devgen.services.audit.models import AuditCheckpoint, AuditRecord
 from devgen.services.audit.retention import run_retention
-from devgen.services.audit.service import Scope, set_retention, verify
+from devgen.services.audit.service import Scope, verify
 from tests.helpers import assert_error, register
-from tests.services.audit.conftest import audit_app, platform_admin, records, service_headers
+from tests.services.audit.conftest import (
+    audit_app,
+    platform_admin,
+    records,
+    tenant_service_headers,
+)
 from tests.services.audit.tampering import tampering
 
 
@@ -35,9 +40,17 @@ async def _verify(audit, tenant_id: str):
     return report.chains[0]
 
 
-async def _retain(audit, tenant_id: str, days: int | None) -> None:
-    async with audit.state.database.transaction() as session:
-        await set_retention(session, tenant_id, days, audit.state.audit.settings)
+async def _retain(client, platform, tenant_id: str, days: int | None) -> None:
+    """Set a chain's retention as a platform administrator (the change is the chain's next
+    record)."""
+    root = await platform_admin(client, platform)
+    response = await client.put(
+        "/api/v1/audit/retention",
+        params={"tenant_id": tenant_id},
+        json={"days": days},
+        headers=root.headers,
+    )
+    assert response.status_code == 200, response.text
 
 
 async def _run(audit, now):
@@ -51,20 +64,19 @@ async def test_retention_prunes_old_records_and_the_chain_still_verifies(
     client, platform, settings
 ):
     audit = audit_app(platform)
-    headers = await service_headers(client, settings)
     short, long = str(uuid.uuid4()), str(uuid.uuid4())
-    await _write(client, headers, short, 3)
-    await _write(client, headers, long, 3)
-    await _retain(audit, short, 1)
+    await _write(client, await tenant_service_headers(platform, short), short, 3)
+    await _write(client, await tenant_service_headers(platform, long), long, 3)
+    await _retain(client, platform, short, 30)  # seq 4 records the change
     third = (await records(platform, chain=short))[2]
 
-    result = await _run(audit, third.recorded_at + timedelta(days=1))
+    result = await _run(audit, third.recorded_at + timedelta(days=30))
 
     assert [(c.chain, c.pruned, c.through_seq) for c in result.chains] == [(short, 2, 2)]
-    assert [r.seq for r in await records(platform, chain=short)] == [3]
+    assert [r.seq for r in await records(platform, chain=short)] == [3, 4]
     assert len(await records(platform, chain=long)) == 3  # its tenant keeps the default
     chain = await _verify(audit, short)
-    assert (chain.broken, chain.anchor_seq, chain.first_seq, chain.last_seq) == (None, 2, 3, 3)
+    assert (chain.broken, chain.anchor_seq, chain.first_seq, chain.last_seq) == (None, 2, 3, 4)
     async with audit.state.database.transaction() as session:
         anchor = await session.scalar(
             select(AuditCheckpoint).where(
@@ -73,34 +85,34 @@ async def test_retention_prunes_old_records_and_the_chain_still_verifies(
         )
     assert anchor.hash == third.prev_hash
 
-    await _write(client, headers, short, 2)  # the chain goes on from where it was
+    # the chain goes on from where it was
+    await _write(client, await tenant_service_headers(platform, short), short, 2)
     chain = await _verify(audit, short)
-    assert (chain.broken, chain.first_seq, chain.last_seq) == (None, 3, 5)
+    assert (chain.broken, chain.first_seq, chain.last_seq) == (None, 3, 6)
 
 
 async def test_a_chain_pruned_to_nothing_still_verifies_and_grows(client, platform, settings):
     audit = audit_app(platform)
-    headers = await service_headers(client, settings)
     tenant = str(uuid.uuid4())
+    headers = await tenant_service_headers(platform, tenant)
     await _write(client, headers, tenant, 2)
-    await _retain(audit, tenant, 1)
+    await _retain(client, platform, tenant, 30)  # seq 3
     last = (await records(platform, chain=tenant))[-1]
-    await _run(audit, last.recorded_at + timedelta(days=2))
+    await _run(audit, last.recorded_at + timedelta(days=31))
     assert await records(platform, chain=tenant) == []
     assert (await _verify(audit, tenant)).broken is None
     await _write(client, headers, tenant, 1)
     chain = await _verify(audit, tenant)
-    assert (chain.broken, chain.first_seq) == (None, 3)
+    assert (chain.broken, chain.first_seq) == (None, 4)
 
 
 async def test_deleting_past_the_retention_horizon_is_still_detected(client, platform, settings):
     audit = audit_app(platform)
-    headers = await service_headers(client, settings)
     tenant = str(uuid.uuid4())
-    await _write(client, headers, tenant, 4)
-    await _retain(audit, tenant, 1)
+    await _write(client, await tenant_service_headers(platform, tenant), tenant, 4)
+    await _retain(client, platform, tenant, 30)
     second = (await records(platform, chain=tenant))[1]
-    await _run(audit, second.recorded_at + timedelta(days=1))  # prunes seq 1
+    await _run(audit, second.recorded_at + timedelta(days=30))  # prunes seq 1
     async with tampering(audit.state.database) as session:
         await session.delete(await session.get(AuditRecord, second.id))
     chain = await _verify(audit, tenant)

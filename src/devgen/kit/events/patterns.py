@@ -3,11 +3,19 @@
 Words are separated by dots; ``*`` matches exactly one word and ``#`` matches
 zero or more. ``identity.#`` is everything identity emits, ``*.user.*`` every
 user event, ``#`` everything.
+
+Patterns can come from tenants (audit's level rules), so matching must not
+depend on how hostile a pattern is. A pattern is compiled once into a
+nondeterministic automaton whose states are the positions between its words,
+held as the bits of one integer; matching moves every state at once, one
+word at a time: time linear in the event type's words, whatever the pattern
+(a backtracking matcher is exponential in repeated ``#``).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 _WORD = re.compile(r"^(\*|#|[a-z0-9_]+)$")
@@ -21,18 +29,85 @@ def check_pattern(pattern: str) -> str:
     return pattern
 
 
-def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_match(rest, words[skip:]) for skip in range(len(words) + 1))
-    if not words:
-        return False
-    return (head == "*" or head == words[0]) and _match(rest, words[1:])
+def _words(pattern: str) -> tuple[str, ...]:
+    # ``#.#`` matches what ``#`` does: runs of ``#`` collapse to one, so no
+    # two ``#`` are adjacent and one epsilon step closes a set of states.
+    words: list[str] = []
+    for word in pattern.split("."):
+        if not (word == "#" and words and words[-1] == "#"):
+            words.append(word)
+    return tuple(words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Automaton:
+    """A pattern as bit masks: bit ``i`` is "the first ``i`` words are matched"."""
+
+    accept: int
+    hashes: int
+    stars: int
+    literals: dict[str, int]
+
+    def _closed(self, states: int) -> int:
+        # A ``#`` may match no word: from before it, also after it.
+        return states | ((states & self.hashes) << 1)
+
+    def accepts(self, event_type: str) -> bool:
+        states = self._closed(1)
+        for word in event_type.split("."):
+            moved = states & (self.stars | self.literals.get(word, 0))
+            states = self._closed((moved << 1) | (states & self.hashes))
+            if not states:
+                return False
+        return bool(states & self.accept)
 
 
 @lru_cache(maxsize=4096)
+def _compile(pattern: str) -> _Automaton:
+    hashes = stars = 0
+    literals: dict[str, int] = {}
+    words = _words(pattern)
+    for position, word in enumerate(words):
+        bit = 1 << position
+        if word == "#":
+            hashes |= bit
+        elif word == "*":
+            stars |= bit
+        else:
+            literals[word] = literals.get(word, 0) | bit
+    return _Automaton(accept=1 << len(words), hashes=hashes, stars=stars, literals=literals)
+
+
 def matches(pattern: str, event_type: str) -> bool:
     """Whether ``event_type`` is routed to a binding with ``pattern``."""
-    return _match(tuple(pattern.split(".")), tuple(event_type.split(".")))
+    return _compile(pattern).accepts(event_type)
+
+
+def overlaps(first: str, second: str) -> bool:
+    """Whether some event type matches both patterns (``a.*`` and ``*.b`` do: ``a.b``).
+
+    A walk over pairs of positions, one in each pattern: time proportional
+    to the product of their lengths.
+    """
+    a, b = _words(first), _words(second)
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if (i, j) == (len(a), len(b)):
+            return True
+        x = a[i] if i < len(a) else None
+        y = b[j] if j < len(b) else None
+        if x == "#":
+            todo.append((i + 1, j))
+        if y == "#":
+            todo.append((i, j + 1))
+        if x is None or y is None:
+            continue
+        # Both patterns take the same next word: one word both accept.
+        if x in ("*", "#") or y in ("*", "#") or x == y:
+            todo.append((i if x == "#" else i + 1, j if y == "#" else j + 1))
+    return False

@@ -22,6 +22,19 @@ from devgen.services.audit.schemas import CheckpointRead
 
 COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _PAGE = 500
+# Cells a spreadsheet reads as a formula (OWASP "CSV injection"), and the
+# quote itself, so that dropping one leading quote always gives the value back.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell that no spreadsheet runs: ``'`` before a risky first character.
+
+    To get the value back (e.g. to recompute a hash), drop the leading ``'``
+    of every cell that starts with one.
+    """
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def record_document(record: AuditRecord) -> dict[str, Any]:
@@ -70,7 +83,11 @@ async def jsonl(
 async def csv_rows(
     database: Database, chain: str, first: int | None, last: int | None
 ) -> AsyncIterator[bytes]:
-    """CSV with a header row; ``data`` as JSON text (the checkpoint travels in a header)."""
+    """CSV with a header row; ``data`` as JSON text (the checkpoint travels in a header).
+
+    Every cell goes through ``csv_cell``: what a user sent (a User-Agent,
+    a resource id) never reaches a spreadsheet as a formula.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
@@ -78,7 +95,7 @@ async def csv_rows(
         async for record in _records(database, chain, first, last):
             document = record_document(record)
             document["data"] = json.dumps(document["data"], sort_keys=True, ensure_ascii=False)
-            writer.writerow(["" if document[c] is None else document[c] for c in COLUMNS])
+            writer.writerow([csv_cell(document[c]) for c in COLUMNS])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devgen.kit.db import utcnow
 from devgen.services.audit import repository
 from devgen.services.audit.schemas import PrunedChain, RetentionRun
+from devgen.services.audit.service import effective_days
 from devgen.services.audit.settings import AuditSettings
 from devgen.services.audit.signing import Signer, make_checkpoint
 
@@ -42,12 +43,14 @@ async def prune_chain(
 async def run_retention(
     session: AsyncSession, signer: Signer, settings: AuditSettings, now: datetime | None = None
 ) -> RetentionRun:
-    """Prune every chain by its tenant's retention (or the platform default)."""
+    """Prune every chain by its tenant's retention (or the platform default), never one
+    younger than ``DEVGEN_AUDIT_MIN_RETENTION_DAYS``."""
     now = now or utcnow()
     results = []
     for head in await repository.chains(session):
         policy = await repository.policy(session, head.chain)
-        days = (policy.retention_days if policy else None) or settings.audit_retention_days
+        # The floor applies to retentions stored before it was enforced, too.
+        days = effective_days(policy.retention_days if policy else None, settings)
         result = await prune_chain(session, signer, head.chain, now - timedelta(days=days))
         if result.pruned:
             results.append(result)

@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from devgen.kit.events.envelope import TYPE_PATTERN
 from devgen.kit.events.patterns import check_pattern
@@ -16,20 +24,16 @@ Outcome = Literal["success", "failure"]
 Level = Literal["full", "summary", "none"]
 ExportFormat = Literal["jsonl", "csv"]
 
+MAX_LEVEL_RULES = 50
+"""The most level rules a chain may have."""
+MAX_PATTERN_LENGTH = 200
+"""The longest pattern of a level rule, in characters."""
+
 _Line = Annotated[ShortText, Field(max_length=200)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("must include a timezone, e.g. 2030-01-01T00:00:00Z")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class AuditRecordRead(BaseModel):
@@ -41,8 +45,11 @@ class AuditRecordRead(BaseModel):
     chain: str = Field(description="The tenant id, or `platform` for tenantless events.")
     seq: int
     event_id: str
-    time: datetime = Field(description="When it happened.")
-    recorded_at: datetime = Field(description="When audit recorded it.")
+    time: datetime = Field(
+        description="When it happened: the event's time for events from the bus; audit's "
+        "clock when a service wrote the record directly."
+    )
+    recorded_at: datetime = Field(description="When audit recorded it (audit's clock).")
     tenant_id: uuid.UUID | None
     actor: str | None = Field(examples=["user:5f0c…", "api_key:…", "service:orchestrator"])
     action: str = Field(examples=["identity.login.failed"])
@@ -59,8 +66,15 @@ class AuditRecordRead(BaseModel):
     hash: str
 
 
+_CLOCK_FIELDS = ("time", "occurred_at", "recorded_at", "reported_at")
+
+
 class AuditEventCreate(_Strict):
-    """A record a service writes directly (service tokens only)."""
+    """A record a service writes directly (service tokens only).
+
+    ``tenant_id`` must be the tenant the service token was minted for (none
+    for a platform record); the record's time is audit's clock.
+    """
 
     id: uuid.UUID | None = Field(
         default=None, description="The event id; writing the same id twice records it once."
@@ -68,8 +82,11 @@ class AuditEventCreate(_Strict):
     action: str = Field(
         max_length=200, pattern=TYPE_PATTERN.pattern, examples=["storage.file.read"]
     )
-    time: AwareDatetime | None = None
-    tenant_id: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = Field(
+        default=None,
+        description="The tenant of the service token; null (platform chain) for a token "
+        "minted for no tenant.",
+    )
     actor: _Line | None = None
     resource_type: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$")
     resource_id: _Line | None = None
@@ -78,6 +95,19 @@ class AuditEventCreate(_Strict):
     ip: Annotated[ShortText, Field(max_length=64)] | None = None
     user_agent: Annotated[ShortText, Field(max_length=512)] | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_caller_clock(cls, value: Any) -> Any:
+        # A caller's clock would let a forged or wrong write back-date a
+        # record; audit stamps every record itself.
+        if isinstance(value, dict):
+            for name in _CLOCK_FIELDS:
+                if name in value:
+                    raise ValueError(
+                        f"`{name}` is not accepted: audit records the time with its own clock"
+                    )
+        return value
 
 
 class ChainBreak(BaseModel):
@@ -149,7 +179,10 @@ class RetentionRead(BaseModel):
 
 
 class RetentionUpdate(_Strict):
-    """A tenant's retention in days (null: the platform default)."""
+    """A tenant's retention in days (null: the platform default).
+
+    At least ``DEVGEN_AUDIT_MIN_RETENTION_DAYS`` (30): a shorter one is refused.
+    """
 
     days: StrictInt | None = Field(ge=1, le=36_500)
 
@@ -161,7 +194,7 @@ def _pattern(value: str) -> str:
 class LevelRule(_Strict):
     """How much of the events matching ``pattern`` is recorded."""
 
-    pattern: Annotated[str, Field(max_length=200), AfterValidator(_pattern)] = Field(
+    pattern: Annotated[str, Field(max_length=MAX_PATTERN_LENGTH), AfterValidator(_pattern)] = Field(
         examples=["identity.login.*"]
     )
     level: Level
@@ -177,7 +210,7 @@ class LevelsRead(BaseModel):
 class LevelsUpdate(_Strict):
     """The new rules, in order."""
 
-    rules: list[LevelRule] = Field(max_length=50)
+    rules: list[LevelRule] = Field(max_length=MAX_LEVEL_RULES)
 
     @field_validator("rules")
     @classmethod

@@ -9,6 +9,12 @@ the level the tenant chose for its type: ``full`` keeps the data,
 Tenant administrators read their tenant's chain; platform administrators
 read every chain, including ``platform`` (events with no tenant, such as
 failed sign-ins). Naming another tenant answers 404.
+
+What would let a tenant or a service rewrite its own trail is refused: a
+service writes only into the chain of the tenant its token was minted for,
+with audit's clock; security-relevant actions are never recorded below
+``summary``; retention has a floor; and every policy change is itself a
+record in the chain it changes.
 """
 
 from __future__ import annotations
@@ -21,14 +27,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.auth.principal import Principal
+from devgen.kit.context import client_address_var, current_request_id, user_agent_var
 from devgen.kit.db import utcnow
-from devgen.kit.errors import NotFound, PayloadTooLarge
+from devgen.kit.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from devgen.kit.events import Event
 from devgen.kit.events.consumer import batch_of
-from devgen.kit.events.patterns import matches
+from devgen.kit.events.patterns import matches, overlaps
 from devgen.services.audit import repository
 from devgen.services.audit.chain import append
-from devgen.services.audit.models import AuditCheckpoint, AuditPolicy, AuditRecord
+from devgen.services.audit.models import PLATFORM_CHAIN, AuditCheckpoint, AuditPolicy, AuditRecord
 from devgen.services.audit.repository import RecordFilter, chain_of
 from devgen.services.audit.schemas import (
     AuditEventCreate,
@@ -45,6 +52,12 @@ from devgen.services.audit.verify import verify_chain
 _FAILURE_VERBS = ("failed", "denied", "rejected", "refused")
 _POLICIES_KEY = "devgen.audit.policies"
 _RECORDED_KEY = "devgen.audit.recorded"
+
+SECURITY_PATTERNS = ("identity.#", "audit.#")
+"""Security-relevant actions: identity's (accounts, sign-ins, members and roles, sessions,
+API keys) and audit's own (policy changes)."""
+SECURITY_FLOOR = "summary"
+"""The least a security-relevant action is recorded at: who did what, when, from where."""
 
 
 @dataclass(frozen=True)
@@ -86,16 +99,50 @@ def outcome_of(event_type: str, data: dict[str, Any]) -> str:
     return "failure" if event_type.rsplit(".", 1)[-1].endswith(_FAILURE_VERBS) else "success"
 
 
+def security_relevant(action: str) -> bool:
+    """Whether ``action`` is one no tenant may stop recording (``SECURITY_PATTERNS``)."""
+    return any(matches(pattern, action) for pattern in SECURITY_PATTERNS)
+
+
+def check_rules(rules: list[LevelRule]) -> None:
+    """Refuse (422) a ``none`` rule that could match a security-relevant action.
+
+    Checked against the patterns, whatever rules come before: ``#`` at
+    ``none`` is refused even after ``identity.#`` at ``full``, since
+    ``audit.#`` would still be dropped.
+    """
+    for number, rule in enumerate(rules):
+        if rule.level != "none":
+            continue
+        hit = next((p for p in SECURITY_PATTERNS if overlaps(rule.pattern, p)), None)
+        if hit is not None:
+            raise ValidationFailed(
+                f"Rule {number + 1} ({rule.pattern!r} at `none`) would stop recording "
+                f"security-relevant actions ({hit!r}); those are recorded at least as "
+                f"`{SECURITY_FLOOR}`.",
+                details={
+                    "field": f"rules[{number}]",
+                    "pattern": rule.pattern,
+                    "protected": list(SECURITY_PATTERNS),
+                    "lowest_level": SECURITY_FLOOR,
+                },
+            )
+
+
 async def level_for(session: AsyncSession, chain: str, action: str) -> str:
-    """The level a tenant records ``action`` at (first matching rule; ``full`` by default)."""
+    """The level a tenant records ``action`` at (first matching rule; ``full`` by default).
+
+    A security-relevant action is recorded at least at ``summary``, even by
+    rules stored before that was refused.
+    """
     cache: dict[str, list[dict[str, str]]] = session.info.setdefault(_POLICIES_KEY, {})
     if chain not in cache:
         policy = await repository.policy(session, chain)
         cache[chain] = list(policy.levels) if policy else []
-    for rule in cache[chain]:
-        if matches(rule["pattern"], action):
-            return rule["level"]
-    return "full"
+    level = next((r["level"] for r in cache[chain] if matches(r["pattern"], action)), "full")
+    if level == "none" and security_relevant(action):
+        return SECURITY_FLOOR
+    return level
 
 
 async def _already_recorded(session: AsyncSession, event: Event) -> set[str]:
@@ -142,32 +189,68 @@ async def record_event(session: AsyncSession, event: Event) -> dict[str, Any] | 
     )
 
 
+@dataclass(frozen=True)
+class Written:
+    """The outcome of a direct write: the record (None: not recorded), and whether it was
+    recorded before (the same id again)."""
+
+    record: AuditRecord | dict[str, Any] | None
+    replayed: bool = False
+
+
+def _check_writer(principal: Principal, tenant_id: uuid.UUID | None) -> None:
+    # A service token minted for a tenant writes that tenant's chain only;
+    # one minted for no tenant, the platform chain only. Another tenant's
+    # chain answers 404 like any other tenant's resource.
+    if tenant_id == principal.tenant_id:
+        return
+    if tenant_id is None:
+        raise Forbidden(
+            "Platform records (no `tenant_id`) need a service token minted for no tenant.",
+            details={"field": "tenant_id"},
+        )
+    if principal.tenant_id is None:
+        raise Forbidden(
+            "A tenant's records need a service token minted for that tenant.",
+            details={"field": "tenant_id"},
+        )
+    raise NotFound("Tenant not found.", details={"field": "tenant_id"})
+
+
 async def record_direct(
     session: AsyncSession, principal: Principal, body: AuditEventCreate, settings: AuditSettings
-) -> AuditRecord | dict[str, Any] | None:
-    """Append what a service wrote (None when the tenant records none of its kind).
+) -> Written:
+    """Append what a service wrote into the chain of its token's tenant, at audit's time.
 
-    Writing an id that was recorded before returns that record unchanged.
+    Writing an id that was recorded before returns that record unchanged
+    (409 when it is in another chain).
     """
+    _check_writer(principal, body.tenant_id)
+    if body.action.split(".", 1)[0] == "audit":
+        raise ValidationFailed(
+            "`audit.*` actions are recorded by audit itself.", details={"field": "action"}
+        )
+    chain = chain_of(body.tenant_id)
     event_id = str(body.id or uuid.uuid4())
     existing = await repository.record_by_event(session, event_id)
     if existing is not None:
-        return existing
+        if existing.chain != chain:
+            raise Conflict("This id is already recorded in another chain.", details={"field": "id"})
+        return Written(existing, replayed=True)
     if len(json.dumps(body.data, default=str)) > settings.audit_max_data_bytes:
         raise PayloadTooLarge(
             f"`data` is larger than {settings.audit_max_data_bytes} bytes as JSON.",
             details={"field": "data"},
         )
-    chain = chain_of(body.tenant_id)
     level = await level_for(session, chain, body.action)
     if level == "none":
-        return None
-    return await append(
+        return Written(None)
+    record = await append(
         session,
         {
             "chain": chain,
             "event_id": event_id,
-            "time": body.time or utcnow(),
+            "time": utcnow(),
             "tenant_id": body.tenant_id,
             "actor": body.actor or principal.actor,
             "action": body.action,
@@ -180,6 +263,36 @@ async def record_direct(
             "user_agent": body.user_agent,
             "level": level,
             "data": body.data if level == "full" else {},
+        },
+    )
+    return Written(record)
+
+
+async def _record_policy_change(
+    session: AsyncSession, principal: Principal, chain: str, what: str, data: dict[str, Any]
+) -> None:
+    # In the chain it changes and in the same transaction as the change: a
+    # policy that took effect is never missing from the trail.
+    action = f"audit.policy.{what}_changed"
+    level = await level_for(session, chain, action)
+    await append(
+        session,
+        {
+            "chain": chain,
+            "event_id": str(uuid.uuid4()),
+            "time": utcnow(),
+            "tenant_id": None if chain == PLATFORM_CHAIN else uuid.UUID(chain),
+            "actor": principal.actor,
+            "action": action,
+            "resource_type": "policy",
+            "resource_id": chain,
+            "outcome": "success",
+            "source": "audit",
+            "request_id": _text(current_request_id(), 128),
+            "ip": _text(client_address_var.get(), 64),
+            "user_agent": _text(user_agent_var.get(), 512),
+            "level": level,
+            "data": data if level == "full" else {},
         },
     )
 
@@ -231,22 +344,46 @@ async def _policy(session: AsyncSession, chain: str) -> AuditPolicy:
     return policy
 
 
+def effective_days(days: int | None, settings: AuditSettings) -> int:
+    """The days a chain keeps: its own (never below the floor) or the platform default."""
+    return max(days or settings.audit_retention_days, settings.audit_min_retention_days)
+
+
 async def retention(session: AsyncSession, chain: str, settings: AuditSettings) -> RetentionRead:
     """A chain's retention (its own, and the days that apply)."""
     policy = await repository.policy(session, chain)
     days = policy.retention_days if policy else None
-    return RetentionRead(
-        chain=chain, days=days, effective_days=days or settings.audit_retention_days
-    )
+    return RetentionRead(chain=chain, days=days, effective_days=effective_days(days, settings))
 
 
 async def set_retention(
-    session: AsyncSession, chain: str, days: int | None, settings: AuditSettings
+    session: AsyncSession,
+    principal: Principal,
+    chain: str,
+    days: int | None,
+    settings: AuditSettings,
 ) -> RetentionRead:
-    """Keep a chain's records ``days`` (None: the platform default)."""
+    """Keep a chain's records ``days`` (None: the platform default), and record the change.
+
+    Fewer days than ``DEVGEN_AUDIT_MIN_RETENTION_DAYS`` are refused (422).
+    """
+    if days is not None and days < settings.audit_min_retention_days:
+        raise ValidationFailed(
+            f"`days` must be at least {settings.audit_min_retention_days} "
+            "(DEVGEN_AUDIT_MIN_RETENTION_DAYS).",
+            details={"field": "days", "minimum": settings.audit_min_retention_days},
+        )
     policy = await _policy(session, chain)
+    before = policy.retention_days
     policy.retention_days = days
     policy.updated_at = utcnow()
+    await _record_policy_change(
+        session,
+        principal,
+        chain,
+        "retention",
+        {"from": before, "to": days, "effective_days": effective_days(days, settings)},
+    )
     await session.flush()
     return await retention(session, chain, settings)
 
@@ -258,11 +395,22 @@ async def levels(session: AsyncSession, chain: str) -> LevelsRead:
     return LevelsRead(chain=chain, rules=rules)
 
 
-async def set_levels(session: AsyncSession, chain: str, rules: list[LevelRule]) -> LevelsRead:
-    """Replace a chain's level rules."""
+async def set_levels(
+    session: AsyncSession, principal: Principal, chain: str, rules: list[LevelRule]
+) -> LevelsRead:
+    """Replace a chain's level rules, and record the change (at the new rules' level).
+
+    A ``none`` rule that could match a security-relevant action is refused (422).
+    """
+    check_rules(rules)
     policy = await _policy(session, chain)
+    before = list(policy.levels or [])
     policy.levels = [rule.model_dump() for rule in rules]
     policy.updated_at = utcnow()
+    session.info.setdefault(_POLICIES_KEY, {})[chain] = list(policy.levels)
+    await _record_policy_change(
+        session, principal, chain, "levels", {"from": before, "to": policy.levels}
+    )
     await session.flush()
     return await levels(session, chain)
 

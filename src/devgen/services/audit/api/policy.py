@@ -49,11 +49,13 @@ async def set_retention(
 ) -> Envelope[RetentionRead]:
     """Keep the chain's records ``days`` (null: the platform default); owners only.
 
-    The retention job prunes older records and leaves a signed checkpoint,
-    so verification stays green.
+    At least ``DEVGEN_AUDIT_MIN_RETENTION_DAYS`` (30): fewer is 422 and
+    changes nothing. The change is itself a record in the chain
+    (``audit.policy.retention_changed``). The retention job prunes older
+    records and leaves a signed checkpoint, so verification stays green.
     """
     scope = service.scope_for(principal, tenant_id, one_chain=True)
-    result = await service.set_retention(session, scope.chain, body.days, state.settings)
+    result = await service.set_retention(session, principal, scope.chain, body.days, state.settings)
     return Envelope(data=result)
 
 
@@ -80,6 +82,12 @@ async def get_levels(
 async def set_levels(
     body: LevelsUpdate, session: Session, principal: Owner, tenant_id: TenantParam = None
 ) -> Envelope[LevelsRead]:
-    """Replace the rules (first match wins; no match: ``full``); owners only."""
+    """Replace the rules (first match wins; no match: ``full``); owners only.
+
+    A ``none`` rule that could match a security-relevant action (identity,
+    keys, audit's own policy) is 422: those are recorded at least as
+    ``summary``. The change is itself a record in the chain
+    (``audit.policy.levels_changed``).
+    """
     scope = service.scope_for(principal, tenant_id, one_chain=True)
-    return Envelope(data=await service.set_levels(session, scope.chain, body.rules))
+    return Envelope(data=await service.set_levels(session, principal, scope.chain, body.rules))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from devgen.kit.auth import RequireService
 from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     PayloadTooLarge,
@@ -81,7 +82,7 @@ async def get_record(
     response_model=Envelope[AuditRecordRead | None],
     responses={
         200: {"model": Envelope[AuditRecordRead | None], "description": "Already recorded"},
-        **error_responses(PayloadTooLarge),
+        **error_responses(NotFound, Conflict, PayloadTooLarge),
     },
 )
 async def write_record(
@@ -93,13 +94,18 @@ async def write_record(
 ) -> Envelope[AuditRecordRead | None]:
     """Append a record written by a service (service tokens only).
 
-    ``id`` makes the write idempotent: the same id again answers 200 with the
-    first record. When the tenant's level for the action is ``none``, nothing
-    is recorded and ``data`` is null.
+    ``tenant_id`` must be the tenant the service token was minted for: a
+    token of another tenant answers 404, a token of no tenant 403; platform
+    records (no ``tenant_id``) need a token of no tenant. The record's time
+    is audit's clock (a ``time`` sent is 422). ``id`` makes the write
+    idempotent: the same id again answers 200 with the first record (409
+    when it is in another chain). When the tenant's level for the action is
+    ``none``, nothing is recorded and ``data`` is null.
     """
-    if body.id is not None and await repository.record_by_event(session, str(body.id)):
+    written = await service.record_direct(session, principal, body, state.settings)
+    if written.replayed:
         response.status_code = status.HTTP_200_OK
-    record = await service.record_direct(session, principal, body, state.settings)
+    record = written.record
     return Envelope(
         data=AuditRecordRead.model_validate(record) if record else None,
         metadata={"recorded": record is not None},
