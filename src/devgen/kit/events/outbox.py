@@ -15,14 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from opentelemetry import propagate
-from sqlalchemy import event as sa_event
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session as SyncSession
 
 from devgen.kit.auth.context import current_principal
 from devgen.kit.auth.principal import Principal
+from devgen.kit.commit_hooks import engine_of, on_commit
 from devgen.kit.context import client_address_var, current_request_id, user_agent_var
 from devgen.kit.db import utcnow
 from devgen.kit.events.envelope import Event, check_type, json_default
@@ -39,7 +38,6 @@ FROM_CONTEXT: Final = _FromContext()
 
 _PENDING_KEY = "devgen.events.pending"
 _wakers: weakref.WeakKeyDictionary[Engine, Callable[[], None]] = weakref.WeakKeyDictionary()
-_listening = False
 
 
 def _normalised(data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -109,7 +107,6 @@ async def emit(
 
 def register_waker(engine: AsyncEngine, wake: Callable[[], None]) -> None:
     """Call ``wake`` after every commit on ``engine`` that emitted an event."""
-    _install_listeners()
     _wakers[engine.sync_engine] = wake
 
 
@@ -119,28 +116,7 @@ def unregister_waker(engine: AsyncEngine) -> None:
 
 
 def _arm_wake(session: AsyncSession) -> None:
-    _install_listeners()
-    session.sync_session.info[_PENDING_KEY] = True
-
-
-def _after_commit(sync_session: SyncSession) -> None:
-    if not sync_session.info.pop(_PENDING_KEY, False):
-        return
-    bind = sync_session.get_bind()
-    engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+    engine = engine_of(session)
     wake = _wakers.get(engine) if engine is not None else None
     if wake is not None:
-        wake()
-
-
-def _after_rollback(sync_session: SyncSession) -> None:
-    sync_session.info.pop(_PENDING_KEY, None)
-
-
-def _install_listeners() -> None:
-    # Installed on first use rather than at import: importing has no side effects.
-    global _listening
-    if not _listening:
-        sa_event.listen(SyncSession, "after_commit", _after_commit)
-        sa_event.listen(SyncSession, "after_rollback", _after_rollback)
-        _listening = True
+        on_commit(session, _PENDING_KEY, lambda _items: wake())

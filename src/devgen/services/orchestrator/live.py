@@ -13,14 +13,13 @@ import uuid
 import weakref
 from collections.abc import Callable
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session as SyncSession
+
+from devgen.kit.commit_hooks import engine_of, on_commit
 
 _TOUCHED_KEY = "devgen.orchestrator.touched"
 _watches: weakref.WeakKeyDictionary[Engine, RunWatch] = weakref.WeakKeyDictionary()
-_listening = False
 
 
 class RunWatch:
@@ -59,7 +58,6 @@ class RunWatch:
 
 def attach(engine: AsyncEngine, watch: RunWatch) -> None:
     """Report the commits made on ``engine`` to ``watch``."""
-    _install()
     _watches[engine.sync_engine] = watch
 
 
@@ -69,30 +67,8 @@ def detach(engine: AsyncEngine) -> None:
 
 
 def touched(session: AsyncSession, run_id: uuid.UUID) -> None:
-    """Mark ``run_id`` as changed by ``session``'s transaction."""
-    _install()
-    session.sync_session.info.setdefault(_TOUCHED_KEY, set()).add(run_id)
-
-
-def _after_commit(sync_session: SyncSession) -> None:
-    run_ids = sync_session.info.pop(_TOUCHED_KEY, None)
-    if not run_ids:
-        return
-    bind = sync_session.get_bind()
-    engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+    """Mark ``run_id`` as changed by ``session``'s transaction (told after its commit)."""
+    engine = engine_of(session)
     watch = _watches.get(engine) if engine is not None else None
     if watch is not None:
-        watch.changed(run_ids)
-
-
-def _after_rollback(sync_session: SyncSession) -> None:
-    sync_session.info.pop(_TOUCHED_KEY, None)
-
-
-def _install() -> None:
-    # On first use rather than at import: importing has no side effects.
-    global _listening
-    if not _listening:
-        sa_event.listen(SyncSession, "after_commit", _after_commit)
-        sa_event.listen(SyncSession, "after_rollback", _after_rollback)
-        _listening = True
+        on_commit(session, _TOUCHED_KEY, lambda run_ids: watch.changed(set(run_ids)), run_id)
