@@ -32,16 +32,18 @@ up: $(RUNTIME_STAMP) bubblewrap ## Generate a tested service from $(EXAMPLE), th
 	$(if $(EXAMPLE),-$(BIN)/devgen generate $(EXAMPLE) --out generated/$(basename $(notdir $(EXAMPLE))))
 	$(BIN)/devgen up --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) bubblewrap ## Lint, check formatting and import contracts, run the whole test suite
+test: $(DEV_STAMP) bubblewrap ## Lint, check formatting, import contracts and the chassis' types, run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-lint: $(DEV_STAMP) ## Lint, formatting check and import contracts only
+lint: $(DEV_STAMP) ## Lint, formatting check, import contracts and mypy --strict on the chassis
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(DEV_STAMP) ## Rewrite the code in the project's format and apply safe lint fixes
 	$(BIN)/ruff format .

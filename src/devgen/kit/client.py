@@ -69,7 +69,9 @@ class ServiceClient:
             follow_redirects=False,
         )
 
-    def _headers(self, extra: Mapping[str, str] | None, token: str | None, forward_auth: bool):
+    def _headers(
+        self, extra: Mapping[str, str] | None, token: str | None, forward_auth: bool
+    ) -> dict[str, str]:
         headers: dict[str, str] = {}
         if request_id := current_request_id():
             headers["X-Request-ID"] = request_id

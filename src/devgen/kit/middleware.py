@@ -36,7 +36,7 @@ _QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value.decode("latin-1")
+            return bytes(value).decode("latin-1")
     return None
 
 
