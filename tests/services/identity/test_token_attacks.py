@@ -119,7 +119,9 @@ async def test_unknown_kid_makes_identity_reload_its_keys_once(client, platform,
     assert keys.reload_count - before == 1
 
 
-async def test_rotated_key_still_published_verifies_and_removed_key_does_not(client, platform):
+async def test_rotated_key_still_published_verifies_and_removed_key_does_not(
+    client, platform, refused
+):
     account = await register(client)
     old_kid, old_private = await _real_key(platform)
     identity = _identity(platform)

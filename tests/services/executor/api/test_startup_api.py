@@ -14,6 +14,7 @@ from devgen.kit.app import create_app
 from devgen.kit.settings import AuthSettings, CoreSettings, DatabaseSettings, Settings
 from devgen.services.executor import service
 from devgen.services.executor.sandbox import UnsafeModeRefusedError
+from tests.helpers import TEST_SERVICE_SECRET
 from tests.services.executor.api.conftest import Execute
 
 DEVGEN = Path(sys.executable).with_name("devgen")
@@ -28,6 +29,7 @@ def test_without_bubblewrap_the_executor_refuses_to_start(tmp_path: Path) -> Non
         "DEVGEN_DATA_DIR": str(tmp_path / "data"),
         "DEVGEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db",
         "DEVGEN_EXECUTOR_UID_BASE": os.environ["DEVGEN_EXECUTOR_UID_BASE"],
+        "DEVGEN_SERVICE_SECRET": TEST_SERVICE_SECRET,
     }
 
     done = subprocess.run(
@@ -52,7 +54,7 @@ async def test_the_unsafe_mode_is_refused_in_production(
     settings = Settings(
         core=CoreSettings(env="production", data_dir=tmp_path),
         database=DatabaseSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db"),
-        auth=AuthSettings(service_secret=SecretStr("a-real-secret-for-this-test")),
+        auth=AuthSettings(service_secret=SecretStr(TEST_SERVICE_SECRET)),
     )
     app = create_app(service, settings)
 
