@@ -60,6 +60,7 @@ def sandbox_config(settings: ExecutorSettings, data_dir: Path) -> SandboxConfig:
         base_gid=settings.executor_uid_base,
         protected_paths=(data_dir,),
         maxima=settings.maxima,
+        cgroups=settings.executor_cgroups,
         cgroup_parent=settings.executor_cgroup_parent,
     )
 
