@@ -106,7 +106,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     mechanism = await _refuse_unless_isolating(config, settings.core.env)
     derived_state = executor_settings.executor_state_dir is None and config.mode == "bwrap"
     if derived_state:
-        statedirs.reclaim_abandoned(STATE_ROOT, keep=config.state_dir)
+        statedirs.reclaim_abandoned(
+            STATE_ROOT, keep=config.state_dir, cgroup_parent=config.cgroup_parent
+        )
         statedirs.claim(config.state_dir)
     sandbox = Sandbox(environment=settings.core.env.value, config=config)
     check = executor_settings.executor_check_on_start

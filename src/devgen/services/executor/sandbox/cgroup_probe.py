@@ -13,13 +13,14 @@ it at a fake cgroup tree.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from devgen.services.executor.sandbox import cgroup_v1, cgroup_v2
-from devgen.services.executor.sandbox.cgroups import CgroupParent
+from devgen.services.executor.sandbox import cgroup_v1, cgroup_v2, cgroups
+from devgen.services.executor.sandbox.cgroups import EXEC_PREFIX, CgroupParent
 from devgen.services.executor.sandbox.errors import SandboxUnavailableError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -79,6 +80,13 @@ def _own_v2_group(proc_self_cgroup: str) -> str:
     return "/"
 
 
+def _read_self_cgroup() -> str:
+    try:
+        return PROC_SELF_CGROUP.read_text()
+    except OSError:
+        return ""
+
+
 def _auto_v2(root: Path, proc_self_cgroup: str, name: str, slots: int) -> CgroupParent:
     v2_root = _v2_root(root)
     own = v2_root / _own_v2_group(proc_self_cgroup).lstrip("/")
@@ -112,10 +120,7 @@ def choose(
                 f"the delegated cgroup {delegated} is unusable: {_reason(exc)}"
             ) from exc
     if proc_self_cgroup is None:
-        try:
-            proc_self_cgroup = PROC_SELF_CGROUP.read_text()
-        except OSError:
-            proc_self_cgroup = ""
+        proc_self_cgroup = _read_self_cgroup()
     notes: list[str] = []
     if mode in ("auto", "v2"):
         try:
@@ -132,3 +137,45 @@ def choose(
     if mode != "auto":
         raise SandboxUnavailableError(f"DEVGEN_EXECUTOR_CGROUPS={mode} but: " + "; ".join(notes))
     return CgroupChoice(None, tuple(notes))
+
+
+def _possible_parents(
+    name: str, delegated: Path | None, root: Path, proc_self_cgroup: str
+) -> list[Path]:
+    found = [delegated / name] if delegated is not None else []
+    with contextlib.suppress(OSError):
+        v2_root = _v2_root(root)
+        found += [v2_root / _own_v2_group(proc_self_cgroup).lstrip("/") / name, v2_root / name]
+    own = cgroup_v1.own_groups(proc_self_cgroup)
+    for controller in (*cgroup_v1.REQUIRED, *cgroup_v1.OPTIONAL):
+        with contextlib.suppress(OSError):
+            found.append(cgroup_v1.parent_path(root, controller, own.get(controller), name))
+    return found
+
+
+def reclaim(
+    name: str,
+    *,
+    delegated: Path | None = None,
+    root: Path = CGROUP_ROOT,
+    proc_self_cgroup: str | None = None,
+) -> int:
+    """Remove the parent group ``name`` of a dead executor, wherever it made one.
+
+    Its execution groups are killed and removed first. Creates nothing; for
+    state directories reclaimed from dead owners (:mod:`..statedirs`).
+    Returns how many directories were removed.
+    """
+    if proc_self_cgroup is None:
+        proc_self_cgroup = _read_self_cgroup()
+    removed = 0
+    for parent in _possible_parents(name, delegated, root, proc_self_cgroup):
+        if not parent.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            for entry in parent.iterdir():
+                if entry.name.startswith(EXEC_PREFIX) and entry.is_dir():
+                    cgroups.kill_members(entry)
+                    cgroups.remove_dir(entry)
+        removed += cgroups.remove_dir(parent)
+    return removed

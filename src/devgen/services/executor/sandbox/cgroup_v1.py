@@ -115,8 +115,8 @@ def own_groups(proc_self_cgroup: str) -> dict[str, str]:
     return found
 
 
-def _parent_dir(root: Path, controller: str, own: str | None, name: str) -> Path:
-    """Make ``devgen-<hash>`` under this process's group of ``controller``."""
+def parent_path(root: Path, controller: str, own: str | None, name: str) -> Path:
+    """Where ``devgen-<hash>`` goes for ``controller``: under this process's group of it."""
     hierarchy = root / controller
     if not (hierarchy / "cgroup.procs").is_file():
         raise OSError(f"{hierarchy} is not a mounted cgroup v1 hierarchy")
@@ -125,7 +125,12 @@ def _parent_dir(root: Path, controller: str, own: str | None, name: str) -> Path
         # A container that mounts its own subtree as the root without a
         # cgroup namespace shows the host's path in /proc/self/cgroup.
         base = hierarchy
-    parent = base / name
+    return base / name
+
+
+def _parent_dir(root: Path, controller: str, own: str | None, name: str) -> Path:
+    """Make ``devgen-<hash>`` under this process's group of ``controller``."""
+    parent = parent_path(root, controller, own, name)
     parent.mkdir(mode=0o755, exist_ok=True)
     if not (parent / MARKERS[controller]).exists():
         with contextlib.suppress(OSError):
