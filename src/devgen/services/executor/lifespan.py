@@ -32,6 +32,7 @@ from devgen.services.executor.environments import builtin_target
 from devgen.services.executor.lease import LeaseKeeper, Owner, recover
 from devgen.services.executor.live import LiveHub
 from devgen.services.executor.pool import ExecutionPool
+from devgen.services.executor.quota import EnvironmentQuota
 from devgen.services.executor.runtimes import RuntimeCatalog
 from devgen.services.executor.sandbox import (
     Sandbox,
@@ -146,6 +147,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool=pool,
         hub=hub,
         builds=builds,
+        quota=EnvironmentQuota(
+            builds=executor_settings.executor_tenant_builds,
+            environments=executor_settings.executor_tenant_environments,
+        ),
         runtimes=runtimes,
         owner=owner,
     )

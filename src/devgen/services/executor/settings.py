@@ -62,6 +62,15 @@ class ExecutorSettings(BaseSettings):
     )
     executor_environments_dir: Path = ENVIRONMENTS_DIR
     executor_build_timeout_seconds: float = Field(default=600.0, gt=0, le=7200)
+    executor_tenant_builds: int = Field(
+        default=2, ge=1, le=1000, description="Environment builds one tenant may run at once."
+    )
+    executor_tenant_environments: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Environments one tenant may keep (built-in ones do not count).",
+    )
     executor_prebuild: bool = Field(
         default=False, description="Build the built-in environments in the background at start."
     )
