@@ -39,9 +39,11 @@ from devgen.services.executor.sandbox import (
     SandboxConfig,
     SandboxUnavailableError,
     UnsafeModeRefusedError,
+    cgroup_probe,
     probe_host,
 )
 from devgen.services.executor.sandbox import command as sandbox_command
+from devgen.services.executor.sandbox.cgroups import parent_name
 from devgen.services.executor.settings import STATE_ROOT, ExecutorSettings
 from devgen.services.executor.state import ExecutorState
 from devgen.services.executor.worker import Worker
@@ -87,6 +89,16 @@ async def _refuse_unless_isolating(config: SandboxConfig, environment: Environme
             "The executor cannot isolate executions on this host: "
             + "; ".join(problems)
             + f" ({UNSAFE_HINT})"
+        )
+    if config.cgroups in ("v2", "v1"):
+        # Required: refuse now rather than at the first execution. Only makes
+        # the parent group (the sandbox reuses it); removes nothing.
+        await asyncio.to_thread(
+            cgroup_probe.choose,
+            mode=config.cgroups,
+            name=parent_name(config.state_dir),
+            delegated=config.cgroup_parent,
+            root=config.cgroup_root,
         )
     return f"bwrap {host.bwrap_version}"
 
