@@ -179,12 +179,3 @@ def remove_dir(group: Path) -> int:
             return 1
     log.warning("sandbox.cgroup_not_removed", path=str(group))
     return 0
-
-
-def children_of(directories: Iterable[Path]) -> list[Path]:
-    """The execution groups currently under ``directories``."""
-    found: list[Path] = []
-    for directory in directories:
-        with contextlib.suppress(OSError):
-            found += [e for e in directory.iterdir() if e.name.startswith(EXEC_PREFIX)]
-    return found
