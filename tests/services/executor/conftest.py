@@ -27,6 +27,7 @@ from devgen.services.executor.sandbox import (
     Verdict,
     mounts,
 )
+from devgen.services.executor.sandbox.cgroups import EXEC_PREFIX
 
 SLOTS = 4
 
@@ -71,11 +72,30 @@ def data_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def host_cgroups() -> str:
+    """What the probe picks on this host: cgroup v2 at the root, else the v1 controllers.
+
+    This machine and CI mount v1 controllers read-write and run as root, so
+    it is never ``rlimit`` here: a host that lost them fails these tests.
+    """
+    return "cgroup-v2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "cgroup-v1"
+
+
 @pytest.fixture
-async def sandbox(state_dir: Path, data_dir: Path) -> AsyncIterator[Sandbox]:
+def cgroups() -> str:
+    """The sandbox's cgroup mode; ``@pytest.mark.parametrize("cgroups", ["off"])`` for rlimits."""
+    return "auto"
+
+
+@pytest.fixture
+async def sandbox(state_dir: Path, data_dir: Path, cgroups: str) -> AsyncIterator[Sandbox]:
     """A started hardened sandbox; fails the test if the host cannot isolate."""
     config = SandboxConfig(
-        state_dir=state_dir, slots=SLOTS, base_uid=BASE_UID, protected_paths=(data_dir,)
+        state_dir=state_dir,
+        slots=SLOTS,
+        base_uid=BASE_UID,
+        protected_paths=(data_dir,),
+        cgroups=cgroups,  # type: ignore[arg-type]
     )
     box = Sandbox(environment="test", config=config)
     await box.check()
@@ -117,9 +137,20 @@ def slot_processes(base_uid: int = BASE_UID, slots: int = SLOTS) -> list[int]:
     return found
 
 
+def execution_cgroups(box: Sandbox) -> list[Path]:
+    """The execution groups under the sandbox's cgroup parent (none between executions)."""
+    return [
+        entry
+        for directory in (box.cgroup_parent.directories() if box.cgroup_parent else [])
+        for entry in directory.iterdir()
+        if entry.is_dir() and entry.name.startswith(EXEC_PREFIX)
+    ]
+
+
 async def assert_host_unharmed(box: Sandbox) -> None:
-    """No stray process, no leftover mount or run directory, and the next run works."""
+    """No stray process, no leftover mount, run directory or cgroup; the next run works."""
     assert slot_processes(box.config.base_uid, box.config.slots) == []
+    assert execution_cgroups(box) == []
     runs = box.config.state_dir / "runs"
     assert list(runs.iterdir()) == []
     # the runs directory itself is a tmpfs; nothing may stay mounted below it
@@ -127,6 +158,27 @@ async def assert_host_unharmed(box: Sandbox) -> None:
     result = await run_python(box, "print('still fine')")
     assert result.verdict is Verdict.SUCCEEDED, result
     assert result.stdout == b"still fine\n"
+
+
+def kernel_creates(monkeypatch: pytest.MonkeyPatch, names: list[str]) -> list[Path]:
+    """Make ``mkdir`` fill each new directory with ``names``, as the cgroup filesystem does.
+
+    For tests of our cgroup code against a fake tree in a temporary directory;
+    returns the directories made, in order.
+    """
+    original_mkdir = Path.mkdir
+    made: list[Path] = []
+
+    def mkdir_with_files(self: Path, mode: int = 0o777, *args: bool, **kwargs: bool) -> None:
+        existed = self.is_dir()
+        original_mkdir(self, mode, *args, **kwargs)
+        if not existed:
+            made.append(self)
+            for name in names:
+                (self / name).write_text("")
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_with_files)
+    return made
 
 
 RunPython = Callable[..., Awaitable[SandboxResult]]

@@ -11,6 +11,8 @@ import pytest
 
 from devgen.services.executor import statedirs
 from devgen.services.executor.lease import Owner, process_start
+from devgen.services.executor.sandbox import cgroup_probe
+from devgen.services.executor.sandbox.cgroups import parent_name
 
 
 def test_an_owner_round_trips_through_its_text() -> None:
@@ -55,6 +57,23 @@ def test_abandoned_state_dirs_are_reclaimed_live_ones_kept(tmp_path: Path) -> No
     assert not dead.exists()
     assert not unknown.exists()  # empty: tidied
     assert (busy / "data" / "file").exists()
+
+
+def test_the_cgroups_of_a_dead_owner_go_with_its_state_dir(tmp_path: Path) -> None:
+    dead = tmp_path / "dead"
+    dead.mkdir()
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    (dead / "owner").write_text(f"{finished.pid} {process_start(os.getpid())}\n")
+    left = cgroup_probe.choose(mode="auto", name=parent_name(dead))
+    assert left.parent is not None, left.notes
+    directories = left.parent.directories()
+    for directory in directories:
+        (directory / "exec-of-the-dead-owner").mkdir()
+
+    assert statedirs.reclaim_abandoned(tmp_path, keep=tmp_path / "none") == 1
+
+    assert [directory.exists() for directory in directories] == [False] * len(directories)
 
 
 def test_a_state_dir_of_another_live_executor_is_refused(tmp_path: Path) -> None:

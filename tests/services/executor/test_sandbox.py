@@ -22,7 +22,7 @@ from devgen.services.executor.sandbox import (
     UnsafeModeRefusedError,
     Verdict,
 )
-from tests.services.executor.conftest import slot_processes
+from tests.services.executor.conftest import host_cgroups, slot_processes
 
 
 def test_unsafe_mode_is_refused_in_production(state_dir: Path) -> None:
@@ -85,12 +85,24 @@ async def test_result_reports_limits_and_mechanisms(sandbox: Sandbox) -> None:
     assert result.signal is None
     assert result.limits == limits
     assert result.isolation.mode == "bwrap"
-    assert result.isolation.memory == "rlimit-as"
-    assert result.isolation.processes == "rlimit-nproc"
+    kind = host_cgroups()
+    assert (result.isolation.resources, result.isolation.memory) == (kind, kind)
+    assert (result.isolation.processes, result.isolation.cpu) == (kind, kind)
     assert result.isolation.seccomp is True
     assert "net" in result.isolation.namespaces
     assert result.isolation.host_uid == sandbox.config.base_uid + (result.isolation.slot or 0)
     assert result.cpu_time_s > 0
+    assert result.peak_memory_bytes is not None
+    assert 0 < result.peak_memory_bytes <= limits.memory_bytes
+
+
+@pytest.mark.parametrize("cgroups", ["off"])
+async def test_without_cgroups_rlimits_bound_each_process(sandbox: Sandbox) -> None:
+    result = await sandbox.run(SandboxRequest(command=["python3", "-c", "print('x')"]))
+    assert result.verdict is Verdict.SUCCEEDED
+    isolation = result.isolation
+    assert (isolation.resources, isolation.memory) == ("rlimit", "rlimit-as")
+    assert (isolation.processes, isolation.cpu) == ("rlimit-nproc", "none")
     assert result.peak_memory_bytes is None  # known only with a memory cgroup
 
 

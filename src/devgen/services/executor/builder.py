@@ -244,8 +244,13 @@ async def _run(argv: list[str], log: _Log, timeout_s: float) -> str | None:
         while chunk := await process.stdout.read(8192):
             log.write(chunk.decode(errors="replace"))
 
+    async def finish() -> None:
+        # A coroutine, not the bare gather: wait_for cancels a task then, and
+        # the gather's CancelledError is retrieved instead of logged at exit.
+        await asyncio.gather(pump(), process.wait())
+
     try:
-        await asyncio.wait_for(asyncio.gather(pump(), process.wait()), timeout_s)
+        await asyncio.wait_for(finish(), timeout_s)
     except (TimeoutError, asyncio.CancelledError) as exc:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

@@ -24,6 +24,7 @@ from devgen.services.executor.builds import Builds
 from devgen.services.executor.builtin import BuiltinEnvironment, builtin_by_id, builtins
 from devgen.services.executor.models import Environment, EnvironmentBuild
 from devgen.services.executor.packages import InvalidRequirement, normalize_set
+from devgen.services.executor.quota import EnvironmentQuota
 from devgen.services.executor.runtimes import PYTHON
 from devgen.services.executor.schemas import (
     BuildLogRead,
@@ -145,30 +146,33 @@ def _read(
 
 
 async def create_environment(
-    builds: Builds, principal: Principal, body: EnvironmentCreate
+    builds: Builds, quota: EnvironmentQuota, principal: Principal, body: EnvironmentCreate
 ) -> tuple[EnvironmentRead, bool]:
     """The tenant's environment for this package set, created if new; its build started.
 
     Returns the environment and whether it was created. Identical sets share
     one build, whoever asked first; asking again for a set whose build
-    failed builds it again.
+    failed builds it again. Past the tenant's quota (environments kept,
+    builds in progress) nothing is created or started.
     """
     assert principal.tenant_id is not None
     packages = _normalized(body.packages)
     key = await builds.key_for(body.runtime, packages)
-    try:
-        row, created = await _create_rows(builds, principal, body.runtime, packages, key)
-    except IntegrityError:
-        # Someone created the same set at the same moment: theirs is ours.
-        async with builds.database.transaction() as session:
-            existing = await repository.environment_by_build(session, principal.tenant_id, key)
-        assert existing is not None
-        row, created = existing, False
-    async with builds.database.transaction() as session:
-        build = await repository.build(session, key)
-    assert build is not None
-    if builds.status(key, build) not in ("ready", "building"):
-        builds.start(key, body.runtime, packages)
+    # Held until the build is started: the next request of this tenant sees it.
+    async with quota.lock(principal.tenant_id):
+        for attempt in range(2):
+            try:
+                row, created, build = await _create_rows(
+                    builds, quota, principal, body.runtime, packages, key
+                )
+                break
+            except IntegrityError:
+                # Another tenant added the same build row at the same moment:
+                # it exists now, so once more it is found instead of added.
+                if attempt:
+                    raise
+        if builds.status(key, build) not in ("ready", "building"):
+            builds.start(key, body.runtime, packages)
     target = Target(
         runtime=row.runtime, environment_id=row.id, build_key=key, packages=tuple(packages)
     )
@@ -176,25 +180,35 @@ async def create_environment(
 
 
 async def _create_rows(
-    builds: Builds, principal: Principal, runtime: str, packages: list[str], key: str
-) -> tuple[Environment, bool]:
+    builds: Builds,
+    quota: EnvironmentQuota,
+    principal: Principal,
+    runtime: str,
+    packages: list[str],
+    key: str,
+) -> tuple[Environment, bool, EnvironmentBuild]:
+    """The tenant's row and the build row, created as needed, within the quota."""
     assert principal.tenant_id is not None
     python = await builds.runtimes.python()
     async with builds.database.transaction() as session:
-        if await repository.build(session, key) is None:
-            session.add(
-                EnvironmentBuild(
-                    id=key,
-                    runtime=runtime,
-                    python=python.version or "",
-                    packages=packages,
-                    status="pending",
-                )
-            )
-            await session.flush()
         row = await repository.environment_by_build(session, principal.tenant_id, key)
+        build = await repository.build(session, key)
+        if row is None:
+            await quota.check_new_environment(session, principal.tenant_id)
+        if builds.status(key, build) not in ("ready", "building"):
+            await quota.check_new_build(session, builds, principal.tenant_id)
+        if build is None:
+            build = EnvironmentBuild(
+                id=key,
+                runtime=runtime,
+                python=python.version or "",
+                packages=packages,
+                status="pending",
+            )
+            session.add(build)
+            await session.flush()
         if row is not None:
-            return row, False
+            return row, False, build
         row = Environment(
             tenant_id=principal.tenant_id,
             runtime=runtime,
@@ -204,7 +218,7 @@ async def _create_rows(
         )
         session.add(row)
         await session.flush()
-        return row, True
+        return row, True, build
 
 
 async def get_environment(

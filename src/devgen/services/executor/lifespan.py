@@ -32,15 +32,18 @@ from devgen.services.executor.environments import builtin_target
 from devgen.services.executor.lease import LeaseKeeper, Owner, recover
 from devgen.services.executor.live import LiveHub
 from devgen.services.executor.pool import ExecutionPool
+from devgen.services.executor.quota import EnvironmentQuota
 from devgen.services.executor.runtimes import RuntimeCatalog
 from devgen.services.executor.sandbox import (
     Sandbox,
     SandboxConfig,
     SandboxUnavailableError,
     UnsafeModeRefusedError,
+    cgroup_probe,
     probe_host,
 )
 from devgen.services.executor.sandbox import command as sandbox_command
+from devgen.services.executor.sandbox.cgroups import parent_name
 from devgen.services.executor.settings import STATE_ROOT, ExecutorSettings
 from devgen.services.executor.state import ExecutorState
 from devgen.services.executor.worker import Worker
@@ -60,6 +63,7 @@ def sandbox_config(settings: ExecutorSettings, data_dir: Path) -> SandboxConfig:
         base_gid=settings.executor_uid_base,
         protected_paths=(data_dir,),
         maxima=settings.maxima,
+        cgroups=settings.executor_cgroups,
         cgroup_parent=settings.executor_cgroup_parent,
     )
 
@@ -86,6 +90,16 @@ async def _refuse_unless_isolating(config: SandboxConfig, environment: Environme
             + "; ".join(problems)
             + f" ({UNSAFE_HINT})"
         )
+    if config.cgroups in ("v2", "v1"):
+        # Required: refuse now rather than at the first execution. Only makes
+        # the parent group (the sandbox reuses it); removes nothing.
+        await asyncio.to_thread(
+            cgroup_probe.choose,
+            mode=config.cgroups,
+            name=parent_name(config.state_dir),
+            delegated=config.cgroup_parent,
+            root=config.cgroup_root,
+        )
     return f"bwrap {host.bwrap_version}"
 
 
@@ -105,7 +119,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     mechanism = await _refuse_unless_isolating(config, settings.core.env)
     derived_state = executor_settings.executor_state_dir is None and config.mode == "bwrap"
     if derived_state:
-        statedirs.reclaim_abandoned(STATE_ROOT, keep=config.state_dir)
+        statedirs.reclaim_abandoned(
+            STATE_ROOT, keep=config.state_dir, cgroup_parent=config.cgroup_parent
+        )
         statedirs.claim(config.state_dir)
     sandbox = Sandbox(environment=settings.core.env.value, config=config)
     check = executor_settings.executor_check_on_start
@@ -143,6 +159,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool=pool,
         hub=hub,
         builds=builds,
+        quota=EnvironmentQuota(
+            builds=executor_settings.executor_tenant_builds,
+            environments=executor_settings.executor_tenant_environments,
+        ),
         runtimes=runtimes,
         owner=owner,
     )

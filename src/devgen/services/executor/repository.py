@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, delete, select, update
+from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.services.executor.models import (
@@ -247,6 +247,14 @@ async def environment_by_build(
         )
     )
     return row
+
+
+async def count_environments_of_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """How many environments the tenant keeps (built-in ones have no row)."""
+    count = await session.scalar(
+        select(func.count()).select_from(Environment).where(Environment.tenant_id == tenant_id)
+    )
+    return int(count or 0)
 
 
 def environments_of_tenant(tenant_id: uuid.UUID) -> Select[Any]:

@@ -66,6 +66,13 @@ class LimitsIn(_Strict):
     wall_time_s: float | None = Field(default=None, gt=0, examples=[10.0])
     cpu_time_s: float | None = Field(default=None, gt=0, examples=[5.0])
     memory_bytes: int | None = Field(default=None, gt=0, examples=[268435456])
+    cpus: float | None = Field(
+        default=None,
+        gt=0,
+        examples=[1.0],
+        description="CPU share of the whole execution in cores (needs a cgroup; see "
+        "`result.isolation.cpu`).",
+    )
     processes: int | None = Field(default=None, gt=0, examples=[64])
     stack_bytes: int | None = Field(default=None, gt=0)
     open_files: int | None = Field(default=None, gt=0)

@@ -62,6 +62,15 @@ class ExecutorSettings(BaseSettings):
     )
     executor_environments_dir: Path = ENVIRONMENTS_DIR
     executor_build_timeout_seconds: float = Field(default=600.0, gt=0, le=7200)
+    executor_tenant_builds: int = Field(
+        default=2, ge=1, le=1000, description="Environment builds one tenant may run at once."
+    )
+    executor_tenant_environments: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Environments one tenant may keep (built-in ones do not count).",
+    )
     executor_prebuild: bool = Field(
         default=False, description="Build the built-in environments in the background at start."
     )
@@ -71,15 +80,39 @@ class ExecutorSettings(BaseSettings):
         "only when DEVGEN_ENV=production (elsewhere the first execution prepares it).",
     )
     executor_uid_base: int = Field(default=60000, ge=1000, le=2**31 - 100_000)
-    executor_cgroup_parent: Path | None = None
+    executor_cgroups: Literal["auto", "v2", "v1", "off"] = Field(
+        default="auto",
+        description="How executions' memory, processes and CPU share are bounded: `auto` "
+        "(cgroup v2, else v1, else per-process rlimits), `v2`/`v1` (required: refuse to "
+        "start without), `off` (rlimits only).",
+    )
+    executor_cgroup_parent: Path | None = Field(
+        default=None,
+        description="A delegated cgroup v2 directory under which executions' groups are made.",
+    )
     executor_heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
     executor_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     executor_max_wall_time_s: float = Field(default=60.0, gt=0, le=3600)
     executor_max_cpu_time_s: float = Field(default=30.0, gt=0, le=3600)
     executor_max_memory_bytes: int = Field(default=1024 * MIB, ge=16 * MIB)
+    executor_max_cpus: float = Field(
+        default_factory=lambda: float(_cores()),
+        ge=0.01,
+        le=1024,
+        description="The largest CPU share (cores) one execution may ask for; default: cores.",
+    )
     executor_max_processes: int = Field(default=128, ge=4, le=4096)
     executor_max_workspace_bytes: int = Field(default=256 * MIB, ge=MIB)
     executor_max_output_bytes: int = Field(default=8 * MIB, ge=1024)
+
+    @model_validator(mode="after")
+    def _cgroup_parent_is_v2(self) -> ExecutorSettings:
+        if self.executor_cgroup_parent is not None and self.executor_cgroups in ("v1", "off"):
+            raise ValueError(
+                "DEVGEN_EXECUTOR_CGROUP_PARENT is a cgroup v2 directory; it cannot be used "
+                f"with DEVGEN_EXECUTOR_CGROUPS={self.executor_cgroups}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lease_outlives_heartbeat(self) -> ExecutorSettings:
@@ -110,6 +143,7 @@ class ExecutorSettings(BaseSettings):
             wall_time_s=self.executor_max_wall_time_s,
             cpu_time_s=self.executor_max_cpu_time_s,
             memory_bytes=self.executor_max_memory_bytes,
+            cpus=self.executor_max_cpus,
             processes=self.executor_max_processes,
             stack_bytes=defaults.stack_bytes,
             open_files=defaults.open_files,

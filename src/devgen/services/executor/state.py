@@ -12,6 +12,7 @@ from devgen.services.executor.builds import Builds
 from devgen.services.executor.lease import Owner
 from devgen.services.executor.live import LiveHub
 from devgen.services.executor.pool import ExecutionPool
+from devgen.services.executor.quota import EnvironmentQuota
 from devgen.services.executor.runtimes import RuntimeCatalog
 from devgen.services.executor.sandbox import Sandbox
 from devgen.services.executor.settings import ExecutorSettings
@@ -19,7 +20,7 @@ from devgen.services.executor.settings import ExecutorSettings
 
 @dataclass(frozen=True)
 class ExecutorState:
-    """Sandbox, pool, live output, builds and settings of this executor instance."""
+    """Sandbox, pool, live output, builds, quotas and settings of this executor instance."""
 
     settings: ExecutorSettings
     database: Database
@@ -27,6 +28,7 @@ class ExecutorState:
     pool: ExecutionPool
     hub: LiveHub
     builds: Builds
+    quota: EnvironmentQuota
     runtimes: RuntimeCatalog
     owner: Owner
 

@@ -9,7 +9,8 @@ starts *on it*. So each executor writes its pid and process start time into
 directories of dead owners.
 
 Only unmount and ``rmdir``: a state directory may hold a bind mount of a
-real host directory, and a recursive delete would go through it.
+real host directory, and a recursive delete would go through it. The
+cgroups a dead owner made (named after its state directory) go with it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 import structlog
 
 from devgen.services.executor.lease import process_start
-from devgen.services.executor.sandbox import mounts
+from devgen.services.executor.sandbox import cgroup_probe, mounts
+from devgen.services.executor.sandbox.cgroups import parent_name
 
 log = structlog.get_logger(__name__)
 
@@ -97,13 +99,14 @@ def release(state_dir: Path) -> None:
         state_dir.rmdir()
 
 
-def reclaim_abandoned(root: Path, *, keep: Path) -> int:
+def reclaim_abandoned(root: Path, *, keep: Path, cgroup_parent: Path | None = None) -> int:
     """Unmount and remove the state directories under ``root`` whose owner died.
 
     A directory without an owner record is only tidied (``rmdir`` of its
     empty subdirectories) when nothing is mounted in it: it may belong to a
-    live executor that has not recorded itself. Returns how many were
-    reclaimed.
+    live executor that has not recorded itself. A dead owner's cgroups
+    (under ``cgroup_parent`` when it was delegated one) are removed too.
+    Returns how many were reclaimed.
     """
     reclaimed = 0
     try:
@@ -122,7 +125,9 @@ def reclaim_abandoned(root: Path, *, keep: Path) -> int:
         except OSError:
             log.warning("executor.state_dir_busy", state_dir=str(state_dir))
             continue
+        cgroups = parent_name(state_dir)  # named after the path: before it goes
         release(state_dir)
+        cgroup_probe.reclaim(cgroups, delegated=cgroup_parent)
         reclaimed += 1
     if reclaimed:
         log.info("executor.state_dirs_reclaimed", count=reclaimed)

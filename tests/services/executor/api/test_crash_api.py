@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from devgen.services.executor.lease import ORPHANED_REASON
 from devgen.services.executor.sandbox import mounts
+from devgen.services.executor.sandbox.cgroups import EXEC_PREFIX, parent_name
 from devgen.services.executor.settings import ExecutorSettings
 from tests.e2e.support import all_in_one, sign_up
 from tests.services.executor.conftest import slot_processes
@@ -31,6 +33,28 @@ async def _until(condition, what: str, seconds: float = 30) -> None:
         await asyncio.sleep(0.1)
 
 
+def _parent_groups(state_dir: Path) -> list[Path]:
+    """The executor's devgen-owned cgroups (one per v1 controller, or one on v2), if made."""
+    name = parent_name(state_dir)
+    found = []
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        if Path(top).name == name:
+            found.append(Path(top))
+            dirs.clear()
+        elif Path(top).name.startswith(EXEC_PREFIX) or top.count("/") > 7:
+            dirs.clear()
+    return found
+
+
+def _execution_groups(state_dir: Path) -> list[Path]:
+    return [
+        entry
+        for parent in _parent_groups(state_dir)
+        for entry in parent.iterdir()
+        if entry.is_dir() and entry.name.startswith(EXEC_PREFIX)
+    ]
+
+
 async def test_sigkill_kills_the_sandbox_and_the_restart_records_it(tmp_path: Path) -> None:
     platform = all_in_one(tmp_path, DEVGEN_EXECUTOR_WORKERS="1")
     base_uid = int(platform.env["DEVGEN_EXECUTOR_UID_BASE"])
@@ -46,6 +70,8 @@ async def test_sigkill_kills_the_sandbox_and_the_restart_records_it(tmp_path: Pa
 
             await _until(sandbox_runs, "the sandbox never started")
             assert mounts.mounts_under(state_dir)
+            left_behind = _execution_groups(state_dir)
+            assert left_behind, "the running execution has no cgroup"
             platform.kill()
 
             async def sandbox_gone() -> bool:
@@ -67,7 +93,11 @@ async def test_sigkill_kills_the_sandbox_and_the_restart_records_it(tmp_path: Pa
                 json={"files": {"main.py": "print('after')"}, "entry": "main.py", "wait": True},
             )
             assert again["result"]["stdout"] == "after\n"
+            # The killed execution's groups were removed when the sandbox started again.
+            assert [group for group in left_behind if group.exists()] == []
+            assert _execution_groups(state_dir) == []
     finally:
         platform.stop()
     assert mounts.mounts_under(state_dir) == []
     assert not state_dir.exists()
+    assert _parent_groups(state_dir) == []

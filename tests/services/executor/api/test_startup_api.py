@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from devgen.kit.app import create_app
 from devgen.kit.settings import AuthSettings, CoreSettings, DatabaseSettings, Settings
 from devgen.services.executor import service
-from devgen.services.executor.sandbox import UnsafeModeRefusedError
+from devgen.services.executor.sandbox import SandboxUnavailableError, UnsafeModeRefusedError
 from tests.helpers import TEST_SERVICE_SECRET
 from tests.services.executor.api.conftest import Execute
 
@@ -59,6 +59,25 @@ async def test_the_unsafe_mode_is_refused_in_production(
     app = create_app(service, settings)
 
     with pytest.raises(UnsafeModeRefusedError, match="refused when DEVGEN_ENV=production"):
+        async with app.router.lifespan_context(app):
+            pass
+
+
+async def test_a_required_cgroup_layout_the_host_lacks_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # This host has v1 controllers only (its v2 tree offers none of them).
+    assert not Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    monkeypatch.setenv("DEVGEN_SANDBOX", "bwrap")  # this module's default is the unsafe mode
+    monkeypatch.setenv("DEVGEN_EXECUTOR_CGROUPS", "v2")
+    monkeypatch.setenv("DEVGEN_EXECUTOR_STATE_DIR", str(tmp_path / "state"))
+    settings = Settings(
+        core=CoreSettings(env="test", data_dir=tmp_path),
+        database=DatabaseSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db"),
+    )
+    app = create_app(service, settings)
+
+    with pytest.raises(SandboxUnavailableError, match="DEVGEN_EXECUTOR_CGROUPS=v2 but"):
         async with app.router.lifespan_context(app):
             pass
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devgen.services.executor.sandbox import Limits, Verdict
+from tests.services.executor.conftest import host_cgroups
 
 if TYPE_CHECKING:
     from tests.services.executor.conftest import RunPython, Unharmed
@@ -36,12 +37,16 @@ while True:
 """
 
 
-async def test_forks_stop_at_the_process_limit(py: RunPython, unharmed: Unharmed) -> None:
+@pytest.mark.parametrize("cgroups", ["auto", "off"])
+async def test_forks_stop_at_the_process_limit(
+    py: RunPython, unharmed: Unharmed, cgroups: str
+) -> None:
     result = await py(COUNT_FORKS, limits=Limits(processes=16))
     assert result.verdict is Verdict.SUCCEEDED, result
     # The program itself is one of the 16 processes.
     assert int(result.stdout) == 15
-    assert result.isolation.processes == "rlimit-nproc"
+    expected = host_cgroups() if cgroups == "auto" else "rlimit-nproc"
+    assert result.isolation.processes == expected
     await unharmed()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from devgen.services.executor.sandbox import MIB, Limits, Verdict
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ async def test_dev_shm_is_capped_by_the_workspace_size(py: RunPython, unharmed: 
     await unharmed()
 
 
+@pytest.mark.parametrize("cgroups", ["off"])
 async def test_memfd_is_denied_without_a_memory_cgroup(py: RunPython, unharmed: Unharmed) -> None:
     result = await py(MEMFD)
     assert result.verdict is Verdict.SUCCEEDED, result

@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from devgen.kit.deps import KnownQueryParameters, Session
-from devgen.kit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
+from devgen.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+    error_responses,
+)
 from devgen.kit.pagination import Page
 from devgen.kit.responses import Envelope, ListEnvelope
 from devgen.services.executor import environments
@@ -38,7 +46,7 @@ Reference = Annotated[
     response_model=Envelope[EnvironmentRead],
     responses={
         200: {"description": "The tenant already had this package set"},
-        **error_responses(ValidationFailed),
+        **error_responses(ValidationFailed, Conflict, RateLimited),
     },
 )
 async def create_environment(
@@ -49,8 +57,15 @@ async def create_environment(
     Answers at once with `status: building`; poll `GET /environments/{id}` or
     read `/logs`. Identical package sets are built once and shared; asking
     for a set whose build failed builds it again.
+
+    Per tenant at most `DEVGEN_EXECUTOR_TENANT_ENVIRONMENTS` environments are
+    kept (409 `QUOTA_EXCEEDED`) and `DEVGEN_EXECUTOR_TENANT_BUILDS` builds run
+    at once (429 `QUOTA_EXCEEDED`, `Retry-After`); built-in environments do
+    not count. Over a quota nothing is created.
     """
-    read, created = await environments.create_environment(state.builds, principal, body)
+    read, created = await environments.create_environment(
+        state.builds, state.quota, principal, body
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return Envelope(data=read)

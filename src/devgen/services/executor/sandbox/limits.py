@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from devgen.services.executor.sandbox.errors import LimitExceededError
@@ -21,7 +23,12 @@ class Limits(BaseModel):
 
     wall_time_s: float = Field(10.0, gt=0, description="wall-clock budget; the tree is killed")
     cpu_time_s: float = Field(5.0, gt=0, description="CPU seconds per process (RLIMIT_CPU)")
-    memory_bytes: int = Field(256 * MIB, ge=16 * MIB, description="address space or cgroup max")
+    memory_bytes: int = Field(
+        256 * MIB, ge=16 * MIB, description="the execution's memory (cgroup), else per process"
+    )
+    cpus: float = Field(
+        1.0, ge=0.01, description="CPU share of the whole execution, in cores (cgroup quota)"
+    )
     processes: int = Field(64, ge=4, description="processes of the execution's uid")
     stack_bytes: int = Field(8 * MIB, ge=128 * KIB, description="RLIMIT_STACK")
     open_files: int = Field(256, ge=16, description="RLIMIT_NOFILE")
@@ -49,6 +56,7 @@ class LimitMaxima(BaseModel):
     wall_time_s: float = 60.0
     cpu_time_s: float = 30.0
     memory_bytes: int = 1 * GIB
+    cpus: float = Field(default_factory=lambda: float(os.cpu_count() or 1))
     processes: int = 128
     stack_bytes: int = 64 * MIB
     open_files: int = 1024

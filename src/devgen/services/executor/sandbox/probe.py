@@ -1,4 +1,4 @@
-"""What isolation this host offers: bwrap, root, user namespaces, cgroup v2.
+"""What isolation this host offers: bwrap, root, user namespaces, the cgroup layout.
 
 Probing only reads files and runs ``bwrap --version``; the end-to-end proof
 that namespaces can really be created is :meth:`Sandbox.check`, which runs a
@@ -13,9 +13,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from devgen.services.executor.sandbox import creds
+from devgen.services.executor.sandbox import cgroup_v2, creds
+from devgen.services.executor.sandbox.cgroup_probe import CGROUP_ROOT
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 INSTALL_HINT = "install bubblewrap: apt-get install -y bubblewrap"
 
 
@@ -29,7 +29,7 @@ class HostCapabilities:
     is_root: bool
     thread_credentials: bool  # per-thread setresuid numbers known for this arch
     max_user_namespaces: int
-    cgroup_layout: str  # "v2", "v1-hybrid", "v1" or "none"
+    cgroup_layout: str  # "v2", "v1-hybrid", "v1" or "none" (which one is used: cgroup_probe)
     cgroup_parent: Path | None  # a usable delegated cgroup v2 dir (memory + pids), if any
     cgroup_problem: str | None  # why cgroup_parent is None when one was configured
 
@@ -86,23 +86,23 @@ def check_cgroup_parent(parent: Path) -> str | None:
     """Return why ``parent`` cannot hold per-execution cgroups, or ``None`` if it can.
 
     It must be a cgroup v2 directory whose ``cgroup.controllers`` offers
-    ``memory`` and ``pids`` and in which we may enable them for children.
+    ``memory`` and ``pids`` and in which we may enable them (and ``cpu``,
+    when offered) for children.
     """
     controllers_file = parent / "cgroup.controllers"
     try:
-        controllers = controllers_file.read_text().split()
+        controllers = cgroup_v2.offered(parent)
     except OSError as exc:
         return f"{controllers_file} is not readable ({exc.strerror}); not a cgroup v2 directory"
-    missing = {"memory", "pids"} - set(controllers)
+    missing = set(cgroup_v2.REQUIRED) - controllers
     if missing:
         return f"{parent} does not offer the {' and '.join(sorted(missing))} controller(s)"
+    wanted = (*cgroup_v2.REQUIRED, "cpu") if "cpu" in controllers else cgroup_v2.REQUIRED
     try:
-        enabled = (parent / "cgroup.subtree_control").read_text().split()
-        if not {"memory", "pids"} <= set(enabled):
-            (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        cgroup_v2.enable_controllers(parent, wanted)
     except OSError as exc:
         return (
-            f"cannot enable memory and pids in {parent}/cgroup.subtree_control "
+            f"cannot enable {' and '.join(wanted)} in {parent}/cgroup.subtree_control "
             f"({exc.strerror}); delegate the directory to the executor and keep "
             "no process in it"
         )

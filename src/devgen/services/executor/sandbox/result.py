@@ -45,8 +45,10 @@ class Isolation:
 
     mode: str  # "bwrap" or "unsafe-none"
     namespaces: tuple[str, ...] = ()
-    memory: str = "none"  # "cgroup2" or "rlimit-as" or "none"
-    processes: str = "none"  # "cgroup2" or "rlimit-nproc" or "none"
+    resources: str = "none"  # what bounds the execution: "cgroup-v2", "cgroup-v1", "rlimit"
+    memory: str = "none"  # "cgroup-v2", "cgroup-v1" or "rlimit-as" (per process), or "none"
+    processes: str = "none"  # "cgroup-v2", "cgroup-v1" or "rlimit-nproc", or "none"
+    cpu: str = "none"  # the CPU share: "cgroup-v2", "cgroup-v1", or "none" (not bounded)
     seccomp: bool = False
     host_uid: int | None = None
     slot: int | None = None

@@ -21,9 +21,14 @@ from types import TracebackType
 
 import structlog
 
+from devgen.services.executor.sandbox import cgroup_probe, mounts, seccomp
 from devgen.services.executor.sandbox import command as cmd
-from devgen.services.executor.sandbox import mounts, seccomp
-from devgen.services.executor.sandbox.cgroups import ExecutionCgroup
+from devgen.services.executor.sandbox.cgroups import (
+    EXEC_PREFIX,
+    CgroupParent,
+    ExecutionGroup,
+    parent_name,
+)
 from devgen.services.executor.sandbox.config import SandboxConfig
 from devgen.services.executor.sandbox.errors import (
     InvalidRequestError,
@@ -71,6 +76,7 @@ class Sandbox:
             self.config.slots, base_uid=self.config.base_uid, base_gid=self.config.base_gid
         )
         self._host: HostCapabilities | None = None
+        self._cgroups: CgroupParent | None = None
         self._system: list[str] = []
         self._seccomp = b""
         self._self_mounted = False
@@ -79,6 +85,16 @@ class Sandbox:
     def host(self) -> HostCapabilities | None:
         """What :meth:`start` probed (``None`` before, or in the unsafe mode)."""
         return self._host
+
+    @property
+    def cgroup_parent(self) -> CgroupParent | None:
+        """The devgen-owned group executions' groups go under (``None``: rlimits)."""
+        return self._cgroups
+
+    @property
+    def resources(self) -> str:
+        """What bounds executions: ``cgroup-v2``, ``cgroup-v1`` or ``rlimit`` (once started)."""
+        return self._cgroups.kind if self._cgroups is not None else "rlimit"
 
     @property
     def _state(self) -> Path:
@@ -120,6 +136,7 @@ class Sandbox:
         state = self._state
         state.mkdir(mode=0o711, parents=True, exist_ok=True)
         _require_traversable(state)
+        self._start_cgroups()  # before any mount: it may refuse to start
         if not mounts.is_mountpoint(state):
             # A private bind of the state dir on itself: our per-run mounts do
             # not propagate into other mount namespaces (nor running sandboxes).
@@ -156,15 +173,39 @@ class Sandbox:
             for runtime in self.config.runtime_dirs
         ]
         self._system = cmd.system_binds()
-        self._seccomp = seccomp.filter_bytes(deny_memfd=host.cgroup_parent is None)
+        # memfd pages are charged to the memory cgroup; without one nothing bounds them.
+        self._seccomp = seccomp.filter_bytes(deny_memfd=self._cgroups is None)
         log.info(
             "sandbox.started",
             bwrap=host.bwrap_version,
             cgroup_layout=host.cgroup_layout,
-            memory=self._memory_mechanism(),
+            resources=self.resources,
+            cpu_quota=bool(self._cgroups and self._cgroups.cpu),
             slots=self.config.slots,
             state_dir=str(state),
         )
+
+    def _start_cgroups(self) -> None:
+        """Pick the cgroup layout (or rlimits) and remove groups a dead process left."""
+        choice = cgroup_probe.choose(
+            mode=self.config.cgroups,
+            name=parent_name(self._state),
+            delegated=self.config.cgroup_parent,
+            root=self.config.cgroup_root,
+            slots=self.config.slots,
+        )
+        if choice.notes:
+            log.info("sandbox.cgroups", chosen=choice.kind, notes=list(choice.notes))
+        if choice.parent is None and self.config.cgroups == "auto":
+            log.warning(
+                "sandbox.no_cgroups",
+                message="no usable cgroup: memory and processes are bounded per process "
+                "(rlimits), the CPU share not at all",
+                notes=list(choice.notes),
+            )
+        self._cgroups = choice.parent
+        if self._cgroups is not None:
+            self._cgroups.remove_stale()
 
     def _cleanup_stale(self) -> None:
         """Undo what a previous process that died mid-run left mounted.
@@ -187,6 +228,9 @@ class Sandbox:
             self._staged.clear()
             self._runtime_views.clear()
             self._cleanup_stale()
+            if self._cgroups is not None:
+                self._cgroups.close()
+                self._cgroups = None
             if self._self_mounted:
                 with contextlib.suppress(OSError):
                     mounts.unmount(self._state)
@@ -265,8 +309,19 @@ class Sandbox:
             if _is_within(real, Path(os.path.realpath(path))):
                 raise InvalidRequestError(f"mount source {given} is inside protected {path}")
 
-    def _memory_mechanism(self) -> str:
-        return "cgroup2" if self._host and self._host.cgroup_parent else "rlimit-as"
+    def _isolation(self, slot: Slot) -> Isolation:
+        kind = self._cgroups.kind if self._cgroups is not None else None
+        return Isolation(
+            mode="bwrap",
+            namespaces=cmd.NAMESPACES,
+            resources=kind or "rlimit",
+            memory=kind or "rlimit-as",
+            processes=kind or "rlimit-nproc",
+            cpu=kind if kind is not None and self._cgroups and self._cgroups.cpu else "none",
+            seccomp=True,
+            host_uid=slot.uid,
+            slot=slot.index,
+        )
 
     async def _run_bwrap(
         self,
@@ -280,19 +335,11 @@ class Sandbox:
         assert host.bwrap
         limits = request.limits
         run_id = uuid.uuid4().hex
-        cgroup_parent = host.cgroup_parent
-        isolation = Isolation(
-            mode="bwrap",
-            namespaces=cmd.NAMESPACES,
-            memory=self._memory_mechanism(),
-            processes="cgroup2" if cgroup_parent else "rlimit-nproc",
-            seccomp=True,
-            host_uid=slot.uid,
-            slot=slot.index,
-        )
+        cgroup_parent = self._cgroups
+        isolation = self._isolation(slot)
         bound = log.bind(run_id=run_id, slot=slot.index)
         workspace: Workspace | None = None
-        cgroup: ExecutionCgroup | None = None
+        cgroup: ExecutionGroup | None = None
         gate: OptionsGate | None = None
         try:
             workspace = Workspace.create(
@@ -303,7 +350,7 @@ class Sandbox:
             )
             await self._write_files(workspace, request)
             if cgroup_parent is not None:
-                cgroup = ExecutionCgroup(cgroup_parent, f"exec-{run_id}")
+                cgroup = cgroup_parent.group(f"{EXEC_PREFIX}{run_id}")
                 cgroup.create(limits)
             gate = OptionsGate(rlimits_for(limits, address_space=cgroup is None))
             seccomp_r, seccomp_w = os.pipe2(os.O_CLOEXEC)
