@@ -35,8 +35,13 @@ RUN packages="python3 python3-venv bubblewrap libseccomp2 ca-certificates tini";
 FROM os AS deps
 # The dependencies alone, from pyproject.toml and an empty package: this layer is
 # rebuilt only when pyproject.toml changes, not on every change to the code.
-ARG PIP_INDEX_URL=
-ARG PIP_EXTRA_INDEX_URL=
+# pip's own settings, for the build only: a mirror (PIP_INDEX_URL), or an offline build
+# from a wheelhouse the builder mounts (PIP_NO_INDEX=1, PIP_FIND_LINKS=/wheels and, with
+# podman, --volume ./wheelhouse:/wheels).
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_NO_INDEX
 WORKDIR /src
 COPY pyproject.toml README.md ./
 # An optional CA bundle for a TLS-intercepting proxy: --secret id=pip-ca,src=FILE.
@@ -51,6 +56,10 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     && rm -rf /src/src
 
 FROM deps AS build
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_NO_INDEX
 COPY src ./src
 RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=pip-ca \
