@@ -9,7 +9,6 @@ services it calls.
 from __future__ import annotations
 
 import base64
-import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,19 +63,6 @@ def render(directory: Path) -> list[dict[str, Any]]:
     rendered = kustomize(directory)
     assert rendered.returncode == 0, rendered.stderr
     return [document for document in yaml.safe_load_all(rendered.stdout) if document]
-
-
-@pytest.fixture(scope="module")
-def production_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of deploy/k8s whose production overlay has the secrets.env an operator writes."""
-    tree = tmp_path_factory.mktemp("k8s") / "k8s"
-    shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns("secrets.env"))
-    (tree / "overlays" / "production" / "secrets.env").write_text(
-        f"DEVGEN_SERVICE_SECRET={secrets.token_hex(32)}\n"
-        "DEVGEN_DATABASE_URL=postgresql+asyncpg://devgen:pw@db:5432/devgen_{service}\n"
-        "DEVGEN_BUS_URL=amqp://devgen:pw@mq:5672/\n"
-    )
-    return tree
 
 
 @pytest.fixture(scope="module")
