@@ -36,7 +36,6 @@ WHEELS_IN_BUILD = "/var/cache/devgen-wheels"
 # What the Dockerfile's prebuild of the sandbox's environment installs besides the
 # platform's own pins (see devgen.services.executor.builtin).
 SANDBOX_PACKAGES = ("pytest>=8.2,<9", "pytest-cov>=5,<8")
-DISTRIBUTED_EXTRAS = ("postgres", "rabbitmq", "redis", "s3")
 # The trust store of this machine, for pip in the container that fetches the wheels
 # (a TLS-intercepting proxy's CA is in it where there is one).
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -160,9 +159,11 @@ def requirements() -> list[str]:
     packages that are not among the platform's own.
     """
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    (distributed,) = extras["distributed"]  # "devgen[postgres,rabbitmq,...]", as the image
     wanted = list(project["dependencies"])
-    for extra in DISTRIBUTED_EXTRAS:
-        wanted += project["optional-dependencies"][extra]
+    for extra in distributed[distributed.index("[") + 1 : distributed.index("]")].split(","):
+        wanted += extras[extra]
     return [*wanted, "hatchling", *SANDBOX_PACKAGES]
 
 
