@@ -71,12 +71,15 @@ RUN --mount=type=cache,target=/root/.cache/pip \
         --wheel-dir /wheels /src \
     && /opt/devgen/bin/pip install --no-deps --no-index /wheels/devgen-*.whl
 # The sandbox's built-in environment (pytest, FastAPI, ...) is built now, so an
-# executor runs the generated tests without reaching a package index.
+# executor runs the generated tests without reaching a package index. The build locks
+# (root's, 0600) go: an executor makes its own, and a copy of the directory (the
+# Kubernetes init container) must be able to read every file.
 COPY deploy/docker/prebuild_environments.py /usr/local/lib/devgen/
 RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \
-    /opt/devgen/bin/python /usr/local/lib/devgen/prebuild_environments.py
+    /opt/devgen/bin/python /usr/local/lib/devgen/prebuild_environments.py \
+    && rm -f /var/cache/devgen-executor/environments/*.lock
 
 FROM os AS runtime
 LABEL org.opencontainers.image.title="devgen" \
