@@ -16,7 +16,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "docker" / "healthchec
 def healthcheck():
     """deploy/docker/healthcheck.py, loaded as a module."""
     spec = importlib.util.spec_from_file_location("devgen_healthcheck", SCRIPT)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
