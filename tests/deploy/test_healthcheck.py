@@ -46,7 +46,7 @@ def test_a_container_that_serves_nothing_has_no_port(healthcheck, argv):
 
 
 def test_its_default_ports_are_the_services_own(healthcheck):
-    assert healthcheck.DEFAULT_PORTS == {
-        "gateway": 8000,
-        **{name: load_definition(name).port for name in SERVICE_NAMES},
-    }
+    own = {"gateway": 8000, **{name: load_definition(name).port for name in SERVICE_NAMES}}
+
+    ports = healthcheck.DEFAULT_PORTS
+    assert ports == own
