@@ -20,9 +20,12 @@ PYTEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.devgen-runtime.stamp
 DEV_STAMP := $(VENV)/.devgen-dev.stamp
+# checkov (the manifests' scanner) pins versions devgen's dependencies outgrew: own venv.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help up test lint format bench clean bubblewrap
+.PHONY: help up test lint format bench clean bubblewrap container-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,7 +35,7 @@ up: $(RUNTIME_STAMP) bubblewrap ## Generate a tested service from $(EXAMPLE), th
 	$(if $(EXAMPLE),-$(BIN)/devgen generate $(EXAMPLE) --out generated/$(basename $(notdir $(EXAMPLE))))
 	$(BIN)/devgen up --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) bubblewrap ## Lint, check formatting, import contracts and the chassis' types, run the whole test suite
+test: $(DEV_STAMP) $(CHECKOV_STAMP) bubblewrap container-tools ## Lint, check formatting, import contracts and the chassis' types, run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -53,7 +56,7 @@ bench: $(RUNTIME_STAMP) ## Authenticated request vs a bare route (prints "auth r
 	$(BIN)/python bench/auth_request.py
 
 clean: ## Remove the virtual environment and caches (the data in ./.devgen is kept)
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .import_linter_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 $(BIN)/python:
@@ -91,5 +94,30 @@ bubblewrap:
 		else \
 			echo "note: bubblewrap (bwrap) is missing; the executor's sandbox needs it:"; \
 			echo "      sudo apt-get install bubblewrap   (or: sudo dnf install bubblewrap)"; \
+		fi; \
+	fi
+
+$(CHECKOV_STAMP): | $(BIN)/python
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+	@touch $@
+
+# The image test builds and runs the image with Debian's podman and runc on a base made
+# with debootstrap. Installed like bubblewrap. (The manifest tests also need kubectl
+# with kustomize v5, which this machine image carries; Debian's kubernetes-client is
+# too old for it.)
+container-tools:
+	@missing=""; \
+	command -v podman >/dev/null 2>&1 || missing="$$missing podman"; \
+	[ -x /usr/sbin/runc ] || missing="$$missing runc"; \
+	command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing="$$missing debootstrap"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing$$missing (the image and manifest tests)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "note:$$missing missing; the image and manifest tests need them:"; \
+			echo "      sudo apt-get install$$missing"; \
 		fi; \
 	fi

@@ -26,3 +26,17 @@ def test_option_defaults_are_shown_in_the_help(devgen, command, text):
 
     assert result.exit_code == 0, result.output
     assert text in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "prompted"),
+    [(["login"], ["--email", "--password"]), (["user", "create"], ["--password"])],
+)
+def test_options_that_are_asked_for_are_not_called_required(devgen, command, prompted):
+    result = devgen(*command, "--help")
+
+    assert result.exit_code == 0, result.output
+    for line in result.stdout.splitlines():
+        if any(f" {option} " in line for option in prompted):
+            assert "[required]" not in line, line
+            assert "*" not in line.split("--")[0], line

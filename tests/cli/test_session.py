@@ -117,3 +117,28 @@ def test_a_server_that_is_not_running_is_reported_cleanly(devgen):
     result = devgen("login", "--server", down, "--email", "a@example.com", "--password", PASSWORD)
 
     assert_clean_failure(result, 1, f"cannot reach {down}")
+
+
+@pytest.fixture(scope="module")
+def gateway_without_identity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevgenProcess]:
+    """The gateway alone, its identity URL pointing at a port nothing listens on."""
+    workdir: Path = tmp_path_factory.mktemp("gateway")
+    env = isolated_env(workdir / "data", DEVGEN_IDENTITY_URL=f"http://127.0.0.1:{free_port()}")
+    with devgen_process("serve", "gateway", env=env, workdir=workdir) as running:
+        yield running
+
+
+def test_an_identity_outage_is_not_called_a_refused_sign_in(devgen, gateway_without_identity):
+    url = gateway_without_identity.url
+
+    result = devgen("login", "--server", url, "--email", "a@example.com", "--password", PASSWORD)
+
+    assert_clean_failure(result, 1, f"identity is unreachable through {url}", "HTTP 502")
+    assert "refused" not in result.stderr
+
+
+def test_login_prompts_for_what_is_not_given(devgen, server, account):
+    result = devgen("login", "--server", server.url, input=f"{account}\n{PASSWORD}\n")
+
+    assert result.exit_code == 0, result.output
+    assert f"Signed in to {server.url} as {account}" in result.stdout

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -256,7 +257,15 @@ def list_runs(
             return found
 
     runs = run(work())
-    table = Table("id", "state", "created", "seconds", "tests", "requirement", title="Runs")
+    # Ids are whole and on one line, whatever the terminal's width, so they can be
+    # copied into `devgen runs show`; the other columns wrap or shorten instead.
+    table = Table(title="Runs", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=36)
+    table.add_column("state", no_wrap=True)
+    table.add_column("created", min_width=10)
+    table.add_column("seconds", justify="right", no_wrap=True)
+    table.add_column("tests", no_wrap=True)
+    table.add_column("requirement", ratio=1, overflow="fold")
     for item in runs:
         tests = item.get("tests") or {}
         table.add_row(

@@ -14,6 +14,8 @@ from devgen.cli.output import fail, out
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 _TIMEOUT_SECONDS = 15.0
+# What the gateway (or identity) answers while identity or its database is down.
+_OUTAGE = frozenset({502, 503, 504})
 
 Server = Annotated[
     str | None,
@@ -50,10 +52,14 @@ def _stored(server: str | None) -> StoredLogin:
 
 
 def login(
-    email: Annotated[str, typer.Option(prompt=True, help="Your account's e-mail address.")],
+    # Optional to click, so the help does not call them required: both are asked for.
+    email: Annotated[
+        str | None,
+        typer.Option(prompt=True, help="Your account's e-mail address (asked for when not given)."),
+    ] = None,
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="Asked for when not given.")
-    ],
+        str | None, typer.Option(prompt=True, hide_input=True, help="Asked for when not given.")
+    ] = None,
     server: Server = None,
 ) -> None:
     """Sign in to a devgen server and keep the tokens for the other commands."""
@@ -62,8 +68,14 @@ def login(
     response = _call(
         base, "POST", "/api/v1/auth/login", body={"email": email, "password": password}
     )
+    if response.status_code in _OUTAGE:
+        fail(
+            f"identity is unreachable through {base} (HTTP {response.status_code}: "
+            f"{_message(response)}); nothing was signed in, try again once it is back"
+        )
     if response.status_code != 200:
         fail(f"sign-in refused: {_message(response)}")
+    assert email is not None  # prompted for when not given
     tokens = response.json()["data"]
     path = credentials.save(
         StoredLogin(

@@ -35,15 +35,16 @@ async def _create(settings: Settings, account: RegisterRequest, admin: bool) -> 
 @app.command()
 def create(
     email: Annotated[str, typer.Option(help="The account's e-mail address.")],
+    # Optional to click, so the help does not call it required: it is asked for.
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
             prompt=True,
             hide_input=True,
             confirmation_prompt=True,
             help="Asked for when not given (8 to 1024 characters).",
         ),
-    ],
+    ] = None,
     admin: Annotated[bool, typer.Option(help="Make the account a platform administrator.")] = False,
     display_name: Annotated[str | None, typer.Option(help="Name shown in the console.")] = None,
 ) -> None:
