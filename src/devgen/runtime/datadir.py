@@ -59,7 +59,11 @@ def _tighten(path: Path, mode: int) -> bool:
         return False  # gone meanwhile (a SQLite -shm file, say)
     if stat.S_ISLNK(info.st_mode) or not info.st_mode & 0o077:
         return False
-    os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077 | (mode & 0o700))
+    try:
+        os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077 | (mode & 0o700))
+    except OSError as exc:  # a read-only mount, another owner: say so, do not stop
+        log.warning("data_dir_permissions_not_tightened", path=str(path), error=str(exc))
+        return False
     return True
 
 
