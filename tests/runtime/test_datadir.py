@@ -64,7 +64,8 @@ def test_loose_modes_left_in_the_data_dir_are_tightened(tmp_path):
 def test_the_generated_service_secret_is_long_private_and_kept(tmp_path):
     first = ensure_service_secret(_settings(tmp_path / "data"))
     secret = first.auth.service_secret
-    assert secret is not None and len(secret.get_secret_value()) >= 64
+    assert secret is not None
+    assert len(secret.get_secret_value()) >= 64
     assert _mode(tmp_path / "data" / SECRET_FILE) == 0o600
     again = ensure_service_secret(_settings(tmp_path / "data"))
     assert again.auth.service_secret == secret

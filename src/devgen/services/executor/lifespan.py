@@ -22,8 +22,10 @@ from pathlib import Path, PurePosixPath
 import structlog
 from fastapi import FastAPI, Request
 
+from devgen.kit.auth.remote import RemoteIntrospector
 from devgen.kit.health import DependencyStatus
 from devgen.kit.settings import Environment, Settings
+from devgen.kit.streams import StreamLimiter
 from devgen.services.executor import statedirs
 from devgen.services.executor.builder import EnvironmentBuilder
 from devgen.services.executor.builds import Builds
@@ -165,6 +167,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
         runtimes=runtimes,
         owner=owner,
+        streams=StreamLimiter(
+            per_user=executor_settings.executor_streams_per_user,
+            per_tenant=executor_settings.executor_streams_per_tenant,
+        ),
+        # Asked at identity, not the local authenticator: only identity knows of revocations.
+        introspector=RemoteIntrospector(app.state.clients, app.state.service_credentials),
     )
 
     async def sandbox_health(_request: Request) -> DependencyStatus:

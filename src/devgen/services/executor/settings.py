@@ -62,6 +62,18 @@ class ExecutorSettings(BaseSettings):
     )
     executor_environments_dir: Path = ENVIRONMENTS_DIR
     executor_build_timeout_seconds: float = Field(default=600.0, gt=0, le=7200)
+    executor_stream_recheck_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often a log stream asks identity whether its credential still holds.",
+    )
+    executor_streams_per_user: int = Field(
+        default=10, ge=1, le=10_000, description="Log streams one user may hold open at once."
+    )
+    executor_streams_per_tenant: int = Field(
+        default=100, ge=1, le=100_000, description="Log streams one tenant may hold open at once."
+    )
     executor_tenant_builds: int = Field(
         default=2, ge=1, le=1000, description="Environment builds one tenant may run at once."
     )

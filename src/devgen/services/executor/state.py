@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from devgen.kit.auth.tokens import Introspector
 from devgen.kit.db import Database
+from devgen.kit.streams import StreamLimiter
 from devgen.services.executor.builds import Builds
 from devgen.services.executor.lease import Owner
 from devgen.services.executor.live import LiveHub
@@ -31,6 +33,8 @@ class ExecutorState:
     quota: EnvironmentQuota
     runtimes: RuntimeCatalog
     owner: Owner
+    streams: StreamLimiter
+    introspector: Introspector
 
     @property
     def unsafe(self) -> bool:

@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from devgen.kit.auth.remote import RemoteIntrospector
+from devgen.kit.streams import StreamLimiter
 from devgen.services.orchestrator import live
 from devgen.services.orchestrator.engine import RunEngine
 from devgen.services.orchestrator.live import RunWatch
 from devgen.services.orchestrator.settings import OrchestratorSettings
 from devgen.services.orchestrator.state import OrchestratorState
 from devgen.services.orchestrator.steps.registry import default_executors
-from devgen.services.orchestrator.streams import StreamLimiter
 
 
 @asynccontextmanager

@@ -10,10 +10,10 @@ from fastapi import Depends, Request
 
 from devgen.kit.auth.tokens import Introspector
 from devgen.kit.db import Database
+from devgen.kit.streams import StreamLimiter
 from devgen.services.orchestrator.engine import RunEngine
 from devgen.services.orchestrator.live import RunWatch
 from devgen.services.orchestrator.settings import OrchestratorSettings
-from devgen.services.orchestrator.streams import StreamLimiter
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
-from fastapi.security.utils import get_authorization_scheme_param
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.types import Receive, Scope, Send
 
 from devgen.kit.deps import KnownQueryParameters, Session
 from devgen.kit.errors import (
@@ -24,6 +22,13 @@ from devgen.kit.errors import (
 )
 from devgen.kit.pagination import CursorPage, paginate_cursor
 from devgen.kit.responses import Envelope, ListEnvelope
+from devgen.kit.streams import (
+    LimitedStream,
+    StreamCredential,
+    StreamEnd,
+    bearer_token,
+    closed_event,
+)
 from devgen.kit.waiting import wait_event
 from devgen.services.orchestrator import repository, service
 from devgen.services.orchestrator.api.deps import Reader, Writer
@@ -37,7 +42,6 @@ from devgen.services.orchestrator.schemas import (
 )
 from devgen.services.orchestrator.state import OrchestratorState, State
 from devgen.services.orchestrator.states import is_terminal
-from devgen.services.orchestrator.streams import StreamCredential, StreamEnd, StreamSlot
 
 router = APIRouter(
     prefix="/api/v1/runs",
@@ -139,32 +143,8 @@ async def cancel_run(
 _CLOSED_EVENT = "orchestrator.stream.closed"
 
 
-class _LimitedStream(EventSourceResponse):
-    """An event stream that gives its slot back however it ends (even unstarted, for HEAD)."""
-
-    def __init__(self, *args: Any, slot: StreamSlot, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._slot = slot
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._slot.release()
-
-
-def _bearer_token(request: Request) -> str:
-    # Authentication has already accepted this header; the stream re-checks the same value.
-    _, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    return token
-
-
 def _closed(reason: StreamEnd) -> ServerSentEvent:
-    # No ``id``: a client resuming with Last-Event-ID resumes after the last run event.
-    return ServerSentEvent(
-        event=_CLOSED_EVENT,
-        data=json.dumps({"reason": reason.value, "message": reason.message}),
-    )
+    return closed_event(_CLOSED_EVENT, reason)
 
 
 def _sse(event: RunEventRead) -> ServerSentEvent:
@@ -253,13 +233,13 @@ async def run_events(
             )
         start = max(start, int(last_event_id))
     credential = StreamCredential(
-        _bearer_token(request),
+        bearer_token(request),
         principal,
         state.introspector,
         recheck_seconds=state.settings.orchestrator_stream_recheck_seconds,
     )
     slot = state.streams.open(principal)
-    return _LimitedStream(
+    return LimitedStream(
         _follow(state, run_id, start, follow, credential),
         slot=slot,
         ping=_PING_SECONDS,

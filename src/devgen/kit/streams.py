@@ -1,40 +1,51 @@
-"""Keeping the run event streams (SSE) in bounds: how many, and for how long a credential.
+"""Long-lived streams (server-sent events) kept in bounds: how many, and for how long a credential.
 
-A stream outlives the request that opened it by as long as the run takes,
-so two things are checked beyond what every request gets:
+A stream outlives the request that opened it, so two things are checked
+beyond what every request gets:
 
 - ``StreamLimiter``: how many streams one user, and one tenant, may hold
   open at once in this process; one more is refused with 429.
 - ``StreamCredential``: the credential the stream was opened with is asked
-  about again at identity (``POST /auth/validate``) every
-  ``orchestrator_stream_recheck_seconds``, and the stream ends at the
-  credential's ``exp``. Access tokens are verified locally against
-  identity's keys, so a revocation before ``exp`` (signing out, a changed
-  password, a disabled account, a membership removed) is visible only at
-  identity: asking there is what ends the stream. When identity cannot
-  answer the stream ends too (fail closed); the client reconnects with
-  ``Last-Event-ID`` and loses nothing.
+  about again at identity (``POST /internal/v1/auth/validate``) every
+  ``recheck_seconds``, and the stream ends at the credential's ``exp``.
+  Access tokens are verified locally against identity's keys, so a
+  revocation before ``exp`` (signing out, a changed password, a disabled
+  account, a membership removed) is visible only at identity: asking there
+  is what ends the stream. When identity cannot answer the stream ends too
+  (fail closed); the client reconnects (with ``Last-Event-ID`` where the
+  stream has ids) and loses nothing.
+
+``LimitedStream`` is the response that gives its limiter slot back however
+the stream ends; ``bearer_token`` reads the credential a stream re-checks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 import structlog
+from fastapi import Request
+from fastapi.security.utils import get_authorization_scheme_param
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
 
-from devgen.kit.auth import Principal
+from devgen.kit.auth.principal import Principal
 from devgen.kit.auth.tokens import Introspector
-from devgen.kit.errors import RateLimited, ServiceUnavailable
-from devgen.services.orchestrator.access import tenant_of
+from devgen.kit.errors import Forbidden, RateLimited, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
 _RETRY_AFTER_SECONDS = 5
+T = TypeVar("T")
 
 
 class StreamSlot:
@@ -64,7 +75,9 @@ class StreamLimiter:
         its user or its tenant already holds as many as allowed."""
         # An API key (and a service acting for someone) counts for the user behind it.
         user = principal.user_id or principal.subject
-        tenant = tenant_of(principal)
+        tenant = principal.tenant_id
+        if tenant is None:
+            raise Forbidden("This credential is not bound to a tenant.")
         if self._users[user] >= self._per_user:
             raise RateLimited(
                 _RETRY_AFTER_SECONDS,
@@ -89,7 +102,7 @@ class StreamLimiter:
 
 
 class StreamEnd(StrEnum):
-    """Why a stream was ended before its run finished."""
+    """Why a stream was ended before what it follows finished."""
 
     expired = "credential_expired"
     revoked = "credential_revoked"
@@ -160,3 +173,66 @@ class StreamCredential:
             # An API key's expiry may have been brought forward since the stream opened.
             self._expires_at = current.expires_at
         return None
+
+
+class LimitedStream(EventSourceResponse):
+    """An event stream that gives its slot back however it ends (even unstarted, for HEAD)."""
+
+    def __init__(self, *args: Any, slot: StreamSlot, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._slot.release()
+
+
+def bearer_token(request: Request) -> str:
+    """The bearer credential of ``request`` (authentication has already accepted it)."""
+    _, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return token
+
+
+def closed_event(event: str, reason: StreamEnd) -> ServerSentEvent:
+    """The last event of a stream its credential no longer holds (no ``id``: resuming
+    with ``Last-Event-ID`` picks up after the last real event)."""
+    return ServerSentEvent(
+        event=event, data=json.dumps({"reason": reason.value, "message": reason.message})
+    )
+
+
+async def until_revoked(
+    source: AsyncIterator[T], credential: StreamCredential, closing: Callable[[StreamEnd], T]
+) -> AsyncIterator[T]:
+    """``source``'s items while ``credential`` holds; then ``closing(why)``, and the end.
+
+    The credential is checked when a re-check is due even while ``source``
+    has nothing to say (an execution still queued, a quiet program).
+    """
+    upcoming: asyncio.Future[T] | None = None
+    try:
+        while True:
+            ended = await credential.check()
+            if ended is not None:
+                yield closing(ended)
+                return
+            if upcoming is None:
+                upcoming = asyncio.ensure_future(anext(source))
+            done, _ = await asyncio.wait({upcoming}, timeout=credential.seconds_to_next_check())
+            if upcoming in done:
+                try:
+                    item = upcoming.result()
+                except StopAsyncIteration:
+                    return
+                upcoming = None
+                yield item
+    finally:
+        if upcoming is not None and not upcoming.done():
+            upcoming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await upcoming
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
