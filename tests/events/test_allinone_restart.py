@@ -23,8 +23,7 @@ from devgen.kit.events.tables import outbox
 from devgen.services.audit.models import AuditRecord
 from devgen.services.identity.models import User
 from devgen.services.profile.models import Profile
-from tests.events.waiting import eventually
-from tests.helpers import PASSWORD, unique_email
+from tests.helpers import PASSWORD, eventually, unique_email
 from tests.runtime.processes import devgen, isolated_env
 
 pytestmark = pytest.mark.slow

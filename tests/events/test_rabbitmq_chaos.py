@@ -28,7 +28,7 @@ from tests.events.harness import (
     recorded_count,
     recorded_ids,
 )
-from tests.events.waiting import eventually
+from tests.helpers import eventually
 from tests.runtime.processes import devgen, isolated_env
 
 pytestmark = [

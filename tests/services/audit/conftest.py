@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from devgen.services.audit.models import AuditRecord
 from devgen.services.identity.service import create_user
-from tests.events.waiting import eventually
-from tests.helpers import PASSWORD, Account, login, register, unique_email
+from tests.helpers import PASSWORD, Account, eventually, login, register, unique_email
 
 
 @pytest.fixture

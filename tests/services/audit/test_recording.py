@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
-from tests.helpers import PASSWORD, assert_error, register, unique_email
+from sqlalchemy import update
+
+from devgen.kit.events.tables import outbox
+from devgen.kit.metrics import REGISTRY
+from tests.helpers import PASSWORD, assert_error, eventually, register, unique_email
 from tests.services.audit.conftest import (
     records,
     service_headers,
@@ -49,21 +52,36 @@ async def test_a_failed_sign_in_is_a_failure_in_the_platform_chain(client, platf
 
 
 async def test_each_event_is_recorded_once_even_when_delivered_twice(client, platform):
-    await register(client)
+    account = await register(client)
     await wait_for_record(platform, action="identity.user.registered")
     identity = platform.state.upstream_apps["identity"]
+    repeats_before = _duplicates_seen_by_audit()
     # The relay publishes everything again, as after a crash between publish and mark.
-    from sqlalchemy import update
-
-    from devgen.kit.events.tables import outbox
-
     async with identity.state.database.transaction() as session:
         await session.execute(update(outbox).values(sent_at=None))
     identity.state.relay._cursor = 0
     identity.state.relay.wake()
-    await asyncio.sleep(0.5)
+    # The positive control: an event written after the reset. The relay
+    # publishes in outbox order and audit handles its queue in order, so once
+    # the control is recorded every repeat before it has been delivered; a
+    # second record of one of them would be there now.
+    await client.post("/api/v1/auth/login", json={"email": account.email, "password": "nope"})
+    await wait_for_record(platform, action="identity.login.failed")
+    # The repeats did reach audit (else the counts below would prove nothing).
+    await eventually(
+        _duplicates_seen_by_audit,
+        until=lambda seen: seen > repeats_before,
+        what="audit absorbing a repeat",
+    )
     assert len(await records(platform, action="identity.user.registered")) == 1
     assert len(await records(platform, action="identity.login.succeeded")) == 1
+
+
+def _duplicates_seen_by_audit() -> float:
+    sample = REGISTRY.get_sample_value(
+        "devgen_events_handled_total", {"service": "audit", "outcome": "duplicate"}
+    )
+    return sample or 0.0
 
 
 async def test_levels_summarise_or_drop_event_types_per_tenant(client, platform):
@@ -84,9 +102,13 @@ async def test_levels_summarise_or_drop_event_types_per_tenant(client, platform)
     )
     key_id = created.json()["data"]["id"]
     await client.delete(f"/api/v1/api-keys/{key_id}", headers=account.headers)
+    # The positive control, emitted after the revocation and recorded: audit
+    # handles identity's events in the order identity wrote them, so once the
+    # control is recorded the revocation has been handled (and dropped).
+    await client.post("/api/v1/auth/login", json={"email": account.email, "password": "nope"})
+    await wait_for_record(platform, action="identity.login.failed")
     summary = await wait_for_record(platform, action="identity.api_key.created")
     assert (summary.level, summary.data, summary.resource_id) == ("summary", {}, key_id)
-    await asyncio.sleep(0.3)
     assert await records(platform, action="identity.api_key.revoked") == []
 
 
