@@ -102,8 +102,9 @@ async def test_a_heartbeat_stops_steps_of_a_run_cancelled_elsewhere(
     await asyncio.wait_for(inside.wait(), 10)
     async with database.transaction() as session:
         await cancel_run(session, principal, run_id)
-    # No local notification: only the heartbeat (every lease/3) can notice.
-    run = await wait_run(database, run_id, seconds=5)
+    # No local notification: only the heartbeat (every lease/3) can notice;
+    # unnoticed, the step would run for a minute, past wait_run's deadline.
+    run = await wait_run(database, run_id)
     assert run.state == "cancelled"
 
 
@@ -124,9 +125,10 @@ async def test_a_step_whose_worker_died_is_taken_over_from_its_checkpoint(
     run_id = await start_run(database, principal)
     await asyncio.wait_for(holding.wait(), 10)
     # The worker dies: its loops and steps stop, nothing is written, the lease stays.
-    for job in [*dead._loops, *dead._running.values()]:
+    jobs = [*dead._loops, *dead._running.values()]
+    for job in jobs:
         job.cancel()
-    await asyncio.sleep(0.1)
+    await asyncio.gather(*jobs, return_exceptions=True)
     second = happy_executors()
     seen: list[dict] = []
 
