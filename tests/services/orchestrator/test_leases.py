@@ -97,7 +97,9 @@ async def test_a_heartbeat_stops_steps_of_a_run_cancelled_elsewhere(
         return StepOutcome()
 
     executors["test"].script = long_tests
-    await make_engine(executors, lease_seconds=0.6)
+    # Short, so the heartbeat (every lease/3) comes soon; not so short that a
+    # late beat on a busy machine lets the lease lapse first.
+    await make_engine(executors, lease_seconds=3.0)
     run_id = await start_run(database, principal)
     await asyncio.wait_for(inside.wait(), 10)
     async with database.transaction() as session:
@@ -161,8 +163,11 @@ async def test_a_step_whose_worker_died_is_taken_over_from_its_checkpoint(
 
 async def test_two_engines_never_run_the_same_step(database, principal, make_engine):
     executors = happy_executors()
-    await make_engine(executors)
-    await make_engine(executors)
+    # Leases long enough that no heartbeat, however late on a busy machine,
+    # lets one lapse: what is checked is that claims exclude each other, not
+    # the takeover of a lapsed lease (which runs a step again, by design).
+    await make_engine(executors, lease_seconds=60)
+    await make_engine(executors, lease_seconds=60)
     runs = [await start_run(database, principal) for _ in range(6)]
     for run_id in runs:
         assert (await wait_run(database, run_id)).state == "succeeded"

@@ -46,6 +46,7 @@ async def test_sandbox_dies_with_its_parent(state_dir: Path) -> None:
         await eventually(
             lambda: slot_processes(HELPER_BASE_UID, 1),
             until=lambda pids: len(pids) >= 3,
+            timeout=60,  # a fresh interpreter imports devgen and sets up a sandbox first
             what="the sandboxed program and its child to start",
         )
     finally:
