@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from devgen.kit.events.tables import outbox
 from devgen.kit.metrics import REGISTRY
@@ -55,12 +55,18 @@ async def test_each_event_is_recorded_once_even_when_delivered_twice(client, pla
     account = await register(client)
     await wait_for_record(platform, action="identity.user.registered")
     identity = platform.state.upstream_apps["identity"]
+    relay = identity.state.relay
+    # Everything relayed and marked first: a row still in flight when the
+    # marks are cleared would be marked again, not published again.
+    await eventually(
+        lambda: _all_marked(identity), until=lambda done: done and not relay._in_flight
+    )
     repeats_before = _duplicates_seen_by_audit()
     # The relay publishes everything again, as after a crash between publish and mark.
     async with identity.state.database.transaction() as session:
         await session.execute(update(outbox).values(sent_at=None))
-    identity.state.relay._cursor = 0
-    identity.state.relay.wake()
+    relay._cursor = 0
+    relay.wake()
     # The positive control: an event written after the reset. The relay
     # publishes in outbox order and audit handles its queue in order, so once
     # the control is recorded every repeat before it has been delivered; a
@@ -75,6 +81,14 @@ async def test_each_event_is_recorded_once_even_when_delivered_twice(client, pla
     )
     assert len(await records(platform, action="identity.user.registered")) == 1
     assert len(await records(platform, action="identity.login.succeeded")) == 1
+
+
+async def _all_marked(app) -> bool:
+    async with app.state.database.transaction() as session:
+        unsent = await session.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        )
+    return unsent == 0
 
 
 def _duplicates_seen_by_audit() -> float:
