@@ -1,8 +1,12 @@
-"""Small helpers tests use to act as users over the API."""
+"""Small helpers of the tests: acting as users over the API, and waiting for an effect."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,3 +154,82 @@ async def introspect(platform: Any, token: str) -> httpx.Response:
     headers = {"Authorization": f"Bearer {await service_token(platform, 'test')}"}
     async with service_app_client(platform, "identity") as identity:
         return await identity.post(VALIDATE_PATH, json={"token": token}, headers=headers)
+
+
+# Generous: a CI machine running two test workers, builds and a broker can be
+# slow by whole seconds. A wait that succeeds returns as soon as it can, so
+# only a failing test pays the full deadline.
+EVENTUALLY_SECONDS = 20.0
+EVENTUALLY_INTERVAL = 0.05
+
+# Indirections so the helper's own test can see every pause it takes.
+_pause = asyncio.sleep
+_pause_sync = time.sleep
+
+
+def _timed_out(what: str, timeout: float, last: object, error: BaseException | None) -> str:
+    seen = f"last error: {error!r}" if error is not None else f"last value: {last!r}"
+    return f"{what or 'condition'} not met within {timeout:g}s ({seen})"
+
+
+async def eventually(
+    probe: Callable[[], Any],
+    *,
+    until: Callable[[Any], object] = bool,
+    timeout: float = EVENTUALLY_SECONDS,
+    interval: float = EVENTUALLY_INTERVAL,
+    ignoring: tuple[type[BaseException], ...] = (),
+    what: str = "",
+) -> Any:
+    """Call ``probe()`` (awaiting what it returns, if awaitable) until ``until(value)`` holds.
+
+    Returns that value. Fails the test with an ``AssertionError`` naming ``what``
+    and the last value seen (or the last of the ``ignoring`` exceptions, which
+    count as "not yet") once ``timeout`` seconds passed. Any other exception
+    from ``probe`` propagates at once. Wait on the very condition the test
+    asserts next, never on a step before it.
+    """
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        error: BaseException | None = None
+        try:
+            last = probe()
+            if inspect.isawaitable(last):
+                last = await last
+        except ignoring as exc:
+            error = exc
+        else:
+            if until(last):
+                return last
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(_timed_out(what, timeout, last, error))
+        await _pause(min(interval, left))
+
+
+def eventually_sync(
+    probe: Callable[[], Any],
+    *,
+    until: Callable[[Any], object] = bool,
+    timeout: float = EVENTUALLY_SECONDS,
+    interval: float = EVENTUALLY_INTERVAL,
+    ignoring: tuple[type[BaseException], ...] = (),
+    what: str = "",
+) -> Any:
+    """:func:`eventually` for code without an event loop (starting processes, threads)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        error: BaseException | None = None
+        try:
+            last = probe()
+        except ignoring as exc:
+            error = exc
+        else:
+            if until(last):
+                return last
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(_timed_out(what, timeout, last, error))
+        _pause_sync(min(interval, left))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import PASSWORD, unique_email
+from tests.helpers import PASSWORD, eventually, eventually_sync, unique_email
 from tests.runtime.processes import free_port, isolated_env
 
 STARTUP_SECONDS = 90.0
@@ -55,17 +53,25 @@ class Process:
             self.process = subprocess.Popen(
                 command, env=self.env, cwd=self.workdir, stdout=sink, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        process = self.process
+
+        def health() -> int:
+            if process.poll() is not None:
                 raise RuntimeError(f"{self.args} exited:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code in {200, 503}:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.args} did not start in time:\n{self.log()}")
+            return httpx.get(f"{self.url}/health", timeout=1.0).status_code
+
+        try:
+            eventually_sync(
+                health,
+                until=lambda status: status in {200, 503},
+                timeout=STARTUP_SECONDS,
+                interval=0.1,
+                ignoring=(httpx.HTTPError,),
+                what=f"{self.args} answering /health",
+            )
+        except AssertionError as exc:
+            raise RuntimeError(f"{exc}:\n{self.log()}") from None
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown work at all, as when a machine dies."""
@@ -152,33 +158,37 @@ class User:
 
     async def finished(self, run_id: str, seconds: float = 300.0) -> dict[str, Any]:
         """The run once it ended; fails after ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                current = await self.run(run_id)
-            except (httpx.TransportError, AssertionError):
-                current = {"state": "unreachable"}  # a server restarting
-            if current["state"] in TERMINAL:
-                return current
-            assert time.monotonic() < deadline, f"run {run_id} still {current['state']}"
-            await asyncio.sleep(0.25)
+        finished: dict[str, Any] = await eventually(
+            lambda: self.run(run_id),
+            until=lambda current: current["state"] in TERMINAL,
+            timeout=seconds,
+            interval=0.25,
+            ignoring=(httpx.TransportError, AssertionError),  # a server restarting
+            what=f"run {run_id} finished",
+        )
+        return finished
 
     async def audit_of(
         self, run_id: str, until: str, seconds: float = 30.0
     ) -> list[dict[str, Any]]:
         """The run's audit records (oldest first) once ``until`` has arrived."""
-        deadline = time.monotonic() + seconds
-        while True:
+
+        async def actions() -> tuple[list[str], list[dict[str, Any]]]:
             records = await self.call(
                 "GET",
                 "/api/v1/audit/events",
                 params={"action": "orchestrator", "resource_id": run_id, "limit": 100},
             )
-            actions = [record["action"] for record in records]
-            if until in actions:
-                return sorted(records, key=lambda record: record["seq"])
-            assert time.monotonic() < deadline, f"audit has only {actions}"
-            await asyncio.sleep(0.25)
+            return [record["action"] for record in records], records
+
+        _, records = await eventually(
+            actions,
+            until=lambda seen: until in seen[0],
+            timeout=seconds,
+            interval=0.25,
+            what=f"audit recording {until}",
+        )
+        return sorted(records, key=lambda record: record["seq"])
 
 
 async def sign_up(http: httpx.AsyncClient, identity: httpx.AsyncClient | None = None) -> User:

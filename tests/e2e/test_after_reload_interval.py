@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.events.waiting import eventually
-from tests.helpers import login, register
+from tests.helpers import eventually, login, register
 from tests.services.executor.conftest import remove_state_dir
 from tests.services.storage.support import stored
 

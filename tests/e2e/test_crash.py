@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from tests.e2e.support import (
     sign_up,
 )
 from tests.events import broker
+from tests.helpers import eventually
 from tests.runtime.processes import isolated_env
 
 pytestmark = pytest.mark.slow
@@ -40,18 +40,21 @@ LEASE_SECONDS = "3"
 
 async def _test_step_running(user: User, run_id: str, seconds: float = 120) -> tuple[dict, str]:
     """The run's test step once its sandbox execution exists, and that execution's id."""
-    deadline = time.monotonic() + seconds
-    while True:
+
+    async def running() -> tuple[dict, str] | None:
         run = await user.run(run_id)
-        step = next(s for s in run["steps"] if s["step"] == "test")
-        if step["state"] == "running":
-            task = await user.call("GET", f"/api/v1/tasks/{step['id']}")
-            executions = task["checkpoint"].get("executions") or {}
-            if "tests" in executions:
-                return task, executions["tests"]
         assert run["state"] not in {"succeeded", "failed", "cancelled"}, run
-        assert time.monotonic() < deadline, "the test step did not start"
-        await asyncio.sleep(0.05)
+        step = next(s for s in run["steps"] if s["step"] == "test")
+        if step["state"] != "running":
+            return None
+        task = await user.call("GET", f"/api/v1/tasks/{step['id']}")
+        executions = task["checkpoint"].get("executions") or {}
+        return (task, executions["tests"]) if "tests" in executions else None
+
+    found: tuple[dict, str] = await eventually(
+        running, timeout=seconds, what="the test step's sandbox execution"
+    )
+    return found
 
 
 async def _run_events(user: User, run_id: str) -> list[dict[str, Any]]:

@@ -11,11 +11,12 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import uuid
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.helpers import eventually_sync
 
 AMQP_URL = os.environ.get("DEVGEN_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -117,6 +118,10 @@ def ensure_running() -> None:
     binary = shutil.which("rabbitmqctl")
     if binary is not None:
         subprocess.run([binary, "start_app"], capture_output=True, timeout=120)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and unreachable_reason():
-            time.sleep(0.5)
+        eventually_sync(
+            unreachable_reason,
+            until=lambda reason: reason is None,
+            timeout=60,
+            interval=0.5,
+            what="RabbitMQ back up",
+        )

@@ -23,8 +23,7 @@ from devgen.kit.events.tables import outbox
 from devgen.services.audit.models import AuditRecord
 from devgen.services.identity.models import User
 from devgen.services.profile.models import Profile
-from tests.events.waiting import eventually
-from tests.helpers import PASSWORD, unique_email
+from tests.helpers import PASSWORD, eventually, unique_email
 from tests.runtime.processes import devgen, isolated_env
 
 pytestmark = pytest.mark.slow
@@ -111,7 +110,11 @@ async def test_a_killed_all_in_one_process_delivers_everything_once_after_restar
 
                 await eventually(caught_up, timeout=90)
                 await eventually(lambda: _no_unsent(databases), timeout=30)
-                await asyncio.sleep(0.5)
+                # The positive control: a sign-up after everything else. Audit
+                # handles identity's events in outbox order, so once its events
+                # are recorded too, any repeat of an earlier one would be there.
+                await _sign_up(http)
+                await eventually(caught_up, timeout=30)
                 recorded = await databases.recorded()
                 assert [e for e, n in Counter(recorded).items() if n > 1] == []
                 assert sorted(recorded) == sorted(await databases.emitted())

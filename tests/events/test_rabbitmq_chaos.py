@@ -28,7 +28,7 @@ from tests.events.harness import (
     recorded_count,
     recorded_ids,
 )
-from tests.events.waiting import eventually
+from tests.helpers import eventually
 from tests.runtime.processes import devgen, isolated_env
 
 pytestmark = [
@@ -66,23 +66,48 @@ async def test_every_event_arrives_once_through_dropped_connections_and_a_broker
     try:
         async with producer_and_audit(settings) as apps:
             assert await apps.producer.state.bus.wait_ready(15)
+            audit_db = apps.audit.state.database
             done = asyncio.Event()
             emitting = asyncio.create_task(_emit_until(apps.producer, done))
-            await asyncio.sleep(0.5)
+            # Each disruption lands while events flow, and the next one only once
+            # delivery has resumed after the last.
+            await eventually(lambda: _count_is(audit_db, 1), timeout=60)
             await asyncio.to_thread(broker.rabbitmqctl, "close_all_connections", "devgen chaos")
-            await asyncio.sleep(0.5)
+            await _more_recorded(audit_db)
             restart = broker.restart_app_in_background(down_seconds=2)
             await asyncio.to_thread(restart.wait, 120)
-            await asyncio.sleep(0.5)
+            await _more_recorded(audit_db)
             done.set()
             emitted = await emitting
-            audit_db = apps.audit.state.database
             await eventually(lambda: _count_is(audit_db, len(emitted)), timeout=90)
-            await asyncio.sleep(1)  # anything still in flight would show up as a duplicate
+            await _control_recorded(apps.producer, audit_db, emitted)
             _assert_exactly_once(await recorded_ids(audit_db), emitted)
         assert _publish_failures() > failures_before, "the relay never saw the broker go away"
     finally:
         await asyncio.to_thread(broker.ensure_running)
+
+
+async def _more_recorded(database: Database) -> None:
+    """Wait until audit records more than it has now (delivery goes on)."""
+    now = await recorded_count(database)
+    await eventually(lambda: _count_is(database, now + 1), timeout=90)
+
+
+async def _control_recorded(producer, audit_db: Database, emitted: list[str]) -> None:
+    """Emit one more event and wait until audit recorded it; add it to ``emitted``.
+
+    The positive control for "no duplicates": the relay publishes in outbox
+    order, and what the broker redelivers after a dropped connection or a
+    killed consumer went back to the queue when that happened, ahead of the
+    control. Audit's one consumer takes the queue in order, so once the
+    control is recorded every copy before it has been handled: a duplicate
+    would be in the records now.
+    """
+    [control] = await emit_notes(producer, 1)
+    await eventually(
+        lambda: recorded_ids(audit_db), until=lambda ids: control in ids, what="the control event"
+    )
+    emitted.append(control)
 
 
 def _publish_failures() -> float:
@@ -142,7 +167,7 @@ async def test_a_relay_killed_between_publish_and_mark_causes_no_duplicate_recor
         await again.start()
         try:
             await eventually(lambda: _outbox_empty(producer.state.database))
-            await asyncio.sleep(1)
+            await _control_recorded(producer, audit_db, emitted)
         finally:
             await again.stop()
         _assert_exactly_once(await recorded_ids(audit_db), emitted)
@@ -181,7 +206,7 @@ async def test_a_consumer_killed_mid_batch_gets_the_rest_again_without_duplicate
                 assert 0 < recorded_at_kill < count, "the kill should land mid-stream"
                 with devgen("serve", "audit", env=env, workdir=tmp_path / "second"):
                     await eventually(lambda: _count_is(audit_db, count), timeout=120)
-                    await asyncio.sleep(1)
+                    await _control_recorded(producer, audit_db, emitted)
                     _assert_exactly_once(await recorded_ids(audit_db), emitted)
     finally:
         await audit_db.dispose()

@@ -13,7 +13,6 @@ import json
 import math
 import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from tests.helpers import eventually_sync
 from tests.llm_standin.replies import Reply
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -149,11 +149,14 @@ class LLMStandIn:
             daemon=True,
         )
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the LLM stand-in did not start")
-            time.sleep(0.005)
+        server, thread = self._server, self._thread
+
+        def started() -> bool:
+            if not thread.is_alive():
+                raise RuntimeError("the LLM stand-in stopped before it started")
+            return server.started
+
+        eventually_sync(started, interval=0.005, what="the LLM stand-in to start")
         return self
 
     def stop(self) -> None:

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import TEST_SERVICE_SECRET
+from tests.helpers import TEST_SERVICE_SECRET, eventually_sync
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 
@@ -59,17 +58,22 @@ class DevgenProcess:
 
 
 def _wait_until_healthy(running: DevgenProcess) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+    def health() -> int:
         if running.process.poll() is not None:
             raise RuntimeError(f"devgen exited with {running.process.returncode}:\n{running.log()}")
-        try:
-            if httpx.get(f"{running.url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"devgen did not answer /health in time:\n{running.log()}")
+        return httpx.get(f"{running.url}/health", timeout=1.0).status_code
+
+    try:
+        eventually_sync(
+            health,
+            until=lambda status: status == 200,
+            timeout=STARTUP_TIMEOUT_SECONDS,
+            interval=0.1,
+            ignoring=(httpx.HTTPError,),
+            what="devgen answering /health",
+        )
+    except AssertionError as exc:
+        raise RuntimeError(f"{exc}:\n{running.log()}") from None
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import select
 
 from devgen.kit.events.tables import inbox, outbox
-from tests.events.waiting import eventually
+from tests.helpers import eventually
 from tests.kit.events.conftest import count, effects
 
 
@@ -29,7 +29,26 @@ async def test_rollback_leaves_no_event(pair):
 async def test_commit_gives_exactly_one_delivery(pair, behaviour):
     async with _client(pair.producer) as http:
         created = await http.post("/api/v1/notes", json={"text": "hello"})
-    event_id = created.json()["event_id"]
+        # The positive control: a second commit after the first. The relay
+        # publishes in outbox order and the consumer handles its queue in
+        # order, so once the second's effect is there, whatever was published
+        # of the first has been handled too; a second effect of the first
+        # would show now, not later.
+        control = await http.post("/api/v1/notes", json={"text": "control"})
+    event_id, control_id = created.json()["event_id"], control.json()["event_id"]
+
+    # A row marked sent is not yet consumed (on RabbitMQ "confirmed" is not
+    # "handled"): wait for the effect itself.
+    await eventually(
+        lambda: effects(pair.consumer),
+        until=lambda done: control_id in {e.event_id for e in done},
+        what="the control note's effect",
+    )
+    assert sorted(e.event_id for e in await effects(pair.consumer)) == sorted(
+        [event_id, control_id]
+    )
+    assert sorted(behaviour.seen) == sorted([event_id, control_id])
+    assert await count(pair.consumer, inbox) == 2
 
     async def sent():
         async with pair.producer.state.database.transaction() as session:
@@ -37,7 +56,4 @@ async def test_commit_gives_exactly_one_delivery(pair, behaviour):
                 select(outbox.c.sent_at).where(outbox.c.event_id == event_id)
             )
 
-    await eventually(sent)
-    assert [e.event_id for e in await effects(pair.consumer)] == [event_id]
-    assert behaviour.seen == [event_id]
-    assert await count(pair.consumer, inbox) == 1
+    await eventually(sent, what="the outbox row marked sent")

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from devgen.services.audit.models import AuditRecord
 from devgen.services.identity.service import create_user
-from tests.events.waiting import eventually
 from tests.helpers import (
     PASSWORD,
     Account,
     add_member,
+    eventually,
     login,
     register,
     service_token,

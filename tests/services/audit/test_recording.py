@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
-from tests.helpers import PASSWORD, assert_error, register, unique_email
+from sqlalchemy import func, select, update
+
+from devgen.kit.events.tables import outbox
+from devgen.kit.metrics import REGISTRY
+from tests.helpers import PASSWORD, assert_error, eventually, register, unique_email
 from tests.services.audit.conftest import (
     records,
     service_headers,
@@ -49,21 +52,50 @@ async def test_a_failed_sign_in_is_a_failure_in_the_platform_chain(client, platf
 
 
 async def test_each_event_is_recorded_once_even_when_delivered_twice(client, platform):
-    await register(client)
+    account = await register(client)
     await wait_for_record(platform, action="identity.user.registered")
     identity = platform.state.upstream_apps["identity"]
+    relay = identity.state.relay
+    # Everything relayed and marked first: a row still in flight when the
+    # marks are cleared would be marked again, not published again.
+    await eventually(
+        lambda: _all_marked(identity), until=lambda done: done and not relay._in_flight
+    )
+    repeats_before = _duplicates_seen_by_audit()
     # The relay publishes everything again, as after a crash between publish and mark.
-    from sqlalchemy import update
-
-    from devgen.kit.events.tables import outbox
-
     async with identity.state.database.transaction() as session:
         await session.execute(update(outbox).values(sent_at=None))
-    identity.state.relay._cursor = 0
-    identity.state.relay.wake()
-    await asyncio.sleep(0.5)
+    relay._cursor = 0
+    relay.wake()
+    # The positive control: an event written after the reset. The relay
+    # publishes in outbox order and audit handles its queue in order, so once
+    # the control is recorded every repeat before it has been delivered; a
+    # second record of one of them would be there now.
+    await client.post("/api/v1/auth/login", json={"email": account.email, "password": "nope"})
+    await wait_for_record(platform, action="identity.login.failed")
+    # The repeats did reach audit (else the counts below would prove nothing).
+    await eventually(
+        _duplicates_seen_by_audit,
+        until=lambda seen: seen > repeats_before,
+        what="audit absorbing a repeat",
+    )
     assert len(await records(platform, action="identity.user.registered")) == 1
     assert len(await records(platform, action="identity.login.succeeded")) == 1
+
+
+async def _all_marked(app) -> bool:
+    async with app.state.database.transaction() as session:
+        unsent = await session.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        )
+    return unsent == 0
+
+
+def _duplicates_seen_by_audit() -> float:
+    sample = REGISTRY.get_sample_value(
+        "devgen_events_handled_total", {"service": "audit", "outcome": "duplicate"}
+    )
+    return sample or 0.0
 
 
 async def test_levels_summarise_event_types_per_tenant(client, platform):

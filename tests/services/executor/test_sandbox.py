@@ -22,6 +22,7 @@ from devgen.services.executor.sandbox import (
     UnsafeModeRefusedError,
     Verdict,
 )
+from tests.helpers import eventually
 from tests.services.executor.conftest import host_cgroups, slot_processes
 
 
@@ -130,21 +131,33 @@ async def test_output_is_streamed_live(sandbox: Sandbox) -> None:
     assert [c.data for c in chunks if c.stream == "stdout"] == [b"one\n", b"two\n"]
 
 
+def _sleeper() -> tuple[SandboxRequest, list[bytes]]:
+    """A request that says ``started`` and then sleeps, and the stdout it streamed."""
+    output: list[bytes] = []
+
+    def collect(chunk: OutputChunk) -> None:
+        if chunk.stream == "stdout":
+            output.append(chunk.data)
+
+    code = "import time\nprint('started', flush=True)\ntime.sleep(30)"
+    return SandboxRequest(command=["python3", "-c", code], on_output=collect), output
+
+
 async def test_stop_event_kills_with_verdict_killed(sandbox: Sandbox) -> None:
     stop = asyncio.Event()
-    request = SandboxRequest(command=["python3", "-c", "import time; time.sleep(30)"])
+    request, output = _sleeper()
     task = asyncio.ensure_future(sandbox.run(request, stop=stop))
-    await asyncio.sleep(0.5)
+    await eventually(lambda: b"started\n" in b"".join(output), what="the program to start")
     stop.set()
-    result = await asyncio.wait_for(task, 5)
+    result = await task  # a stop that did nothing would end at the wall limit instead
     assert result.verdict is Verdict.KILLED
     assert slot_processes(sandbox.config.base_uid, sandbox.config.slots) == []
 
 
 async def test_cancelling_the_task_kills_the_tree(sandbox: Sandbox) -> None:
-    request = SandboxRequest(command=["python3", "-c", "import time; time.sleep(30)"])
+    request, output = _sleeper()
     task = asyncio.ensure_future(sandbox.run(request))
-    await asyncio.sleep(0.5)
+    await eventually(lambda: b"started\n" in b"".join(output), what="the program to start")
     assert slot_processes(sandbox.config.base_uid, sandbox.config.slots) != []
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -14,7 +14,7 @@ import pytest
 from devgen.kit.app import create_app
 from devgen.kit.settings import HttpSettings, ServiceUrls
 from devgen.runtime.registry import load_definition
-from tests.helpers import assert_error, register
+from tests.helpers import EVENTUALLY_SECONDS, assert_error, register
 from tests.runtime.processes import DevgenProcess, devgen, free_port, isolated_env
 from tests.services.gateway.conftest import with_settings
 from tests.services.gateway.upstreams import EchoService, serving, silent_listener
@@ -143,7 +143,7 @@ async def test_a_stream_is_passed_on_chunk_by_chunk(settings):
             client.stream("GET", f"{gateway_url}/api/v1/codegen/stream") as response,
         ):
             chunks = response.aiter_raw()
-            first = await asyncio.wait_for(anext(chunks), 5)
+            first = await asyncio.wait_for(anext(chunks), EVENTUALLY_SECONDS)
             # The service holds the second event until the first has arrived here.
             service.release_stream.set()
             rest = b"".join([chunk async for chunk in chunks])

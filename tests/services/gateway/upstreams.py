@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tests.helpers import eventually
 from tests.runtime.processes import free_port
 
 
@@ -122,10 +123,14 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    def started() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+            task.result()  # it failed to start: its error, now
+            raise RuntimeError("uvicorn stopped before it started")
+        return server.started
+
+    await eventually(started, interval=0.01, what=f"uvicorn on port {port}")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -26,6 +26,7 @@ from devgen.services.orchestrator.settings import OrchestratorSettings
 from devgen.services.orchestrator.states import is_terminal
 from devgen.services.orchestrator.steps.base import StepContext, StepExecutor, StepOutcome
 from devgen.services.orchestrator.workflow import StepDefinition
+from tests.helpers import eventually
 
 Script = Callable[[StepContext], Awaitable[StepOutcome]]
 
@@ -186,15 +187,20 @@ async def start_run(
 
 async def wait_run(database: Database, run_id: uuid.UUID, seconds: float = 20.0) -> Run:
     """The run once it has finished; fails the test after ``seconds``."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
+
+    async def current() -> tuple[str, Run]:
         async with database.transaction() as session:
             run = await session.get(Run, run_id, populate_existing=True)
         assert run is not None
-        if is_terminal(run.state):
-            return run
-        assert asyncio.get_running_loop().time() < deadline, f"run still {run.state}"
-        await asyncio.sleep(0.05)
+        return run.state, run
+
+    _, run = await eventually(
+        current,
+        until=lambda seen: is_terminal(seen[0]),
+        timeout=seconds,
+        what=f"run {run_id} finished",
+    )
+    return run
 
 
 async def run_tasks(database: Database, run_id: uuid.UUID) -> dict[str, Task]:

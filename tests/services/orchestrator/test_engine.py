@@ -11,6 +11,7 @@ from devgen.kit.events.tables import outbox
 from devgen.services.orchestrator.service import cancel_run
 from devgen.services.orchestrator.steps.base import StepContext, StepError, StepOutcome
 from devgen.services.orchestrator.workflow import RetryPolicy, StepDefinition
+from tests.helpers import EVENTUALLY_SECONDS
 from tests.services.orchestrator.conftest import (
     happy_executors,
     run_events,
@@ -53,7 +54,9 @@ async def test_independent_steps_run_at_the_same_time(database, principal, make_
             started.append(name)
             if len(started) == 2:
                 both_started.set()
-            await asyncio.wait_for(both_started.wait(), 5)
+            # Run one after the other, neither would see the other start.
+            async with asyncio.timeout(EVENTUALLY_SECONDS):
+                await both_started.wait()
             return StepOutcome(output=dict(executors[name].output))
 
         return script
@@ -210,6 +213,8 @@ async def test_a_step_is_interrupted_once_however_often_it_is_asked(
     # a transaction, which then keeps the write lock).
     executors = happy_executors()
     inside = asyncio.Event()
+    cleaning_up = asyncio.Event()
+    asked_again = asyncio.Event()
     interrupted_in_clean_up = asyncio.Event()
 
     async def long_tests(context: StepContext) -> StepOutcome:
@@ -217,8 +222,12 @@ async def test_a_step_is_interrupted_once_however_often_it_is_asked(
         try:
             await asyncio.sleep(60)
         except asyncio.CancelledError:
+            cleaning_up.set()
             try:
-                await asyncio.sleep(0.3)  # clean-up in progress
+                # The clean-up lasts until the test has asked again: a second
+                # cancel, if any, lands here (a cancel wins over the event
+                # set after it).
+                await asked_again.wait()
             except asyncio.CancelledError:
                 interrupted_in_clean_up.set()
                 raise
@@ -232,8 +241,9 @@ async def test_a_step_is_interrupted_once_however_often_it_is_asked(
     async with database.transaction() as session:
         await cancel_run(session, principal, run_id)
     engine.stop_run_locally(run_id)
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(cleaning_up.wait(), 10)
     engine.stop_run_locally(run_id)
+    asked_again.set()
     run = await wait_run(database, run_id)
     assert run.state == "cancelled"
     assert not interrupted_in_clean_up.is_set()

@@ -97,13 +97,16 @@ async def test_a_heartbeat_stops_steps_of_a_run_cancelled_elsewhere(
         return StepOutcome()
 
     executors["test"].script = long_tests
-    await make_engine(executors, lease_seconds=0.6)
+    # Short, so the heartbeat (every lease/3) comes soon; not so short that a
+    # late beat on a busy machine lets the lease lapse first.
+    await make_engine(executors, lease_seconds=3.0)
     run_id = await start_run(database, principal)
     await asyncio.wait_for(inside.wait(), 10)
     async with database.transaction() as session:
         await cancel_run(session, principal, run_id)
-    # No local notification: only the heartbeat (every lease/3) can notice.
-    run = await wait_run(database, run_id, seconds=5)
+    # No local notification: only the heartbeat (every lease/3) can notice;
+    # unnoticed, the step would run for a minute, past wait_run's deadline.
+    run = await wait_run(database, run_id)
     assert run.state == "cancelled"
 
 
@@ -124,9 +127,10 @@ async def test_a_step_whose_worker_died_is_taken_over_from_its_checkpoint(
     run_id = await start_run(database, principal)
     await asyncio.wait_for(holding.wait(), 10)
     # The worker dies: its loops and steps stop, nothing is written, the lease stays.
-    for job in [*dead._loops, *dead._running.values()]:
+    jobs = [*dead._loops, *dead._running.values()]
+    for job in jobs:
         job.cancel()
-    await asyncio.sleep(0.1)
+    await asyncio.gather(*jobs, return_exceptions=True)
     second = happy_executors()
     seen: list[dict] = []
 
@@ -159,8 +163,11 @@ async def test_a_step_whose_worker_died_is_taken_over_from_its_checkpoint(
 
 async def test_two_engines_never_run_the_same_step(database, principal, make_engine):
     executors = happy_executors()
-    await make_engine(executors)
-    await make_engine(executors)
+    # Leases long enough that no heartbeat, however late on a busy machine,
+    # lets one lapse: what is checked is that claims exclude each other, not
+    # the takeover of a lapsed lease (which runs a step again, by design).
+    await make_engine(executors, lease_seconds=60)
+    await make_engine(executors, lease_seconds=60)
     runs = [await start_run(database, principal) for _ in range(6)]
     for run_id in runs:
         assert (await wait_run(database, run_id)).state == "succeeded"

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from devgen.kit.settings import Settings
 from devgen.runtime.allinone import build_platform
-from tests.helpers import Account, assert_error, register
+from tests.helpers import Account, assert_error, eventually, register
 from tests.llm_standin import LLMStandIn, replies
 from tests.services.codegen.llm_support import BROKEN_MAIN, MAIN, project_replies
 
@@ -84,15 +84,17 @@ async def _start(client: httpx.AsyncClient, account: Account, **body) -> dict:
     return response.json()["data"]
 
 
+async def _run(client: httpx.AsyncClient, account: Account, run_id: str) -> dict:
+    return (await client.get(f"/api/v1/runs/{run_id}", headers=account.headers)).json()["data"]
+
+
 async def _finished(client: httpx.AsyncClient, account: Account, run_id: str, seconds=240) -> dict:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        run = (await client.get(f"/api/v1/runs/{run_id}", headers=account.headers)).json()["data"]
-        if run["state"] in TERMINAL:
-            return run
-        assert loop.time() < deadline, f"run still {run['state']}: {run['steps']}"
-        await asyncio.sleep(0.2)
+    return await eventually(
+        lambda: _run(client, account, run_id),
+        until=lambda run: run["state"] in TERMINAL,
+        timeout=seconds,
+        what=f"run {run_id} finished",
+    )
 
 
 def _steps(run: dict) -> dict[str, dict]:
@@ -187,17 +189,15 @@ async def test_a_template_run_stores_the_project_and_its_report(client, owner):
 
 async def test_cancelling_during_the_tests_stops_the_sandbox_run(client, owner):
     run = await _start(client, owner, requirement=SMALL)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 120
-    execution_id = None
-    while execution_id is None:
-        task = _steps(
-            (await client.get(f"/api/v1/runs/{run['id']}", headers=owner.headers)).json()["data"]
-        )["test"]
+
+    async def tests_execution() -> str | None:
+        task = _steps(await _run(client, owner, run["id"]))["test"]
         detail = (await client.get(f"/api/v1/tasks/{task['id']}", headers=owner.headers)).json()
-        execution_id = (detail["data"]["checkpoint"].get("executions") or {}).get("tests")
-        assert loop.time() < deadline
-        await asyncio.sleep(0.1)
+        return (detail["data"]["checkpoint"].get("executions") or {}).get("tests")
+
+    execution_id = await eventually(
+        tests_execution, timeout=120, what="the test step's execution to start"
+    )
     cancelled = await client.post(f"/api/v1/runs/{run['id']}/cancel", headers=owner.headers)
     assert cancelled.status_code == 202, cancelled.text
     done = await _finished(client, owner, run["id"], seconds=60)
@@ -210,13 +210,15 @@ async def test_cancelling_during_the_tests_stops_the_sandbox_run(client, owner):
 
 
 async def _execution_finished(client, account, execution_id: str) -> dict:
-    for _ in range(200):
+    async def execution() -> dict:
         response = await client.get(f"/api/v1/executions/{execution_id}", headers=account.headers)
-        execution = response.json()["data"]
-        if execution["status"] == "finished":
-            return execution
-        await asyncio.sleep(0.1)
-    raise AssertionError("the execution did not stop")
+        return response.json()["data"]
+
+    return await eventually(
+        execution,
+        until=lambda data: data["status"] == "finished",
+        what="the execution to stop",
+    )
 
 
 async def test_two_tenants_run_at_once_and_each_sees_only_its_own(client):
@@ -264,16 +266,12 @@ async def test_cancelling_after_packaging_removes_the_artifact(client, owner):
         headers=owner.headers,
     )
     run = started.json()["data"]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 120
-    while (
-        _steps(
-            (await client.get(f"/api/v1/runs/{run['id']}", headers=owner.headers)).json()["data"]
-        )["test"]["state"]
-        != "running"
-    ):
-        assert loop.time() < deadline
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: _run(client, owner, run["id"]),
+        until=lambda current: _steps(current)["test"]["state"] == "running",
+        timeout=120,
+        what="the test step to run",
+    )
     stored = await client.get(f"/api/v1/artifacts?run_id={run['id']}", headers=owner.headers)
     assert len(stored.json()["data"]) == 1
     await client.post(f"/api/v1/runs/{run['id']}/cancel", headers=owner.headers)

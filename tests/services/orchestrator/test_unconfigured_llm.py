@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from tests.helpers import register
+from devgen.services.orchestrator.states import is_terminal
+from tests.helpers import eventually, register
 
 
 @pytest.fixture
@@ -28,11 +27,13 @@ async def test_the_llm_engine_without_a_model_is_not_retried(client):
         headers=owner.headers,
     )
     run_id = started.json()["data"]["id"]
-    for _ in range(200):
-        run = (await client.get(f"/api/v1/runs/{run_id}", headers=owner.headers)).json()["data"]
-        if run["state"] == "failed":
-            break
-        await asyncio.sleep(0.05)
+
+    async def current() -> dict:
+        return (await client.get(f"/api/v1/runs/{run_id}", headers=owner.headers)).json()["data"]
+
+    run = await eventually(
+        current, until=lambda run: is_terminal(run["state"]), what=f"run {run_id} finished"
+    )
     assert run["state"] == "failed"
     assert (run["error"]["step"], run["error"]["code"]) == ("generate", "LLM_NOT_CONFIGURED")
     generate = next(step for step in run["steps"] if step["step"] == "generate")

@@ -11,8 +11,7 @@ from devgen.kit.events import Event
 from devgen.kit.events.bus import OutgoingEvent
 from devgen.kit.events.tables import outbox
 from devgen.services.profile.models import Profile
-from tests.events.waiting import eventually
-from tests.helpers import assert_error, register
+from tests.helpers import assert_error, eventually, register
 from tests.services.profile.support import AVATAR, ME, NOTIFICATIONS, image_bytes, put_avatar
 
 

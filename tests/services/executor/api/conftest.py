@@ -9,7 +9,6 @@ lock), so ``python-service`` is built at most once.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Account, register
+from tests.helpers import Account, eventually, register
 
 # Far from the library tests' range (100 000 + ...), and per test process.
 SERVICE_BASE_UID = 2_000_000 + random.Random(os.getpid()).randrange(100_000) * 10
@@ -80,32 +79,34 @@ def execute(client: httpx.AsyncClient, owner: Account) -> Execute:
     return post
 
 
+async def _execution(
+    client: httpx.AsyncClient, account: Account, execution_id: str
+) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/executions/{execution_id}", headers=account.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
 async def wait_finished(
     client: httpx.AsyncClient, account: Account, execution_id: str, timeout_s: float = 30
 ) -> dict[str, Any]:
     """Poll an execution until it finished; return it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        response = await client.get(f"/api/v1/executions/{execution_id}", headers=account.headers)
-        assert response.status_code == 200, response.text
-        data: dict[str, Any] = response.json()["data"]
-        if data["status"] == "finished":
-            return data
-        assert loop.time() < deadline, f"execution still {data['status']}"
-        await asyncio.sleep(0.05)
+    return await wait_status(client, account, execution_id, "finished", timeout_s)
 
 
 async def wait_status(
-    client: httpx.AsyncClient, account: Account, execution_id: str, status: str
+    client: httpx.AsyncClient,
+    account: Account,
+    execution_id: str,
+    status: str,
+    timeout_s: float = 30,
 ) -> dict[str, Any]:
-    """Poll an execution until it reaches ``status``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while True:
-        response = await client.get(f"/api/v1/executions/{execution_id}", headers=account.headers)
-        data: dict[str, Any] = response.json()["data"]
-        if data["status"] == status:
-            return data
-        assert loop.time() < deadline, f"execution is {data['status']}, not {status}"
-        await asyncio.sleep(0.05)
+    """Poll an execution until it reaches ``status``; return it."""
+    data: dict[str, Any] = await eventually(
+        lambda: _execution(client, account, execution_id),
+        until=lambda data: data["status"] == status,
+        timeout=timeout_s,
+        what=f"execution {execution_id} {status}",
+    )
+    return data

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +13,7 @@ from devgen.services.executor.sandbox import mounts
 from devgen.services.executor.sandbox.cgroups import EXEC_PREFIX, parent_name
 from devgen.services.executor.settings import ExecutorSettings
 from tests.e2e.support import all_in_one, sign_up
+from tests.helpers import eventually
 from tests.services.executor.conftest import slot_processes
 
 pytestmark = pytest.mark.slow
@@ -24,13 +23,6 @@ SLEEPER = {
     "entry": "main.py",
     "limits": {"wall_time_s": 60},
 }
-
-
-async def _until(condition, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not await condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.1)
 
 
 def _parent_groups(state_dir: Path) -> list[Path]:
@@ -65,20 +57,20 @@ async def test_sigkill_kills_the_sandbox_and_the_restart_records_it(tmp_path: Pa
             user = await sign_up(http)
             created = await user.call("POST", "/api/v1/execute", expect=202, json=SLEEPER)
 
-            async def sandbox_runs() -> bool:
-                return bool(slot_processes(base_uid, 1))
-
-            await _until(sandbox_runs, "the sandbox never started")
+            await eventually(
+                lambda: slot_processes(base_uid, 1), timeout=60, what="the sandbox to start"
+            )
             assert mounts.mounts_under(state_dir)
             left_behind = _execution_groups(state_dir)
             assert left_behind, "the running execution has no cgroup"
             platform.kill()
 
-            async def sandbox_gone() -> bool:
-                return not slot_processes(base_uid, 1)
-
             # --die-with-parent: the whole tree goes with the executor.
-            await _until(sandbox_gone, "the sandbox outlived its executor", seconds=10)
+            await eventually(
+                lambda: slot_processes(base_uid, 1),
+                until=lambda pids: pids == [],
+                what="the sandbox to die with its executor",
+            )
 
             platform.start()
             execution = await user.call("GET", f"/api/v1/executions/{created['id']}")

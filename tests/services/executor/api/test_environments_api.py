@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 import httpx
 
-from tests.helpers import Account, assert_error, register
+from tests.helpers import Account, assert_error, eventually, register
 
 # A small pure-Python wheel on the machine's index: builds in a few seconds.
 SMALL = ["iniconfig"]
@@ -17,17 +16,20 @@ SMALL = ["iniconfig"]
 async def _until_built(
     client: httpx.AsyncClient, account: Account, environment_id: str, timeout_s: float = 120
 ) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
+    async def environment() -> dict[str, Any]:
         response = await client.get(
             f"/api/v1/environments/{environment_id}", headers=account.headers
         )
         data: dict[str, Any] = response.json()["data"]
-        if data["status"] in ("ready", "failed"):
-            return data
-        assert loop.time() < deadline, data
-        await asyncio.sleep(0.2)
+        return data
+
+    built: dict[str, Any] = await eventually(
+        environment,
+        until=lambda data: data["status"] in ("ready", "failed"),
+        timeout=timeout_s,
+        what=f"environment {environment_id} built",
+    )
+    return built
 
 
 async def test_runtimes_list_python_and_what_else_is_installed(

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from devgen.kit.settings import Settings
-from tests.helpers import Account
+from tests.helpers import Account, eventually
 from tests.services.executor.api.conftest import SERVICE_BASE_UID, Execute
 from tests.services.executor.conftest import slot_processes
 
@@ -138,11 +138,13 @@ async def test_a_shared_environment_cannot_be_poisoned(
         "/api/v1/environments", json={"packages": ["iniconfig"]}, headers=owner.headers
     )
     environment_id = created.json()["data"]["id"]
-    for _ in range(600):
-        status = await client.get(f"/api/v1/environments/{environment_id}", headers=owner.headers)
-        if status.json()["data"]["status"] != "building":
-            break
-        await asyncio.sleep(0.2)
+
+    async def status() -> str:
+        response = await client.get(f"/api/v1/environments/{environment_id}", headers=owner.headers)
+        return str(response.json()["data"]["status"])
+
+    built = await eventually(status, until=lambda s: s != "building", timeout=120, what="a build")
+    assert built == "ready"
     code = """
 import iniconfig, os, sys
 target = os.path.join(os.path.dirname(iniconfig.__file__), "__init__.py")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import socket
 import subprocess
@@ -21,8 +20,9 @@ from devgen.services.executor.lease import ORPHANED_REASON, Owner
 from devgen.services.executor.models import Execution, ExecutionInput
 from devgen.services.executor.sandbox import Limits
 from devgen.services.executor.worker import SHUTDOWN_REASON
-from tests.helpers import Account, register
-from tests.services.executor.api.conftest import wait_finished, wait_status
+from tests.helpers import Account, eventually, register
+from tests.services.executor.api.conftest import SERVICE_BASE_UID, wait_finished, wait_status
+from tests.services.executor.conftest import slot_processes
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -132,7 +132,10 @@ async def test_a_restart_kills_what_ran_and_runs_what_was_queued(settings: Setti
             headers=account.headers,
         )
         await wait_status(client, account, sleeper.json()["data"]["id"], "running")
-        await asyncio.sleep(0.5)  # well inside the sandbox run, past the claim
+        # Past the claim and inside the sandbox run: the program itself is running.
+        await eventually(
+            lambda: slot_processes(SERVICE_BASE_UID, 1), what="the sandboxed program to start"
+        )
 
     async with running(settings) as client:
         interrupted = (

@@ -7,12 +7,12 @@ import os
 import signal
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from devgen.services.executor.sandbox import Sandbox, SandboxConfig
+from tests.helpers import eventually
 from tests.services.executor.conftest import BASE_UID, SLOTS, slot_processes
 
 # Just past this test process's own range: the test finds the helper's
@@ -37,27 +37,26 @@ HELPER = textwrap.dedent(
 ).format(uid=HELPER_BASE_UID)
 
 
-async def _wait_for(predicate: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 @pytest.mark.slow
 async def test_sandbox_dies_with_its_parent(state_dir: Path) -> None:
     helper = await asyncio.create_subprocess_exec(
         sys.executable, "-c", HELPER, str(state_dir), stdout=asyncio.subprocess.DEVNULL
     )
     try:
-        started = await _wait_for(lambda: len(slot_processes(HELPER_BASE_UID, 1)) >= 3, 10)
-        assert started, "the sandboxed program never started"
+        await eventually(
+            lambda: slot_processes(HELPER_BASE_UID, 1),
+            until=lambda pids: len(pids) >= 3,
+            timeout=60,  # a fresh interpreter imports devgen and sets up a sandbox first
+            what="the sandboxed program and its child to start",
+        )
     finally:
         os.kill(helper.pid, signal.SIGKILL)
         await helper.wait()
-    assert await _wait_for(lambda: slot_processes(HELPER_BASE_UID, 1) == [], 5)
+    await eventually(
+        lambda: slot_processes(HELPER_BASE_UID, 1),
+        until=lambda pids: pids == [],
+        what="the sandboxed tree to die with its parent",
+    )
     # The dead helper left its tmpfs mounted; the next sandbox on this state
     # directory cleans it up when it starts.
     assert list((state_dir / "runs").iterdir()) != []
