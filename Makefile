@@ -22,7 +22,7 @@ RUNTIME_STAMP := $(VENV)/.devgen-runtime.stamp
 DEV_STAMP := $(VENV)/.devgen-dev.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help up test lint format bench clean bubblewrap
+.PHONY: help up test lint format bench clean bubblewrap chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ up: $(RUNTIME_STAMP) bubblewrap ## Generate a tested service from $(EXAMPLE), th
 	$(if $(EXAMPLE),-$(BIN)/devgen generate $(EXAMPLE) --out generated/$(basename $(notdir $(EXAMPLE))))
 	$(BIN)/devgen up --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) bubblewrap ## Lint, check formatting and import contracts, run the whole test suite
+test: $(DEV_STAMP) bubblewrap chromium ## Lint, check formatting and import contracts, run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -89,5 +89,20 @@ bubblewrap:
 		else \
 			echo "note: bubblewrap (bwrap) is missing; the executor's sandbox needs it:"; \
 			echo "      sudo apt-get install bubblewrap   (or: sudo dnf install bubblewrap)"; \
+		fi; \
+	fi
+
+# The console's browser tests (tests/browser) drive Debian's Chromium through
+# Playwright; `playwright install` would download a browser build, which is
+# not needed. Installed when missing if we may; otherwise those tests skip
+# (and fail in CI) with the reason.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium (the console's browser tests)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "note: chromium is missing; the console's browser tests need it:"; \
+			echo "      sudo apt-get install chromium"; \
 		fi; \
 	fi
