@@ -123,7 +123,12 @@ export async function call(method, path, { body, anonymous = false, signal } = {
   }
   const response = anonymous ? await fetch(path, init) : await authorizedFetch(path, init);
   const envelope = await envelopeOf(response);
-  if (!response.ok) throw new ApiError(response.status, envelope);
+  if (!response.ok) {
+    const error = new ApiError(response.status, envelope);
+    // The sign-in screen is back and says why: nothing more to report for this call.
+    error.sessionEnded = response.status === 401 && !anonymous && !signedIn();
+    throw error;
+  }
   return envelope;
 }
 

@@ -5,7 +5,7 @@
 import { account, loadAccount, mayAudit, restoreTheme, signOut, switchTenant } from "./account.js";
 import { onSignedOut, signedIn } from "./api.js";
 import { h, fill } from "./dom.js";
-import { alarm, announce, guarded } from "./status.js";
+import { alarm, announce, clearStale, guarded } from "./status.js";
 
 const VIEWS = {
   new: () => import("./views/generate.js"),
@@ -79,6 +79,7 @@ async function render() {
   const name = signedIn() || PUBLIC.has(route.name) ? route.name : "signin";
   markCurrent(name);
   closeMenu();
+  clearStale();
   const main = document.getElementById("main");
   try {
     const view = await VIEWS[name]();

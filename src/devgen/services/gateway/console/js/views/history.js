@@ -31,7 +31,7 @@ export async function render(main, route) {
   const more = h("button", { type: "button", hidden: true }, "Show more");
   let cursor = null;
 
-  async function show(reset) {
+  async function show(reset, { quiet = false } = {}) {
     await guarded(async () => {
       const url = withQuery("/api/v1/runs", {
         limit: PAGE,
@@ -50,7 +50,7 @@ export async function render(main, route) {
           empty: "No runs yet: start one from New generation.",
         }),
       );
-      announce(`${rows.length} run${rows.length === 1 ? "" : "s"} shown.`);
+      if (!quiet) announce(`${rows.length} run${rows.length === 1 ? "" : "s"} shown.`);
     });
   }
   stateSelect.addEventListener("change", () => show(true));
@@ -70,5 +70,5 @@ export async function render(main, route) {
       more,
     ),
   );
-  await show(true);
+  await show(true, { quiet: true });
 }

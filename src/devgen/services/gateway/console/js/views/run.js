@@ -154,7 +154,8 @@ export async function render(main, route, shell) {
     draw(true);
     if (TERMINAL.has(run.state) && !announcedEnd) {
       announcedEnd = true;
-      announce(`The run ${run.state}. Tests: ${tally(run.tests)}.`);
+      const outcome = { succeeded: "succeeded", failed: "failed", cancelled: "was cancelled" }[run.state];
+      announce(`The run ${outcome}.${run.tests ? ` Tests: ${tally(run.tests)}.` : ""}`);
     }
     return run;
   }
