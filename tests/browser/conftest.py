@@ -1,14 +1,14 @@
 """One ``devgen up`` and one Chromium for every browser test, a fresh browser context each.
 
-The browser tests run together on one pytest worker (``xdist_group``), so the
-platform starts once; each test gets its own context (empty sessionStorage,
-so nobody is signed in) and fails on any uncaught error in the page.
+The browser tests run together on one pytest worker (their modules are marked
+``xdist_group("browser")``), so the platform starts once; each test gets its own
+context (empty sessionStorage, so nobody is signed in) and fails on any uncaught
+error in the page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -20,15 +20,6 @@ from tests.e2e.support import Process, all_in_one
 # Registration hashes a password and a run's first step may wait for the machine: the
 # default 5 s is too short on a loaded CI host. These are deadlines, not sleeps.
 expect.set_options(timeout=30_000)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here is a browser test, and they share one worker (one platform)."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")

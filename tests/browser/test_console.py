@@ -13,6 +13,9 @@ from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.browser.support import DESKTOP, PHONE, shot, sign_in, sign_up
 
+# One worker runs them all (pytest -n 2 --dist loadgroup), so one platform serves them.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
 # The smallest example (2 entities, ~30 generated tests): the run is mostly its tests.
 EXAMPLE = "todo"
 FINAL = re.compile(r"^(succeeded|skipped)$")
@@ -87,7 +90,7 @@ def test_signing_up_opens_new_generation_with_the_role_shown(page, console_url, 
     sign_up(page, console_url)
 
     expect(page.locator("#role")).to_have_text("owner")
-    expect(page.get_by_label("Workspace")).to_contain_text("workspace")
+    expect(page.get_by_label("Workspace", exact=True)).to_contain_text("workspace")
     expect(page.get_by_label("Engine")).to_have_value("template")
     shot(page, tmp_path, "new-generation")
 
@@ -172,9 +175,10 @@ def test_the_artifact_downloads_as_a_zip_holding_the_report(
     shot(page, tmp_path, "downloaded")
 
 
-def test_cancelling_a_run_stops_it(page, console_url, tmp_path):
+def test_cancelling_a_run_of_a_new_project_stops_it(page, console_url, tmp_path):
     sign_up(page, console_url)
     page.get_by_label("Start from an example").select_option(EXAMPLE)
+    page.get_by_label("Keep as a project").fill("Todo list")
     page.get_by_role("button", name="Generate").click()
     cancel = page.get_by_role("button", name="Cancel run")
 
@@ -185,6 +189,26 @@ def test_cancelling_a_run_stops_it(page, console_url, tmp_path):
     expect(page.locator('.step[data-state="cancelled"]').first).to_be_visible()
     expect(page.locator("#run-error")).to_contain_text("CANCELLED")
     shot(page, tmp_path, "cancelled")
+    page.get_by_role("link", name="Projects").click()
+    expect(
+        page.locator("#projects").get_by_role("row", name=re.compile("^Todo list"))
+    ).to_be_visible()
+
+
+def test_switching_to_a_new_workspace_acts_there(page, console_url, tmp_path):
+    sign_up(page, console_url)
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_label("Name", exact=True).fill("Acme")
+    page.get_by_role("button", name="Create workspace").click()
+    workspace = page.get_by_label("Workspace", exact=True)
+    expect(workspace.locator("option")).to_have_count(2)
+
+    workspace.select_option(label="Acme (owner)")
+
+    expect(page.locator("#status")).to_have_text("You now act in Acme as owner.")
+    expect(page.locator("#me-tenant")).to_have_text("Acme")
+    expect(workspace).to_have_value(re.compile("[0-9a-f-]{36}"))
+    shot(page, tmp_path, "workspace-switched")
 
 
 def test_another_user_sees_none_of_the_first_users_runs(page, console_url, watched_run, tmp_path):
