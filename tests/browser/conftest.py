@@ -1,4 +1,4 @@
-"""One ``devgen up`` and one Chromium for every browser test, a fresh browser context each.
+"""One ``devgen up`` and one Chromium per module of browser tests, a fresh context each.
 
 The browser tests run together on one pytest worker (their modules are marked
 ``xdist_group("browser")``), so the platform starts once; each test gets its own
@@ -22,7 +22,7 @@ from tests.e2e.support import Process, all_in_one
 expect.set_options(timeout=30_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``devgen up`` on a free port with its own data; its base URL."""
     reason = chromium_missing_reason()
@@ -44,9 +44,14 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(console_url: str) -> Iterator[Browser]:
-    """Headless Chromium from the distribution (no `playwright install`)."""
+    """Headless Chromium from the distribution (no `playwright install`).
+
+    Module-scoped, not session-scoped: while Playwright's sync API is active its event
+    loop is this thread's, and the asyncio tests that the same worker runs next need it
+    gone.
+    """
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

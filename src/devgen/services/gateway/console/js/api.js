@@ -30,6 +30,16 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The ApiError of a failed answer. `sessionEnded` marks a 401 after which the session is
+ * gone: the sign-in screen is back and says why, so the caller has nothing to add.
+ */
+export function failure(response, envelope, { anonymous = false } = {}) {
+  const error = new ApiError(response.status, envelope);
+  error.sessionEnded = response.status === 401 && !anonymous && !signedIn();
+  return error;
+}
+
 /** Whether a user is signed in in this tab. */
 export function signedIn() {
   return tokens !== null;
@@ -123,12 +133,7 @@ export async function call(method, path, { body, anonymous = false, signal } = {
   }
   const response = anonymous ? await fetch(path, init) : await authorizedFetch(path, init);
   const envelope = await envelopeOf(response);
-  if (!response.ok) {
-    const error = new ApiError(response.status, envelope);
-    // The sign-in screen is back and says why: nothing more to report for this call.
-    error.sessionEnded = response.status === 401 && !anonymous && !signedIn();
-    throw error;
-  }
+  if (!response.ok) throw failure(response, envelope, { anonymous });
   return envelope;
 }
 
@@ -156,6 +161,6 @@ export function withQuery(path, params) {
 /** A file's bytes (an artifact's file or zip) as a Response that succeeded. */
 export async function download(path, { signal } = {}) {
   const response = await authorizedFetch(path, { signal });
-  if (!response.ok) throw new ApiError(response.status, await envelopeOf(response));
+  if (!response.ok) throw failure(response, await envelopeOf(response));
   return response;
 }

@@ -4,7 +4,7 @@
 import { download } from "./api.js";
 import { fill, h } from "./dom.js";
 import { highlight, languageOf } from "./highlight.js";
-import { alarm } from "./status.js";
+import { alarm, announce } from "./status.js";
 
 const HIGHLIGHT_LIMIT = 400000;
 const FIRST_FILES = ["REPORT.md", "README.md"];
@@ -50,10 +50,10 @@ function codeView(text, language) {
 
 /** The project of `manifest` as a tree and a viewer; opens the report first. */
 export function filesBlock(manifest) {
-  const viewer = h("div", { class: "viewer", id: "file-viewer", "aria-live": "polite" }, h("p", { class: "muted" }, "Choose a file."));
+  const viewer = h("div", { class: "viewer", id: "file-viewer" }, h("p", { class: "muted" }, "Choose a file."));
   let current = null;
 
-  async function choose(file, button) {
+  async function choose(file, button, announceIt = true) {
     if (current) current.removeAttribute("aria-current");
     current = button;
     button.setAttribute("aria-current", "true");
@@ -69,6 +69,7 @@ export function filesBlock(manifest) {
         h("p", { class: "hint" }, `${file.size} bytes${language ? `, ${language}` : ""}`),
         codeView(text, language),
       );
+      if (announceIt) announce(`Showing ${file.path}.`);
     } catch (error) {
       alarm(error);
     } finally {
@@ -80,7 +81,7 @@ export function filesBlock(manifest) {
   const first = FIRST_FILES.map((name) => manifest.files.find((file) => file.path === name)).find(Boolean);
   if (first) {
     const button = nav.querySelector(`button[data-path="${CSS.escape(first.path)}"]`);
-    choose(first, button);
+    choose(first, button, false);
   }
   return h("div", { class: "files" }, nav, viewer);
 }

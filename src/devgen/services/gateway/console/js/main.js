@@ -119,6 +119,12 @@ function wireShell() {
     const open = document.getElementById("nav").classList.toggle("open");
     toggle.setAttribute("aria-expanded", String(open));
   });
+  document.getElementById("nav").addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+      closeMenu();
+      toggle.focus();
+    }
+  });
   document.getElementById("sign-out").addEventListener("click", async () => {
     await signOut();
     showAccount();

@@ -2,7 +2,7 @@
 // a token in the URL would end up in access logs. The stream is read with a ReadableStream
 // and parsed as the HTML standard says; a lost connection is resumed with Last-Event-ID.
 
-import { authorizedFetch, ApiError } from "./api.js";
+import { ApiError, authorizedFetch, failure } from "./api.js";
 
 const MAX_BACKOFF_MS = 15000;
 
@@ -88,10 +88,7 @@ export function follow(path, { lastEventId = null, onEvent, onState = () => {}, 
     if (response.status === 429 || response.status >= 500) {
       return { wait: retryAfter(response) };
     }
-    if (!response.ok) {
-      const envelope = await response.json().catch(() => null);
-      throw new ApiError(response.status, envelope);
-    }
+    if (!response.ok) throw failure(response, await response.json().catch(() => null));
     onState("open");
     const parser = eventParser();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

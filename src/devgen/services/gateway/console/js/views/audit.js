@@ -88,12 +88,16 @@ export async function render(main) {
     }
   }
 
+  let listing = 0;
+
   async function show(reset) {
     await guarded(async () => {
+      const ticket = ++listing;
       const envelope = await call(
         "GET",
         withQuery("/api/v1/audit/events", { limit: PAGE, action: action.value.trim(), outcome: outcome.value, cursor: reset ? null : cursor }),
       );
+      if (ticket !== listing) return; // a newer listing is on its way
       if (reset) rows.length = 0;
       rows.push(...envelope.data.map(recordRow));
       cursor = envelope.metadata.next_cursor || null;

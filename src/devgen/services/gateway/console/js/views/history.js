@@ -31,6 +31,8 @@ export async function render(main, route) {
   const more = h("button", { type: "button", hidden: true }, "Show more");
   let cursor = null;
 
+  let listing = 0;
+
   async function show(reset, { quiet = false } = {}) {
     await guarded(async () => {
       const url = withQuery("/api/v1/runs", {
@@ -39,7 +41,9 @@ export async function render(main, route) {
         project_id: projectId,
         cursor: reset ? null : cursor,
       });
+      const ticket = ++listing;
       const envelope = await call("GET", url);
+      if (ticket !== listing) return; // a newer listing is on its way
       if (reset) rows.length = 0;
       rows.push(...envelope.data.map(runRow));
       cursor = envelope.metadata.next_cursor || null;

@@ -33,9 +33,13 @@ export async function render(main) {
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create key")),
   );
 
+  let listing = 0;
+
   async function list() {
     await guarded(async () => {
+      const ticket = ++listing;
       const keys = await get("/api/v1/api-keys?limit=100");
+      if (ticket !== listing) return; // a newer listing is on its way
       holder.replaceChildren(
         table(
           ["name", "prefix", "scopes", "created", "expires", "last used", ""],

@@ -40,13 +40,17 @@ export async function render(main, _route, shell) {
     ];
   }
 
+  let listing = 0;
+
   async function show(reset) {
     await guarded(async () => {
       if (reset) {
         rows.length = 0;
         offset = 0;
       }
+      const ticket = ++listing;
       const envelope = await call("GET", withQuery("/api/v1/projects", { limit: PAGE, offset }));
+      if (ticket !== listing) return; // a newer listing is on its way
       rows.push(...envelope.data.map(projectRow));
       offset += envelope.data.length;
       more.hidden = offset >= (envelope.metadata.total || 0);

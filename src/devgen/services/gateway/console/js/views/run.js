@@ -40,17 +40,23 @@ function readMemo(runId) {
   return { seq: null, log: [] };
 }
 
+function stepTime(step) {
+  if (step.duration_seconds !== null && step.duration_seconds !== undefined) {
+    return seconds(step.duration_seconds);
+  }
+  return step.started_at ? `since ${new Date(step.started_at).toLocaleTimeString()}` : "";
+}
+
 function stepRow(step) {
-  const attempt =
-    step.attempt > 1 || step.state === "retrying" ? `attempt ${step.attempt} of ${step.max_attempts}` : "";
+  const retried = step.attempt > 1 || step.state === "retrying";
   const error = step.error ? step.error.message || step.error.code : null;
   return h(
     "li",
     { class: "step", "data-step": step.step, "data-state": step.state },
     h("span", { class: "step-name" }, step.step),
     badge(step.state),
-    h("span", { class: "step-attempt" }, attempt),
-    h("span", { class: "step-time" }, step.duration_seconds !== null && step.duration_seconds !== undefined ? seconds(step.duration_seconds) : step.started_at ? `since ${new Date(step.started_at).toLocaleTimeString()}` : ""),
+    h("span", { class: "step-attempt" }, retried ? `attempt ${step.attempt} of ${step.max_attempts}` : ""),
+    h("span", { class: "step-time" }, stepTime(step)),
     step.progress ? h("span", { class: "step-progress" }, step.progress) : null,
     error ? h("p", { class: "step-error" }, error) : null,
   );
