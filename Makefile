@@ -25,7 +25,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help up test lint format bench clean bubblewrap container-tools
+.PHONY: help up test lint format bench clean bubblewrap container-tools chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,7 +35,7 @@ up: $(RUNTIME_STAMP) bubblewrap ## Generate a tested service from $(EXAMPLE), th
 	$(if $(EXAMPLE),-$(BIN)/devgen generate $(EXAMPLE) --out generated/$(basename $(notdir $(EXAMPLE))))
 	$(BIN)/devgen up --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) $(CHECKOV_STAMP) bubblewrap container-tools ## Lint, check formatting, import contracts and the chassis' types, run the whole test suite
+test: $(DEV_STAMP) $(CHECKOV_STAMP) bubblewrap container-tools chromium ## Lint, check formatting, import contracts and the chassis' types, run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -119,5 +119,20 @@ container-tools:
 		else \
 			echo "note:$$missing missing; the image and manifest tests need them:"; \
 			echo "      sudo apt-get install$$missing"; \
+		fi; \
+	fi
+
+# The console's browser tests (tests/browser) drive Debian's Chromium through
+# Playwright; `playwright install` would download a browser build, which is
+# not needed. Installed when missing if we may; otherwise those tests skip
+# (and fail in CI) with the reason.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium (the console's browser tests)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "note: chromium is missing; the console's browser tests need it:"; \
+			echo "      sudo apt-get install chromium"; \
 		fi; \
 	fi
