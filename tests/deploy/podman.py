@@ -24,6 +24,8 @@ import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from tests.helpers import eventually_sync
+
 REPO = Path(__file__).resolve().parents[2]
 CACHE_ROOT = Path(os.environ.get("DEVGEN_TEST_IMAGE_CACHE", "/var/cache/devgen-test-images"))
 RUNC = "/usr/sbin/runc"
@@ -254,16 +256,26 @@ def executor_run_options() -> list[str]:
 
 def wait_healthy(container: str, deadline_seconds: float = 120) -> None:
     """Poll the image's HEALTHCHECK until it passes; fail with the logs at the deadline."""
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if podman("healthcheck", "run", container, check=False).returncode == 0:
-            return
+            return True
         state = podman("inspect", "--format", "{{.State.Running}}", container, check=False)
         if state.stdout.strip() != "true":
-            break
-        time.sleep(1)
-    logs = podman("logs", container, check=False)
-    raise AssertionError(f"{container} did not become healthy:\n{logs.stdout[-6000:]}")
+            raise _Stopped(container)
+        return False
+
+    try:
+        eventually_sync(healthy, timeout=deadline_seconds, interval=1, what=f"{container} healthy")
+    except (AssertionError, _Stopped):
+        logs = podman("logs", container, check=False)
+        raise AssertionError(
+            f"{container} did not become healthy:\n{logs.stdout[-6000:]}"
+        ) from None
+
+
+class _Stopped(Exception):
+    """The container exited while we waited for it."""
 
 
 def exec_in(container: str, argv: Sequence[str], timeout: float = 600) -> tuple[int, str]:

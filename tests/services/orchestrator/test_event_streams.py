@@ -17,7 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.helpers import Account, assert_error, register
+from tests.helpers import Account, assert_error, eventually, register
 from tests.services.orchestrator.members import join
 from tests.sse import DEADLINE_SECONDS, EventStream, served_over_http
 
@@ -80,15 +80,16 @@ async def _run(client, account: Account) -> str:
 
 
 async def _opens_eventually(http: httpx.AsyncClient, run_id: str, account: Account) -> bool:
-    async with asyncio.timeout(DEADLINE_SECONDS):
-        while True:
-            async with http.stream(
-                "GET", f"/api/v1/runs/{run_id}/events", headers=account.headers
-            ) as response:
-                if response.status_code == 200:
-                    return True
-                assert response.status_code == 429, await response.aread()
-            await asyncio.sleep(0.05)
+    async def opens() -> bool:
+        async with http.stream(
+            "GET", f"/api/v1/runs/{run_id}/events", headers=account.headers
+        ) as response:
+            if response.status_code == 200:
+                return True
+            assert response.status_code == 429, await response.aread()
+            return False
+
+    return bool(await eventually(opens, timeout=DEADLINE_SECONDS, what="a stream place freed"))
 
 
 def _closed_because(events: list[dict]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Account, assert_error, register
+from tests.helpers import Account, assert_error, eventually, register
 
 
 @pytest.fixture
@@ -80,11 +80,11 @@ def _build_keys(environments_dir: Path) -> set[str]:
 
 
 async def _until_on_disk(environments_dir: Path, count: int) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while len(_build_keys(environments_dir)) < count:
-        assert loop.time() < deadline, _build_keys(environments_dir)
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: _build_keys(environments_dir),
+        until=lambda keys: len(keys) >= count,
+        what=f"{count} builds on disk",
+    )
 
 
 async def test_a_tenant_at_its_build_quota_is_refused_and_nothing_is_created(
