@@ -52,7 +52,7 @@ COPY pyproject.toml README.md ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \
-    mkdir -p src/devgen && touch src/devgen/__init__.py \
+    mkdir -p src/devgen examples && touch src/devgen/__init__.py \
     && python3 -m venv /opt/devgen \
     && /opt/devgen/bin/pip install --disable-pip-version-check --no-input "/src[distributed]" \
     && /opt/devgen/bin/pip uninstall --yes devgen \
@@ -64,6 +64,7 @@ ARG PIP_EXTRA_INDEX_URL
 ARG PIP_FIND_LINKS
 ARG PIP_NO_INDEX
 COPY src ./src
+COPY examples ./examples
 RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \

@@ -5,7 +5,8 @@ they are, read once on first use, each with an ETag so a reload revalidates
 instead of downloading again. A strict Content-Security-Policy allows only
 same-origin scripts, styles and calls (no inline script, style or handler).
 The requirement examples offered by "New generation" are the repository's
-``examples/*.txt`` (``console/examples`` links there).
+``examples/*.txt``: packaged as ``devgen/examples`` in a wheel, read from the
+checkout in an editable install.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from importlib.abc import Traversable
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -59,16 +61,22 @@ def _asset(body: bytes, media_type: str) -> _Asset:
 def _walk(node: Traversable, prefix: str, found: dict[str, _Asset]) -> None:
     for child in node.iterdir():
         if child.is_dir():
-            if prefix or child.name != _EXAMPLES_DIR:
-                _walk(child, f"{prefix}{child.name}/", found)
+            _walk(child, f"{prefix}{child.name}/", found)
             continue
         suffix = child.name[child.name.rfind(".") :] if "." in child.name else ""
         if suffix in _MEDIA_TYPES:
             found[prefix + child.name] = _asset(child.read_bytes(), _MEDIA_TYPES[suffix])
 
 
-def _examples(root: Traversable) -> _Asset:
-    folder = root / _EXAMPLES_DIR
+def _examples_folder() -> Traversable | Path:
+    packaged = resources.files("devgen") / _EXAMPLES_DIR
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[4] / _EXAMPLES_DIR  # the checkout's, editable
+
+
+def _examples() -> _Asset:
+    folder = _examples_folder()
     items = []
     if folder.is_dir():
         for child in sorted(folder.iterdir(), key=lambda node: node.name):
@@ -84,7 +92,7 @@ def _assets() -> dict[str, _Asset]:
     root = resources.files(__package__) / "console"
     found: dict[str, _Asset] = {}
     _walk(root, "", found)
-    found[_EXAMPLES_PATH] = _examples(root)
+    found[_EXAMPLES_PATH] = _examples()
     return found
 
 
