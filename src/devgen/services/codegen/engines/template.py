@@ -161,6 +161,8 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
     for entity in project.entities:
         render(f"app/routers/{entity.name}.py", "app/routers/entity.py.j2", e=entity)
         render(f"tests/test_{entity.name}.py", "tests/test_entity.py.j2", e=entity)
+        if entity.rules:
+            render(f"tests/test_rules_{entity.name}.py", "tests/test_rules.py.j2", e=entity)
     return files
 
 
@@ -177,6 +179,7 @@ _SHARED_FILES = (
     "app/models.py",
     "app/params.py",
     "app/routers/__init__.py",
+    "app/rules.py",
     "app/schemas.py",
     "k8s/deployment.yaml",
     "k8s/service.yaml",
