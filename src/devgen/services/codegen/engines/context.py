@@ -305,7 +305,11 @@ class EntityCode:
     @property
     def readme_rows(self) -> list[tuple[str, str, str]]:
         """(name, type, rules) rows of the README's field table."""
-        rows = [(f.name, f.type, f.rules) for f in self.fields]
+        managed = set(self.managed_names)
+        rows = [
+            (f.name, f.type, "set by the service, read-only" if f.name in managed else f.rules)
+            for f in self.fields
+        ]
         for r in self.relations:
             rules = "required" if r.required else "optional"
             rows.append((r.column, f"id of a {r.target}", f"{rules}, on delete {r.on_delete_sql}"))
@@ -323,10 +327,15 @@ class EntityCode:
             "delete": ("DELETE", item, f"delete a {self.words}"),
         }
         rows = [described[op.value] for op in Operation if op.value in self.operations]
-        if self.filters and self.allows("list"):
-            names = ", ".join(f"`{f.param}`" for f in self.filters)
+        params = [f.param for f in self.filters] + [name for name, _ in self.query_params]
+        if params and self.allows("list"):
+            names = ", ".join(f"`{name}`" for name in params)
             method, path, text = described["list"]
             rows[0] = (method, path, f"{text}; filters: {names}")
+        rows += [
+            ("POST", f"{item}/{name}/increment", f"add one to the {name.replace('_', ' ')}")
+            for name, _ in self.counters
+        ]
         return rows
 
     @property
