@@ -55,6 +55,7 @@ class FieldCode:
     checks: tuple[tuple[str, str], ...]
     rules: str
     pattern: str | None = None
+    default_json: str | None = None
 
 
 def field_code(field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
@@ -107,7 +108,22 @@ def field_code(field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
         checks=tuple(_checks(field, table)),
         rules=_rules(field),
         pattern=field.pattern if kind in _PATTERN_TYPES else None,
+        default_json=_default_json(field),
     )
+
+
+def _default_json(field: FieldSpec) -> str | None:
+    """The default as the API returns it (a Python literal of the JSON value), or None."""
+    value = field.default
+    if value is None:
+        return None
+    if field.type is FieldType.DECIMAL:
+        return literal(f"{decimal.Decimal(str(value)):.{field.decimal_places or 0}f}")
+    if field.type is FieldType.DATETIME:
+        moment = dt.datetime.fromisoformat(str(value))
+        moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+        return literal(moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"))
+    return literal(value)
 
 
 _PATTERN_TYPES = frozenset({FieldType.STRING, FieldType.TEXT})

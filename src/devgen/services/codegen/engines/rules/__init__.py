@@ -10,6 +10,7 @@ so the project's README and report say it is not implemented.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from devgen.services.codegen.engines.rules import crud
@@ -32,13 +33,25 @@ else:  # pragma: no cover
 
 
 def build_rules(spec: ServiceSpec, entity: EntitySpec) -> list[RuleCode]:
-    """The generated code of ``entity``'s managed fields and rules, in a fixed order."""
+    """The generated code of ``entity``'s managed fields and rules, in a fixed order.
+
+    The CRUD rule tests create rows through the API (and the list rules list them), so an
+    entity without that operation keeps the rule's code but gets no test for it: its
+    criterion then shows as untested rather than passing.
+    """
     built = [crud.managed(spec, entity, f) for f in entity.fields if f.managed is not None]
     for rule in _rules(entity):
         builder = BUILDERS.get(rule.kind)
         if builder is not None:
             built.append(builder(spec, entity, rule))
-    return built
+    return [_testable(entity, rule) for rule in built]
+
+
+def _testable(entity: EntitySpec, rule: RuleCode) -> RuleCode:
+    needs = crud.TEST_NEEDS.get(rule.kind)
+    if needs is None or entity.allows(needs):
+        return rule
+    return dataclasses.replace(rule, tests=())
 
 
 def unbuilt_rules(spec: ServiceSpec) -> list[tuple[str, Any]]:

@@ -15,7 +15,14 @@ from typing import Any
 
 from devgen.services.codegen.engines.pycode import field_code, literal
 from devgen.services.codegen.engines.rules.base import RuleCode, function_name
-from devgen.services.codegen.spec import EntitySpec, FieldSpec, FieldType, ServiceSpec, class_name
+from devgen.services.codegen.spec import (
+    EntitySpec,
+    FieldSpec,
+    FieldType,
+    Operation,
+    ServiceSpec,
+    class_name,
+)
 
 _OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "ne": "!="}
 _OP_WORDS = {
@@ -552,6 +559,19 @@ def managed(spec: ServiceSpec, entity: EntitySpec, field: FieldSpec) -> RuleCode
         test_imports=frozenset(test_imports),
     )
 
+
+# The operation each kind's generated tests go through; without it they are not generated.
+TEST_NEEDS = {
+    "search": Operation.LIST,
+    "range": Operation.LIST,
+    **{
+        kind: Operation.CREATE
+        for kind in (
+            "unique_together", "compare", "no_overlap", "count_limit", "managed_created_at",
+            "managed_updated_at", "managed_code", "managed_sequence", "managed_counter",
+        )
+    },
+}  # fmt: skip
 
 BUILDERS = {
     "unique_together": unique_together,
