@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from devgen.services.orchestrator.report import build_report, map_criteria, render_markdown
+from devgen.services.orchestrator.report import (
+    build_report,
+    map_criteria,
+    render_markdown,
+    summarize_rules,
+)
 from devgen.services.orchestrator.testresults import (
     ReportError,
     failures_of,
@@ -259,3 +264,20 @@ def test_the_summary_comes_first_with_each_rule_and_each_sentence_not_implemente
     assert "(1 failed, 0 not run, 1 without a test)" in markdown
     assert "“Loans are emailed.” — no email Suggestion: drop it" in markdown
     assert "| ⚪ | loan.search.1 | search |  | no test |" in markdown
+
+
+def test_a_rule_no_criterion_names_is_judged_by_the_tests_named_for_it():
+    spec = {
+        "name": "x",
+        "entities": [{"name": "book", "rules": [{"kind": "search", "id": "b.s-1"}]}],
+    }
+    results = [
+        {"id": "tests/test_rules_book.py::test_b_s_1_matches_text", "outcome": "passed"},
+        {"id": "tests/test_rules_book.py::test_b_s_10_other", "outcome": "failed"},
+    ]
+
+    (rule,) = summarize_rules(spec, [], results)
+
+    assert rule["status"] == "passed"
+    assert [t["id"] for t in rule["tests"]] == [results[0]["id"]]
+    assert summarize_rules(spec, [], [])[0]["status"] == "untested"

@@ -10,6 +10,7 @@ people. Both are pure functions of their inputs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -67,14 +68,37 @@ def map_criteria(
     return mapped
 
 
+def _rule_function(rule_id: str) -> str:
+    # The template engine's name for a rule's function (engines/rules/base.function_name).
+    name = re.sub(r"[^a-z0-9]+", "_", rule_id.lower()).strip("_")
+    return name if name[:1].isalpha() else f"rule_{name}"
+
+
+def _tests_named_for(
+    entity: str, rule_id: str, results: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A criterion made of the generated tests named for the rule, when none names it."""
+    prefix = f"tests/test_rules_{entity}.py::test_{_rule_function(rule_id)}_"
+    tests = [
+        {"id": r["id"], "outcome": r["outcome"]} for r in results if str(r["id"]).startswith(prefix)
+    ]
+    outcomes = [t["outcome"] for t in tests]
+    return {"tests": tests, "status": _criterion_status(outcomes, len(tests))}
+
+
 def summarize_rules(
-    spec: Mapping[str, Any] | None, criteria: Iterable[Mapping[str, Any]]
+    spec: Mapping[str, Any] | None,
+    criteria: Iterable[Mapping[str, Any]],
+    results: Iterable[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """Every rule of the spec (and managed field) with the status of the criterion naming it.
 
     A managed field's rule id is ``<entity>.<field>.managed``, as the template engine names
-    it. A rule no criterion names is ``untested``: the report never counts it as checked.
+    it. Without a criterion naming the rule, the generated tests named for it
+    (``tests/test_rules_<entity>.py::test_<rule function>_...``) stand in; a rule with
+    neither is ``untested``: the report never counts it as checked.
     """
+    results = list(results)
     by_rule = {c["rule_id"]: c for c in criteria if c.get("rule_id")}
     rules: list[dict[str, Any]] = []
     for entity in (spec or {}).get("entities") or []:
@@ -88,7 +112,7 @@ def summarize_rules(
             (r.get("id"), r.get("kind"), r.get("source") or "") for r in entity.get("rules") or []
         ]
         for rule_id, kind, source in found:
-            criterion = by_rule.get(rule_id) or {}
+            criterion = by_rule.get(rule_id) or _tests_named_for(name, rule_id, results)
             rules.append(
                 {
                     "id": rule_id,
@@ -126,7 +150,7 @@ def build_report(
     results = list((test_run or {}).get("results") or [])
     criteria = map_criteria(user_stories, results)
     statuses = [criterion["status"] for criterion in criteria]
-    rules = summarize_rules(spec, criteria)
+    rules = summarize_rules(spec, criteria, results)
     rule_statuses = [rule["status"] for rule in rules]
     errors = sum(1 for d in diagnostics if d.get("severity") == "error")
     warnings = sum(1 for d in diagnostics if d.get("severity") == "warning")
