@@ -264,6 +264,7 @@ def test_the_summary_comes_first_with_each_rule_and_each_sentence_not_implemente
     assert "(1 failed, 0 not run, 1 without a test)" in markdown
     assert "“Loans are emailed.” — no email Suggestion: drop it" in markdown
     assert "| ⚪ | loan.search.1 | search |  | no test |" in markdown
+    assert report["rules"][0]["text"] == "field created_at"
 
 
 def test_a_rule_no_criterion_names_is_judged_by_the_tests_named_for_it():

@@ -74,6 +74,15 @@ def _rule_function(rule_id: str) -> str:
     return name if name[:1].isalpha() else f"rule_{name}"
 
 
+def _parameters(rule: Mapping[str, Any]) -> str:
+    """A rule's settings in one line, for a rule that came without its sentence."""
+    return "; ".join(
+        f"{key} {value}"
+        for key, value in rule.items()
+        if key not in {"id", "kind", "source"} and value not in (None, [], "")
+    )
+
+
 def _tests_named_for(
     entity: str, rule_id: str, results: Iterable[Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -104,12 +113,17 @@ def summarize_rules(
     for entity in (spec or {}).get("entities") or []:
         name = entity.get("name")
         found = [
-            (f"{name}.{f.get('name')}.managed", f"managed {f['managed'].get('kind')}", "")
+            (
+                f"{name}.{f.get('name')}.managed",
+                f"managed {f['managed'].get('kind')}",
+                " ".join(filter(None, [f"field {f.get('name')}", _parameters(f["managed"])])),
+            )
             for f in entity.get("fields") or []
             if isinstance(f.get("managed"), Mapping)
         ]
         found += [
-            (r.get("id"), r.get("kind"), r.get("source") or "") for r in entity.get("rules") or []
+            (r.get("id"), r.get("kind"), r.get("source") or _parameters(r))
+            for r in entity.get("rules") or []
         ]
         for rule_id, kind, source in found:
             criterion = by_rule.get(rule_id) or _tests_named_for(name, rule_id, results)
