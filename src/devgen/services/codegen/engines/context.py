@@ -435,8 +435,12 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
     entities = [_entity(spec, entity) for entity in spec.entities]
     by_name = {entity.name: entity for entity in entities}
     for entity in entities:
+        fixups = [fixup for rule in entity.rules for fixup in rule.data.get("fixups", [])]
+        # Fixed values (a time against "now") last: relative fixups must not move them back.
+        entity.fixups += [statement for statement, kind in fixups if kind]
+        entity.fixups += [statement for statement, kind in fixups if not kind]
+    for entity in entities:
         for rule in entity.rules:
-            entity.fixups += [statement for statement, _ in rule.data.get("fixups", [])]
             for parent, statement in rule.data.get("parent_fixups", []):
                 by_name[parent].fixups.append(statement)
     all_tests = [test for entity in entities for test in (*entity.tests, *entity.rule_tests)]
