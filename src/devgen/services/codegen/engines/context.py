@@ -31,6 +31,9 @@ from devgen.services.codegen.spec import (
     class_name,
 )
 
+# Rule kinds that answer 409 on a write.
+_CONFLICT_KINDS = frozenset({"unique_together", "no_overlap", "count_limit"})
+
 
 @dataclass(frozen=True)
 class RelationCode:
@@ -268,6 +271,8 @@ class EntityCode:
             reasons.append("a referenced row does not exist")
         if self.children and self.allows("delete"):
             reasons.append(f"the {self.words} is still referenced")
+        if any(rule.kind in _CONFLICT_KINDS for rule in self.rules):
+            reasons.append("a business rule forbids it (see the detail)")
         if not reasons:
             return "The change conflicts with existing data"
         text = " or ".join(reasons)
