@@ -111,3 +111,32 @@ def test_generation_with_rules_is_deterministic() -> None:
     again = generate(_spec("library"))
 
     assert first.files == again.files
+
+
+def test_a_rule_the_engine_cannot_build_is_reported_not_dropped() -> None:
+    spec = validate_spec(
+        {
+            "name": "slots",
+            "entities": [
+                {
+                    "name": "slot",
+                    "operations": ["create", "get"],
+                    "fields": [{"name": "label", "type": "string"}],
+                    "rules": [
+                        {
+                            "kind": "search",
+                            "id": "slot.search.1",
+                            "fields": ["label"],
+                            "source": "Search slots by label.",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+    project = generate(spec)
+
+    assert "“Search slots by label.” — search filters a list" in project.files["README.md"]
+    assert "slot_search_1" not in project.files["app/rules.py"]
+    assert not any("test_rules_slot" in test for test in project.tests)

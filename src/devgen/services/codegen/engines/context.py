@@ -454,12 +454,8 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         for item in getattr(spec, "not_implemented", None) or []
     ]
     not_implemented += [
-        (
-            rule.source or f"{entity_name}: {rule.kind} rule {rule.id}",
-            f"the template engine cannot generate {rule.kind} rules yet",
-            "",
-        )
-        for entity_name, rule in unbuilt_rules(spec)
+        (rule.source or f"{entity_name}: {rule.kind} rule {rule.id}", reason, "")
+        for entity_name, rule, reason in unbuilt_rules(spec)
     ]
     return ProjectCode(
         name=spec.name,

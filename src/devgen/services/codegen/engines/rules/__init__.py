@@ -18,6 +18,7 @@ from devgen.services.codegen.engines.rules.base import (
     HOOKS,
     Builder,
     RuleCode,
+    RuleNotBuilt,
     function_name,
     rules_test_file,
 )
@@ -42,8 +43,12 @@ def build_rules(spec: ServiceSpec, entity: EntitySpec) -> list[RuleCode]:
     built = [crud.managed(spec, entity, f) for f in entity.fields if f.managed is not None]
     for rule in _rules(entity):
         builder = BUILDERS.get(rule.kind)
-        if builder is not None:
+        if builder is None:
+            continue
+        try:
             built.append(builder(spec, entity, rule))
+        except RuleNotBuilt:
+            continue  # reported by unbuilt_rules
     return [_testable(entity, rule) for rule in built]
 
 
@@ -54,14 +59,22 @@ def _testable(entity: EntitySpec, rule: RuleCode) -> RuleCode:
     return dataclasses.replace(rule, tests=())
 
 
-def unbuilt_rules(spec: ServiceSpec) -> list[tuple[str, Any]]:
-    """(entity name, rule) for every rule whose kind the template cannot generate yet."""
-    return [
-        (entity.name, rule)
-        for entity in spec.entities
-        for rule in _rules(entity)
-        if rule.kind not in BUILDERS
-    ]
+def unbuilt_rules(spec: ServiceSpec) -> list[tuple[str, Any, str]]:
+    """(entity name, rule, reason) for every rule the template does not generate."""
+    missing = []
+    for entity in spec.entities:
+        for rule in _rules(entity):
+            builder = BUILDERS.get(rule.kind)
+            if builder is None:
+                reason = f"the template engine cannot generate {rule.kind} rules yet"
+            else:
+                try:
+                    builder(spec, entity, rule)
+                    continue
+                except RuleNotBuilt as exc:
+                    reason = str(exc)
+            missing.append((entity.name, rule, reason))
+    return missing
 
 
 def _rules(entity: EntitySpec) -> list[Any]:
@@ -72,6 +85,7 @@ __all__ = [
     "BUILDERS",
     "HOOKS",
     "RuleCode",
+    "RuleNotBuilt",
     "build_rules",
     "function_name",
     "rules_test_file",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devgen.services.codegen.engines.pycode import field_code, literal
-from devgen.services.codegen.engines.rules.base import RuleCode, function_name
+from devgen.services.codegen.engines.rules.base import RuleCode, RuleNotBuilt, function_name
 from devgen.services.codegen.spec import (
     EntitySpec,
     FieldSpec,
@@ -463,6 +463,13 @@ def _room_fixups(parent: EntitySpec, max_field: str | None) -> list[tuple[str, s
     return [(parent.name, f'payload["{field.name}"] = max(payload["{field.name}"], {room})')]
 
 
+def _needs_list(entity: EntitySpec, rule: Any) -> None:
+    if not entity.allows(Operation.LIST):
+        raise RuleNotBuilt(
+            f"{rule.kind} filters a list, and {entity.table} offer no list operation"
+        )
+
+
 def _needle(field: FieldSpec) -> tuple[str, str, str]:
     """(a value containing the search word, a value without it, the word in other case)."""
     limit = field.max_length or 10_000
@@ -477,6 +484,7 @@ def _needle(field: FieldSpec) -> tuple[str, str, str]:
 
 def search(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     """``?q=`` lists rows where any of ``fields`` contains the text, ignoring case."""
+    _needs_list(entity, rule)
     fields = [entity.field(name) for name in rule.fields]
     if any(f is None for f in fields):
         raise ValueError(f"search rule {rule.id} names an unknown field")
@@ -502,6 +510,7 @@ def search(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
 
 def range_filter(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     """``?<field>_min=`` and ``?<field>_max=`` bound the list, both inclusive."""
+    _needs_list(entity, rule)
     field = entity.field(rule.field)
     if field is None:
         raise ValueError(f"range rule {rule.id} names an unknown field")
