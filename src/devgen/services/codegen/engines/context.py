@@ -6,19 +6,23 @@ hold layout only and the output depends on nothing but the spec.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from devgen.services.codegen.engines.pycode import FieldCode, field_code, literal
+from devgen.services.codegen.engines.rules import HOOKS, RuleCode, build_rules, unbuilt_rules
 from devgen.services.codegen.engines.testplan import (
     ChildLink,
     PlannedTest,
     child_links,
     delete_test_name,
     plan_entity_tests,
+    plan_rule_tests,
     required_without_default,
 )
 from devgen.services.codegen.spec import (
     EntitySpec,
+    FieldSpec,
     FieldType,
     Operation,
     RelationSpec,
@@ -26,6 +30,9 @@ from devgen.services.codegen.spec import (
     UserStory,
     class_name,
 )
+
+# Rule kinds that answer 409 on a write.
+_CONFLICT_KINDS = frozenset({"unique_together", "no_overlap", "count_limit"})
 
 
 @dataclass(frozen=True)
@@ -84,10 +91,64 @@ class EntityCode:
     children: list[ChildCode]
     tests: list[PlannedTest]
     checks: list[tuple[str, str]] = field(default_factory=list)
+    input_fields: list[FieldCode] = field(default_factory=list)
+    rules: list[RuleCode] = field(default_factory=list)
+    rule_tests: list[PlannedTest] = field(default_factory=list)
+    fixups: list[str] = field(default_factory=list)
 
     def allows(self, operation: str) -> bool:
         """Whether the entity offers ``operation``."""
         return operation in self.operations
+
+    def hook(self, name: str) -> list[str]:
+        """The rule functions the hook ``name`` (see ``HOOKS``) calls, in order."""
+        if name not in HOOKS and name != "increment":
+            raise KeyError(name)
+        return [fn for rule in self.rules for fn in rule.calls.get(name, ())]
+
+    @property
+    def hooks(self) -> list[str]:
+        """The hook points of this entity that call at least one rule."""
+        return [name for name in HOOKS if self.hook(name)]
+
+    @property
+    def managed_defaults(self) -> list[tuple[str, str]]:
+        """(field, Python expression of ``n``) the test factory stores for managed fields."""
+        return [
+            (rule.data["field"], rule.data["factory"])
+            for rule in self.rules
+            if rule.kind.startswith("managed_")
+        ]
+
+    @property
+    def query_params(self) -> list[tuple[str, str]]:
+        """(name, annotation) of the list query parameters the rules add."""
+        params: list[tuple[str, str]] = []
+        by_name = {f.name: f for f in self.fields}
+        for rule in self.rules:
+            if rule.kind == "search" and ("q", "") not in [(n, "") for n, _ in params]:
+                params.append(("q", "Annotated[str, Field(min_length=1, max_length=200)] | None"))
+            elif rule.kind == "range":
+                field = by_name[rule.data["field"]]
+                params += [
+                    (f"{field.name}_{bound}", field.filter_annotation) for bound in ("min", "max")
+                ]
+        return params
+
+    @property
+    def managed_names(self) -> list[str]:
+        """Fields the service fills itself; request bodies may not carry them."""
+        inputs = {f.name for f in self.input_fields}
+        return [f.name for f in self.fields if f.name not in inputs]
+
+    @property
+    def counters(self) -> list[tuple[str, str]]:
+        """(field, increment function) of each counter field."""
+        return [
+            (rule.data["field"], fn)
+            for rule in self.rules
+            for fn in rule.calls.get("increment", ())
+        ]
 
     @property
     def model_imports(self) -> list[str]:
@@ -101,6 +162,24 @@ class EntityCode:
     def item_routes(self) -> bool:
         """Whether ``/<plural>/{id}`` has any route."""
         return bool(self.operations & {"get", "update", "delete"})
+
+    @property
+    def loads_rows(self) -> bool:
+        """Whether some route loads a row by its id (the item routes, counter increments)."""
+        return self.item_routes or bool(self.counters)
+
+    @property
+    def uses_rules(self) -> bool:
+        """Whether some route of this entity calls ``app/rules.py``."""
+        ops = self.operations
+        return bool(
+            (self.hook("before_write") and ops & {"create", "update"})
+            or (self.hook("before_delete") and "delete" in ops)
+            or (self.hook("after_write") and self.writes)
+            or (self.hook("filter_list") and "list" in ops)
+            or (self.hook("check_access") and self.item_routes)
+            or self.counters
+        )
 
     @property
     def collection_routes(self) -> bool:
@@ -130,7 +209,7 @@ class EntityCode:
     @property
     def not_null(self) -> list[str]:
         """Columns an update may not set to null."""
-        names = [f.name for f in self.fields if f.required]
+        names = [f.name for f in self.input_fields if f.required]
         return names + [r.column for r in self.relations if r.required]
 
     @property
@@ -147,14 +226,14 @@ class EntityCode:
     @property
     def invalid_cases(self) -> list[tuple[str, str]]:
         """(field, Python literal) pairs the API must refuse with 422."""
-        cases = [(f.name, code) for f in self.fields for code in f.invalid]
+        cases = [(f.name, code) for f in self.input_fields for code in f.invalid]
         return cases + [(r.column, literal("not-an-id")) for r in self.relations]
 
     @property
     def schema_imports(self) -> list[str]:
         """Schema classes the entity's router uses."""
         names = []
-        if self.item_routes or self.writes:
+        if self.loads_rows or self.writes:
             names.append("ErrorMessage")
         if self.allows("create"):
             names.append(f"{self.cls}Create")
@@ -192,6 +271,8 @@ class EntityCode:
             reasons.append("a referenced row does not exist")
         if self.children and self.allows("delete"):
             reasons.append(f"the {self.words} is still referenced")
+        if any(rule.kind in _CONFLICT_KINDS for rule in self.rules):
+            reasons.append("a business rule forbids it (see the detail)")
         if not reasons:
             return "The change conflicts with existing data"
         text = " or ".join(reasons)
@@ -229,7 +310,11 @@ class EntityCode:
     @property
     def readme_rows(self) -> list[tuple[str, str, str]]:
         """(name, type, rules) rows of the README's field table."""
-        rows = [(f.name, f.type, f.rules) for f in self.fields]
+        managed = set(self.managed_names)
+        rows = [
+            (f.name, f.type, "set by the service, read-only" if f.name in managed else f.rules)
+            for f in self.fields
+        ]
         for r in self.relations:
             rules = "required" if r.required else "optional"
             rows.append((r.column, f"id of a {r.target}", f"{rules}, on delete {r.on_delete_sql}"))
@@ -247,10 +332,15 @@ class EntityCode:
             "delete": ("DELETE", item, f"delete a {self.words}"),
         }
         rows = [described[op.value] for op in Operation if op.value in self.operations]
-        if self.filters and self.allows("list"):
-            names = ", ".join(f"`{f.param}`" for f in self.filters)
+        params = [f.param for f in self.filters] + [name for name, _ in self.query_params]
+        if params and self.allows("list"):
+            names = ", ".join(f"`{name}`" for name in params)
             method, path, text = described["list"]
             rows[0] = (method, path, f"{text}; filters: {names}")
+        rows += [
+            ("POST", f"{item}/{name}/increment", f"add one to the {name.replace('_', ' ')}")
+            for name, _ in self.counters
+        ]
         return rows
 
     @property
@@ -278,6 +368,36 @@ class ProjectCode:
     entities: list[EntityCode]
     stories: list[UserStory]
     all_tests: list[PlannedTest]
+    not_implemented: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[tuple[EntityCode, RuleCode]]:
+        """Every rule of every entity, in spec order."""
+        return [(e, rule) for e in self.entities for rule in e.rules]
+
+    @property
+    def later_kinds(self) -> set[str]:
+        """Field types whose ``_later_<type>`` helper the test factory needs."""
+        return {kind for _, rule in self.rules for _, kind in rule.data.get("fixups", [])}
+
+    @property
+    def managed_kinds(self) -> set[str]:
+        """Kinds of managed field any entity has."""
+        return {rule.kind.removeprefix("managed_") for _, rule in self.rules}
+
+    @property
+    def rule_imports(self) -> list[str]:
+        """The import lines ``app/rules.py`` needs (ruff's isort fix merges them)."""
+        lines = {line for _, rule in self.rules for line in rule.imports}
+        lines |= {"import sqlalchemy as sa", "from typing import Any"}
+        models = {e.cls for e in self.entities if e.hooks}
+        lines |= {f"from app.models import {cls}" for cls in models}
+        for e in self.entities:
+            if e.hook("before_write"):
+                lines.add("from typing import Any")
+            if e.hook("filter_list"):
+                lines |= {"import sqlalchemy as sa", f"from app.schemas import {e.cls}Query"}
+        return sorted(lines)
 
     @property
     def field_types(self) -> set[str]:
@@ -318,7 +438,25 @@ class ProjectCode:
 def build_project(spec: ServiceSpec) -> ProjectCode:
     """The view model of ``spec``."""
     entities = [_entity(spec, entity) for entity in spec.entities]
-    all_tests = [test for entity in entities for test in entity.tests]
+    by_name = {entity.name: entity for entity in entities}
+    for entity in entities:
+        fixups = [fixup for rule in entity.rules for fixup in rule.data.get("fixups", [])]
+        # Fixed values (a time against "now") last: relative fixups must not move them back.
+        entity.fixups += [statement for statement, kind in fixups if kind]
+        entity.fixups += [statement for statement, kind in fixups if not kind]
+    for entity in entities:
+        for rule in entity.rules:
+            for parent, statement in rule.data.get("parent_fixups", []):
+                by_name[parent].fixups.append(statement)
+    all_tests = [test for entity in entities for test in (*entity.tests, *entity.rule_tests)]
+    not_implemented = [
+        (item.sentence, item.reason, item.suggestion)
+        for item in getattr(spec, "not_implemented", None) or []
+    ]
+    not_implemented += [
+        (rule.source or f"{entity_name}: {rule.kind} rule {rule.id}", reason, "")
+        for entity_name, rule, reason in unbuilt_rules(spec)
+    ]
     return ProjectCode(
         name=spec.name,
         title=" ".join(word.capitalize() for word in spec.name.split("-")),
@@ -327,13 +465,15 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         entities=entities,
         stories=list(spec.user_stories),
         all_tests=all_tests,
+        not_implemented=not_implemented,
     )
 
 
 def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
     table = entity.table
     indexed = set(entity.filters)
-    fields = [field_code(f, table, indexed=f.indexed or f.name in indexed) for f in entity.fields]
+    fields = [_field(f, table, indexed=f.indexed or f.name in indexed) for f in entity.fields]
+    managed = {f.name for f in entity.fields if f.managed is not None}
     by_name = {f.name: f for f in fields}
     relations = [_relation(spec, entity, r) for r in entity.relations]
     relations_by_name = {r.name: r for r in relations}
@@ -345,7 +485,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
         else:
             relation = relations_by_name[name]
             filters.append(FilterCode(name, relation.column, "Int64 | None", None, relation))
-    required = [f.name for f in required_without_default(entity)]
+    required = [f.name for f in required_without_default(entity) if f.name not in managed]
     required += [r.column for r in entity.relations if r.required]
     checks = [check for code in fields for check in code.checks]
     return EntityCode(
@@ -365,7 +505,22 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
         children=[_child(entity, link) for link in child_links(spec, entity)],
         tests=plan_entity_tests(spec, entity),
         checks=checks,
+        input_fields=[code for code in fields if code.name not in managed],
+        rules=build_rules(spec, entity),
+        rule_tests=plan_rule_tests(spec, entity),
     )
+
+
+def _field(spec_field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
+    if spec_field.managed is None:
+        return field_code(spec_field, table, indexed=indexed)
+    # A managed field is always filled by the service: never null, no client default; a
+    # generated code is unique by construction (and by an index).
+    plain = spec_field.model_copy(update={"required": True, "default": None, "unique": False})
+    code = field_code(plain, table, indexed=indexed)
+    if spec_field.managed.kind == "code":
+        code = dataclasses.replace(code, column_args=f"{code.column_args}, unique=True")
+    return code
 
 
 def _relation(spec: ServiceSpec, entity: EntitySpec, relation: RelationSpec) -> RelationCode:

@@ -59,7 +59,9 @@ TEMPLATES: dict[str, TemplateInfo] = {
         generates=(
             "app/: main, config, db, models, schemas, routers per entity, auth when required",
             "CRUD routes with offset/limit pagination, filters, sorting, 404/409/422 handling",
+            "app/rules.py: one function per business rule, called from the routers' hooks",
             "tests/: a pytest module per entity and a health test, one SQLite file per test",
+            "tests/test_rules_<entity>.py: tests named after each rule they check",
             "README.md, requirements.txt, requirements-dev.txt, pyproject.toml (ruff, pytest)",
             "Dockerfile, k8s/deployment.yaml, k8s/service.yaml, openapi.json",
         ),
@@ -161,6 +163,8 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
     for entity in project.entities:
         render(f"app/routers/{entity.name}.py", "app/routers/entity.py.j2", e=entity)
         render(f"tests/test_{entity.name}.py", "tests/test_entity.py.j2", e=entity)
+        if entity.rules:
+            render(f"tests/test_rules_{entity.name}.py", "tests/test_rules.py.j2", e=entity)
     return files
 
 
@@ -177,6 +181,7 @@ _SHARED_FILES = (
     "app/models.py",
     "app/params.py",
     "app/routers/__init__.py",
+    "app/rules.py",
     "app/schemas.py",
     "k8s/deployment.yaml",
     "k8s/service.yaml",

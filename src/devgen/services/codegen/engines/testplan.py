@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devgen.services.codegen.engines.rules import build_rules, rules_test_file
 from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
 
 HEALTH_FILE = "tests/test_health.py"
@@ -21,6 +22,7 @@ class PlannedTest:
     file: str
     name: str
     criterion: str | None
+    rule_id: str | None = None
 
     @property
     def node_id(self) -> str:
@@ -60,7 +62,7 @@ def criterion_id(entity: EntitySpec, *parts: str) -> str:
 
 def required_without_default(entity: EntitySpec) -> list[FieldSpec]:
     """Fields a create request must carry."""
-    return [f for f in entity.fields if f.required and f.default is None]
+    return [f for f in entity.fields if f.required and f.default is None and f.managed is None]
 
 
 def child_links(spec: ServiceSpec, entity: EntitySpec) -> list[ChildLink]:
@@ -97,6 +99,8 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
         add(f"test_create_{name}_rejects_invalid_data", "create-validation")
         if required_without_default(entity) or any(r.required for r in entity.relations):
             add(f"test_create_{name}_requires_fields", "create-validation")
+        if any(f.default is not None and f.managed is None for f in entity.fields):
+            add(f"test_create_{name}_applies_defaults", "create")
         if unique:
             add(f"test_create_{name}_rejects_duplicate", "create-unique")
         for relation in entity.relations:
@@ -134,4 +138,15 @@ def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     planned = [PlannedTest(HEALTH_FILE, "test_health", "AC-health")]
     for entity in spec.entities:
         planned.extend(plan_entity_tests(spec, entity))
+        planned.extend(plan_rule_tests(spec, entity))
     return planned
+
+
+def plan_rule_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest]:
+    """The tests of ``tests/test_rules_<entity>.py``: each rule's, named after the rule."""
+    file = rules_test_file(entity)
+    return [
+        PlannedTest(file, test, rule.criterion, rule.id)
+        for rule in build_rules(spec, entity)
+        for test in rule.tests
+    ]
