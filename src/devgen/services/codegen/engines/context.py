@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from devgen.services.codegen.engines.accounts import (
+    ARGON2_REQUIREMENT,
+    PYJWT_REQUIREMENT,
+    STATIC_TOKEN,
+    AccountsCode,
+    EntityAccess,
+    accounts_code,
+    auth_mode,
+    entity_access,
+)
 from devgen.services.codegen.engines.pycode import FieldCode, field_code, literal
 from devgen.services.codegen.engines.testplan import (
     ChildLink,
@@ -84,6 +94,61 @@ class EntityCode:
     children: list[ChildCode]
     tests: list[PlannedTest]
     checks: list[tuple[str, str]] = field(default_factory=list)
+    access: EntityAccess | None = None
+
+    @property
+    def owned(self) -> bool:
+        """Whether records belong to the account that created them."""
+        return self.access is not None and self.access.owned
+
+    def uses_account(self, operation: str) -> bool:
+        """Whether the route of ``operation`` reads the signed-in account."""
+        if self.access is None:
+            return False
+        return self.access.owned or bool(self.access.rules_for(operation))
+
+    def account_param(self, operation: str) -> str:
+        """The route's account parameter (with its leading comma), or nothing."""
+        return ", account: CurrentAccount" if self.uses_account(operation) else ""
+
+    def role_checks(self, operation: str) -> str:
+        """The calls of the role rules guarding ``operation``, one indented line each."""
+        if self.access is None:
+            return ""
+        return "".join(
+            f"    access.{rule.function}(account)\n" for rule in self.access.rules_for(operation)
+        )
+
+    @property
+    def access_test_imports(self) -> list[str]:
+        """Names the access tests import from ``tests.conftest``."""
+        if self.access is None:
+            return []
+        names = []
+        if self.access.stranger_operations or self.access.stranger_lists or self.access.role_rules:
+            names.append("Accounts")
+        if self.owned and self.allows("create"):
+            names.append("SignedIn")
+        return names
+
+    @property
+    def owner_arg(self) -> str:
+        """The extra argument of ``_get_or_404`` for owned entities."""
+        return ", account" if self.owned else ""
+
+    @property
+    def access_imports(self) -> tuple[str, list[str]] | None:
+        """(module, names) the router imports from ``app.auth``, or None."""
+        if self.access is None:
+            return None
+        names = set()
+        if any(self.uses_account(op) for op in self.operations):
+            names.add("CurrentAccount")
+        if self.owned and self.item_routes:
+            names.add("can_see")
+        if self.owned and self.allows("list"):
+            names.add("is_admin")
+        return ("auth", sorted(names, key=str.lower)) if names else None
 
     def allows(self, operation: str) -> bool:
         """Whether the entity offers ``operation``."""
@@ -95,6 +160,8 @@ class EntityCode:
         names = {self.cls}
         if self.operations & {"create", "update"}:
             names.update(r.target_class for r in self.relations)
+        if self.owned and self.item_routes:
+            names.add("AuthAccount")
         return sorted(names)
 
     @property
@@ -276,6 +343,7 @@ class ProjectCode:
     description: str
     auth: bool
     entities: list[EntityCode]
+    accounts: AccountsCode | None
     stories: list[UserStory]
     all_tests: list[PlannedTest]
 
@@ -292,7 +360,31 @@ class ProjectCode:
     @property
     def uses_literal(self) -> bool:
         """Whether the schemas need ``typing.Literal`` (enum fields or a sort parameter)."""
-        return "enum" in self.field_types or any(e.allows("list") for e in self.entities)
+        return (
+            "enum" in self.field_types
+            or any(e.allows("list") for e in self.entities)
+            or self.accounts is not None
+        )
+
+    @property
+    def router_modules(self) -> list[str]:
+        """The modules of ``app/routers``, sorted."""
+        names = [e.name for e in self.entities]
+        if self.accounts is not None:
+            names.append("auth")
+        return sorted(names)
+
+    @property
+    def extra_requirements(self) -> list[str]:
+        """Pinned runtime requirements beyond the base set."""
+        if self.accounts is None:
+            return []
+        return [ARGON2_REQUIREMENT, PYJWT_REQUIREMENT]
+
+    @property
+    def role_rules(self) -> list[tuple[EntityCode, object]]:
+        """(entity, role rule) pairs of the whole project, in spec order."""
+        return [(e, r) for e in self.entities if e.access for r in e.access.role_rules]
 
     @property
     def any_unique(self) -> bool:
@@ -323,8 +415,9 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         name=spec.name,
         title=" ".join(word.capitalize() for word in spec.name.split("-")),
         description=spec.description or f"The {spec.name} service.",
-        auth=spec.auth_required,
+        auth=auth_mode(spec) == STATIC_TOKEN,
         entities=entities,
+        accounts=accounts_code(spec),
         stories=list(spec.user_stories),
         all_tests=all_tests,
     )
@@ -365,6 +458,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
         children=[_child(entity, link) for link in child_links(spec, entity)],
         tests=plan_entity_tests(spec, entity),
         checks=checks,
+        access=entity_access(spec, entity),
     )
 
 

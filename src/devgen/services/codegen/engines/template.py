@@ -158,9 +158,17 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
         render(path, f"{path}.j2")
     if project.auth:
         render("app/auth.py", "app/auth.py.j2")
+    if project.accounts:
+        render("app/auth.py", "app/auth_accounts.py.j2")
+        render("app/routers/auth.py", "app/routers/auth.py.j2")
+        render("tests/test_auth.py", "tests/test_auth.py.j2")
+    if project.role_rules:
+        render("app/access.py", "app/access.py.j2")
     for entity in project.entities:
         render(f"app/routers/{entity.name}.py", "app/routers/entity.py.j2", e=entity)
         render(f"tests/test_{entity.name}.py", "tests/test_entity.py.j2", e=entity)
+        if entity.access:
+            render(f"tests/test_{entity.name}_access.py", "tests/test_access.py.j2", e=entity)
     return files
 
 

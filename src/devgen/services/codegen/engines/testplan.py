@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devgen.services.codegen.engines.accounts import (
+    AUTH_TEST_FILE,
+    STATIC_TOKEN,
+    access_test_file,
+    access_test_names,
+    auth_mode,
+    auth_test_names,
+)
 from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
 
 HEALTH_FILE = "tests/test_health.py"
@@ -124,14 +132,18 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
     for operation in Operation:
         if not entity.allows(operation):
             add(f"test_{operation.value}_{name}_is_not_offered")
-    if spec.auth_required:
+    if auth_mode(spec) == STATIC_TOKEN:
         tests.append((f"test_{plural}_require_token", "AC-auth-token"))
-    return [PlannedTest(file, test, criterion) for test, criterion in tests]
+    planned = [PlannedTest(file, test, criterion) for test, criterion in tests]
+    access_file = access_test_file(entity)
+    planned += [PlannedTest(access_file, t, c) for t, c in access_test_names(spec, entity)]
+    return planned
 
 
 def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     """Every test of the generated project: the health check, then entity by entity."""
     planned = [PlannedTest(HEALTH_FILE, "test_health", "AC-health")]
+    planned += [PlannedTest(AUTH_TEST_FILE, t, c) for t, c in auth_test_names(spec)]
     for entity in spec.entities:
         planned.extend(plan_entity_tests(spec, entity))
     return planned
