@@ -1,0 +1,49 @@
+"""The template engine in accounts mode: what it generates, without running it."""
+
+from __future__ import annotations
+
+import copy
+
+from devgen.services.codegen.engines import generate
+from devgen.services.codegen.engines.accounts import ARGON2_REQUIREMENT, PYJWT_REQUIREMENT
+from devgen.services.codegen.spec import validate_spec
+from tests.services.codegen.test_rule_flow_mutations import NOTES_SPEC
+
+
+def test_accounts_mode_pins_its_libraries_and_has_no_secret_default() -> None:
+    project = generate(validate_spec(NOTES_SPEC))
+
+    requirements = project.files["requirements.txt"].splitlines()
+    assert ARGON2_REQUIREMENT in requirements
+    assert PYJWT_REQUIREMENT in requirements
+    assert all("==" in line for line in (ARGON2_REQUIREMENT, PYJWT_REQUIREMENT))
+    config = project.files["app/config.py"]
+    assert "    secret_key: str\n" in config
+    assert 'os.environ.get("SECRET_KEY", "")' in config
+    assert "app/routers/auth.py" in project.files
+    assert "tests/test_auth.py::test_register_account" in project.tests
+
+
+def test_role_rules_are_functions_marked_with_their_rule_id() -> None:
+    project = generate(validate_spec(NOTES_SPEC))
+
+    access = project.files["app/access.py"]
+    assert "# rule: notebook.role_required.1\n" in access
+    assert "# end rule: notebook.role_required.1\n" in access
+    assert "access.notebook_role_required_1(account)" in project.files["app/routers/notebook.py"]
+    assert "tests/test_notebook_access.py::test_rule_notebook_role_required_1" in project.tests
+
+
+def test_static_token_mode_stays_without_accounts() -> None:
+    spec = copy.deepcopy(NOTES_SPEC)
+    spec["auth"] = {"mode": "static_token"}
+    for entity in spec["entities"]:
+        entity["owned"] = False
+        entity["rules"] = []
+
+    project = generate(validate_spec(spec))
+
+    assert "API_TOKEN" in project.files["app/auth.py"]
+    assert "app/routers/auth.py" not in project.files
+    assert "argon2" not in project.files["requirements.txt"]
+    assert "tests/test_note.py::test_notes_require_token" in project.tests
