@@ -18,6 +18,7 @@ from devgen.services.codegen.engines.accounts import (
     auth_mode,
     entity_access,
 )
+from devgen.services.codegen.engines.links import LinkCode, links, many_to_one
 from devgen.services.codegen.engines.pycode import FieldCode, field_code, literal
 from devgen.services.codegen.engines.testplan import (
     ChildLink,
@@ -95,6 +96,11 @@ class EntityCode:
     tests: list[PlannedTest]
     checks: list[tuple[str, str]] = field(default_factory=list)
     access: EntityAccess | None = None
+
+    @property
+    def optional_relations(self) -> list[RelationCode]:
+        """The many-to-one relations a row may leave empty."""
+        return [r for r in self.relations if not r.required]
 
     @property
     def owned(self) -> bool:
@@ -344,6 +350,7 @@ class ProjectCode:
     auth: bool
     entities: list[EntityCode]
     accounts: AccountsCode | None
+    links: list[LinkCode]
     stories: list[UserStory]
     all_tests: list[PlannedTest]
 
@@ -355,7 +362,7 @@ class ProjectCode:
     @property
     def any_columns(self) -> bool:
         """Whether any table has a column besides ``id``."""
-        return any(e.fields or e.relations for e in self.entities)
+        return any(e.fields or e.relations for e in self.entities) or bool(self.links)
 
     @property
     def uses_literal(self) -> bool:
@@ -369,10 +376,20 @@ class ProjectCode:
     @property
     def router_modules(self) -> list[str]:
         """The modules of ``app/routers``, sorted."""
-        names = [e.name for e in self.entities]
+        names = [e.name for e in self.entities] + [link.module for link in self.links]
         if self.accounts is not None:
             names.append("auth")
         return sorted(names)
+
+    @property
+    def model_classes(self) -> list[str]:
+        """Every table class but the accounts', sorted."""
+        return sorted([e.cls for e in self.entities] + [link.cls for link in self.links])
+
+    @property
+    def app_routers(self) -> list[str]:
+        """The routers every API route of which needs the auth dependency (not ``auth``)."""
+        return [e.name for e in self.entities] + [link.module for link in self.links]
 
     @property
     def extra_requirements(self) -> list[str]:
@@ -418,6 +435,7 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         auth=auth_mode(spec) == STATIC_TOKEN,
         entities=entities,
         accounts=accounts_code(spec),
+        links=links(spec),
         stories=list(spec.user_stories),
         all_tests=all_tests,
     )
@@ -428,7 +446,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
     indexed = set(entity.filters)
     fields = [field_code(f, table, indexed=f.indexed or f.name in indexed) for f in entity.fields]
     by_name = {f.name: f for f in fields}
-    relations = [_relation(spec, entity, r) for r in entity.relations]
+    relations = [_relation(spec, entity, r) for r in many_to_one(entity)]
     relations_by_name = {r.name: r for r in relations}
     filters = []
     for name in entity.filters:
@@ -439,7 +457,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
             relation = relations_by_name[name]
             filters.append(FilterCode(name, relation.column, "Int64 | None", None, relation))
     required = [f.name for f in required_without_default(entity)]
-    required += [r.column for r in entity.relations if r.required]
+    required += [r.column for r in many_to_one(entity) if r.required]
     checks = [check for code in fields for check in code.checks]
     return EntityCode(
         name=entity.name,

@@ -164,9 +164,18 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
         render("tests/test_auth.py", "tests/test_auth.py.j2")
     if project.role_rules:
         render("app/access.py", "app/access.py.j2")
+    for link in project.links:
+        render(f"app/routers/{link.module}.py", "app/routers/links.py.j2", link=link)
+        render(link.test_file, "tests/test_links.py.j2", link=link)
     for entity in project.entities:
         render(f"app/routers/{entity.name}.py", "app/routers/entity.py.j2", e=entity)
         render(f"tests/test_{entity.name}.py", "tests/test_entity.py.j2", e=entity)
+        if entity.optional_relations:
+            render(
+                f"tests/test_{entity.name}_relations.py",
+                "tests/test_optional_relations.py.j2",
+                e=entity,
+            )
         if entity.access:
             render(f"tests/test_{entity.name}_access.py", "tests/test_access.py.j2", e=entity)
     return files

@@ -17,6 +17,11 @@ from devgen.services.codegen.engines.accounts import (
     auth_mode,
     auth_test_names,
 )
+from devgen.services.codegen.engines.links import (
+    link_test_names,
+    links,
+    many_to_one,
+)
 from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
 
 HEALTH_FILE = "tests/test_health.py"
@@ -76,7 +81,7 @@ def child_links(spec: ServiceSpec, entity: EntitySpec) -> list[ChildLink]:
     return [
         ChildLink(entity.name, child, relation.name, relation.on_delete.value)
         for child in spec.entities
-        for relation in child.relations
+        for relation in many_to_one(child)
         if relation.target == entity.name
     ]
 
@@ -103,11 +108,11 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
     if entity.allows(Operation.CREATE):
         add(f"test_create_{name}", "create")
         add(f"test_create_{name}_rejects_invalid_data", "create-validation")
-        if required_without_default(entity) or any(r.required for r in entity.relations):
+        if required_without_default(entity) or any(r.required for r in many_to_one(entity)):
             add(f"test_create_{name}_requires_fields", "create-validation")
         if unique:
             add(f"test_create_{name}_rejects_duplicate", "create-unique")
-        for relation in entity.relations:
+        for relation in many_to_one(entity):
             add(f"test_create_{name}_rejects_unknown_{relation.name}", "create", relation.name)
     if entity.allows(Operation.GET):
         add(f"test_get_{name}", "get")
@@ -135,6 +140,13 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
     if auth_mode(spec) == STATIC_TOKEN:
         tests.append((f"test_{plural}_require_token", "AC-auth-token"))
     planned = [PlannedTest(file, test, criterion) for test, criterion in tests]
+    relations_file = f"tests/test_{entity.name}_relations.py"
+    for relation in many_to_one(entity):
+        if not relation.required:
+            criterion = criterion_id(entity, relation.name, "optional")
+            planned.append(
+                PlannedTest(relations_file, f"test_{name}_{relation.name}_is_optional", criterion)
+            )
     access_file = access_test_file(entity)
     planned += [PlannedTest(access_file, t, c) for t, c in access_test_names(spec, entity)]
     return planned
@@ -146,4 +158,6 @@ def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     planned += [PlannedTest(AUTH_TEST_FILE, t, c) for t, c in auth_test_names(spec)]
     for entity in spec.entities:
         planned.extend(plan_entity_tests(spec, entity))
+    for link in links(spec):
+        planned += [PlannedTest(link.test_file, t, c) for t, c in link_test_names(link)]
     return planned
