@@ -7,7 +7,7 @@ import copy
 from devgen.services.codegen.engines import generate
 from devgen.services.codegen.engines.accounts import ARGON2_REQUIREMENT, PYJWT_REQUIREMENT
 from devgen.services.codegen.spec import validate_spec
-from tests.services.codegen.test_rule_flow_mutations import NOTES_SPEC
+from tests.services.codegen.test_rule_flow_mutations import NOTES_SPEC, SCHOOL_SPEC
 
 
 def test_accounts_mode_pins_its_libraries_and_has_no_secret_default() -> None:
@@ -27,11 +27,12 @@ def test_accounts_mode_pins_its_libraries_and_has_no_secret_default() -> None:
 def test_role_rules_are_functions_marked_with_their_rule_id() -> None:
     project = generate(validate_spec(NOTES_SPEC))
 
-    access = project.files["app/access.py"]
-    assert "# rule: notebook.role_required.1\n" in access
-    assert "# end rule: notebook.role_required.1\n" in access
-    assert "access.notebook_role_required_1(account)" in project.files["app/routers/notebook.py"]
-    assert "tests/test_notebook_access.py::test_rule_notebook_role_required_1" in project.tests
+    rules = project.files["app/rules.py"]
+    assert "# rule: notebook.role_required.1\n" in rules
+    assert "# end rule: notebook.role_required.1\n" in rules
+    assert "rules.notebook_role_required_1(account)" in project.files["app/routers/notebook.py"]
+    node = "tests/test_rules_notebook.py::test_notebook_role_required_1_refuses_other_roles"
+    assert node in project.tests
 
 
 def test_static_token_mode_stays_without_accounts() -> None:
@@ -47,3 +48,23 @@ def test_static_token_mode_stays_without_accounts() -> None:
     assert "app/routers/auth.py" not in project.files
     assert "argon2" not in project.files["requirements.txt"]
     assert "tests/test_note.py::test_notes_require_token" in project.tests
+
+
+def test_many_to_many_is_a_link_table_with_routes_both_ways() -> None:
+    project = generate(validate_spec(SCHOOL_SPEC))
+
+    models = project.files["app/models.py"]
+    assert "class CourseStudentsLink(Base):" in models
+    assert '__tablename__ = "course_students"' in models
+    assert (
+        "student_id"
+        not in project.files["app/schemas.py"].split("class CourseCreate")[1].split("class")[0]
+    )
+    routes = project.files["app/routers/course_students_links.py"]
+    for path in (
+        '"/courses/{course_id}/students"',
+        '"/courses/{course_id}/students/{student_id}"',
+        '"/students/{student_id}/courses"',
+    ):
+        assert path in routes
+    assert "tests/test_course_students.py::test_link_course_students" in project.tests

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -129,6 +129,102 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
 
+# TEMPORARY STUB (rules-crud branch): the rule models of /work/notes/rules-design.md, the
+# minimum the template engine needs until rules-spec's spec package lands on main.
+class Condition(_Model):
+    """A filter on a record: ``field`` op ``value``."""
+
+    field: str
+    op: Literal["is_null", "not_null", "eq", "ne", "in"]
+    value: Scalar | list[Scalar] = None
+
+
+class ManagedCreatedAt(_Model):
+    kind: Literal["created_at"]
+
+
+class ManagedUpdatedAt(_Model):
+    kind: Literal["updated_at"]
+
+
+class ManagedCode(_Model):
+    kind: Literal["code"]
+    length: int = Field(8, ge=4, le=64)
+    alphabet: str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class ManagedSequence(_Model):
+    kind: Literal["sequence"]
+    per: str | None = None
+
+
+class ManagedCounter(_Model):
+    kind: Literal["counter"]
+    start: int = 0
+
+
+Managed = Annotated[
+    ManagedCreatedAt | ManagedUpdatedAt | ManagedCode | ManagedSequence | ManagedCounter,
+    Field(discriminator="kind"),
+]
+
+
+class _RuleBase(_Model):
+    id: str
+    source: str = ""
+
+
+class UniqueTogetherRule(_RuleBase):
+    kind: Literal["unique_together"]
+    fields: list[str] = Field(min_length=2)
+    where: Condition | None = None
+
+
+class CompareRule(_RuleBase):
+    kind: Literal["compare"]
+    left: str
+    op: Literal["lt", "le", "gt", "ge", "ne"]
+    right: str
+
+
+class NoOverlapRule(_RuleBase):
+    kind: Literal["no_overlap"]
+    start: str
+    end: str
+    scope: list[str] = Field(default_factory=list)
+    where: Condition | None = None
+
+
+class CountLimitRule(_RuleBase):
+    kind: Literal["count_limit"]
+    relation: str
+    max_count: int | None = None
+    max_field: str | None = None
+    where: Condition | None = None
+
+
+class SearchRule(_RuleBase):
+    kind: Literal["search"]
+    fields: list[str] = Field(min_length=1)
+
+
+class RangeRule(_RuleBase):
+    kind: Literal["range"]
+    field: str
+
+
+Rule = Annotated[
+    UniqueTogetherRule | CompareRule | NoOverlapRule | CountLimitRule | SearchRule | RangeRule,
+    Field(discriminator="kind"),
+]
+
+
+class NotImplementedSentence(_Model):
+    sentence: str
+    reason: str
+    suggestion: str = ""
+
+
 class FieldSpec(_Model):
     """A typed field of an entity, stored as one column."""
 
@@ -146,6 +242,9 @@ class FieldSpec(_Model):
     max_digits: int | None = Field(None, ge=1, le=38, description="decimal only")
     decimal_places: int | None = Field(None, ge=0, le=18, description="decimal only")
     values: list[str] = Field(default_factory=list, description="enum only: allowed values")
+    unit: str | None = None
+    pattern: str | None = None
+    managed: Managed | None = None
 
     @model_validator(mode="after")
     def _fill_type_defaults(self) -> Self:
@@ -187,6 +286,7 @@ class EntitySpec(_Model):
     operations: list[Operation] = Field(default_factory=lambda: list(ALL_OPERATIONS))
     filters: list[str] = Field(default_factory=list, description="fields or relations")
     sorting: list[str] = Field(default_factory=list, description="fields to sort by")
+    rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _fill_plural(self) -> Self:
@@ -217,6 +317,7 @@ class AcceptanceCriterion(_Model):
 
     id: str
     text: str
+    rule_id: str | None = None
     test_ids: list[str] = Field(
         default_factory=list, description="pytest node ids, e.g. tests/test_book.py::test_x"
     )
@@ -247,6 +348,7 @@ class ServiceSpec(_Model):
     auth_required: bool = Field(False, description="every API route needs a bearer token")
     entities: list[EntitySpec] = Field(min_length=1)
     user_stories: list[UserStory] = Field(default_factory=list)
+    not_implemented: list[NotImplementedSentence] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod

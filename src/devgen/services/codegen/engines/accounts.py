@@ -8,6 +8,7 @@ reads those parts of the spec and names everything the templates and the test pl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,12 @@ FALLBACK_ROLE = "user"
 # Pinned: a generated project installs the same versions on every machine.
 ARGON2_REQUIREMENT = "argon2-cffi==25.1.0"
 PYJWT_REQUIREMENT = "PyJWT==2.15.1"
+
+
+def function_name(rule_id: str) -> str:
+    """The Python name of a rule's function (as ``engines.rules.base.function_name``)."""
+    name = re.sub(r"[^a-z0-9]+", "_", rule_id.lower()).strip("_")
+    return name if name[:1].isalpha() else f"rule_{name}"
 
 
 def auth_mode(spec: ServiceSpec) -> str:
@@ -43,11 +50,6 @@ def entity_rules(entity: EntitySpec, kind: str) -> list[Any]:
     return [r for r in getattr(entity, "rules", []) or [] if getattr(r, "kind", None) == kind]
 
 
-def rule_function(rule_id: str) -> str:
-    """The Python name of a rule's function, e.g. ``project_role_required_1``."""
-    return "".join(c if c.isalnum() else "_" for c in rule_id).strip("_").lower()
-
-
 @dataclass(frozen=True)
 class RoleRuleCode:
     """A ``role_required`` rule: who may do which operations on one entity."""
@@ -57,7 +59,6 @@ class RoleRuleCode:
     operations: tuple[str, ...]
     roles: tuple[str, ...]
     source: str
-    test_name: str
     denied_role: str
 
     @property
@@ -156,7 +157,7 @@ def entity_access(spec: ServiceSpec, entity: EntitySpec) -> EntityAccess | None:
         roles = tuple(rule.roles)
         # An account the rule must refuse: a real role it leaves out, else a made-up one.
         denied = next((r for r in accounts.roles if r not in roles and r != "admin"), "guest")
-        function = rule_function(rule.id)
+        function = function_name(rule.id)
         role_rules.append(
             RoleRuleCode(
                 id=rule.id,
@@ -164,7 +165,6 @@ def entity_access(spec: ServiceSpec, entity: EntitySpec) -> EntityAccess | None:
                 operations=operations,
                 roles=roles,
                 source=getattr(rule, "source", "") or "",
-                test_name=f"test_rule_{function}",
                 denied_role=denied,
             )
         )
@@ -217,8 +217,6 @@ def access_test_names(spec: ServiceSpec, entity: EntitySpec) -> list[tuple[str, 
             tests.append((f"test_{name}_of_another_account_is_not_found", owned))
         if access.stranger_lists:
             tests.append((f"test_list_{plural}_shows_only_own", owned))
-    for rule in access.role_rules:
-        tests.append((rule.test_name, rule.id))
     return tests
 
 
@@ -238,5 +236,4 @@ __all__ = [
     "entity_access",
     "entity_rules",
     "is_owned",
-    "rule_function",
 ]

@@ -6,6 +6,7 @@ hold layout only and the output depends on nothing but the spec.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from devgen.services.codegen.engines.accounts import (
@@ -20,16 +21,19 @@ from devgen.services.codegen.engines.accounts import (
 )
 from devgen.services.codegen.engines.links import LinkCode, links, many_to_one
 from devgen.services.codegen.engines.pycode import FieldCode, field_code, literal
+from devgen.services.codegen.engines.rules import HOOKS, RuleCode, build_rules, unbuilt_rules
 from devgen.services.codegen.engines.testplan import (
     ChildLink,
     PlannedTest,
     child_links,
     delete_test_name,
     plan_entity_tests,
+    plan_rule_tests,
     required_without_default,
 )
 from devgen.services.codegen.spec import (
     EntitySpec,
+    FieldSpec,
     FieldType,
     Operation,
     RelationSpec,
@@ -122,7 +126,7 @@ class EntityCode:
         if self.access is None:
             return ""
         return "".join(
-            f"    access.{rule.function}(account)\n" for rule in self.access.rules_for(operation)
+            f"    rules.{rule.function}(account)\n" for rule in self.access.rules_for(operation)
         )
 
     @property
@@ -131,7 +135,7 @@ class EntityCode:
         if self.access is None:
             return []
         names = []
-        if self.access.stranger_operations or self.access.stranger_lists or self.access.role_rules:
+        if self.access.stranger_operations or self.access.stranger_lists:
             names.append("Accounts")
         if self.owned and self.allows("create"):
             names.append("SignedIn")
@@ -156,9 +160,64 @@ class EntityCode:
             names.add("is_admin")
         return ("auth", sorted(names, key=str.lower)) if names else None
 
+    input_fields: list[FieldCode] = field(default_factory=list)
+    rules: list[RuleCode] = field(default_factory=list)
+    rule_tests: list[PlannedTest] = field(default_factory=list)
+    fixups: list[str] = field(default_factory=list)
+
     def allows(self, operation: str) -> bool:
         """Whether the entity offers ``operation``."""
         return operation in self.operations
+
+    def hook(self, name: str) -> list[str]:
+        """The rule functions the hook ``name`` (see ``HOOKS``) calls, in order."""
+        if name not in HOOKS and name != "increment":
+            raise KeyError(name)
+        return [fn for rule in self.rules for fn in rule.calls.get(name, ())]
+
+    @property
+    def hooks(self) -> list[str]:
+        """The hook points of this entity that call at least one rule."""
+        return [name for name in HOOKS if self.hook(name)]
+
+    @property
+    def managed_defaults(self) -> list[tuple[str, str]]:
+        """(field, Python expression of ``n``) the test factory stores for managed fields."""
+        return [
+            (rule.data["field"], rule.data["factory"])
+            for rule in self.rules
+            if rule.kind.startswith("managed_")
+        ]
+
+    @property
+    def query_params(self) -> list[tuple[str, str]]:
+        """(name, annotation) of the list query parameters the rules add."""
+        params: list[tuple[str, str]] = []
+        by_name = {f.name: f for f in self.fields}
+        for rule in self.rules:
+            if rule.kind == "search" and ("q", "") not in [(n, "") for n, _ in params]:
+                params.append(("q", "Annotated[str, Field(min_length=1, max_length=200)] | None"))
+            elif rule.kind == "range":
+                field = by_name[rule.data["field"]]
+                params += [
+                    (f"{field.name}_{bound}", field.filter_annotation) for bound in ("min", "max")
+                ]
+        return params
+
+    @property
+    def managed_names(self) -> list[str]:
+        """Fields the service fills itself; request bodies may not carry them."""
+        inputs = {f.name for f in self.input_fields}
+        return [f.name for f in self.fields if f.name not in inputs]
+
+    @property
+    def counters(self) -> list[tuple[str, str]]:
+        """(field, increment function) of each counter field."""
+        return [
+            (rule.data["field"], fn)
+            for rule in self.rules
+            for fn in rule.calls.get("increment", ())
+        ]
 
     @property
     def model_imports(self) -> list[str]:
@@ -174,6 +233,31 @@ class EntityCode:
     def item_routes(self) -> bool:
         """Whether ``/<plural>/{id}`` has any route."""
         return bool(self.operations & {"get", "update", "delete"})
+
+    @property
+    def loads_rows(self) -> bool:
+        """Whether some route loads a row by its id (the item routes, counter increments)."""
+        return self.item_routes or bool(self.counters)
+
+    @property
+    def uses_rules(self) -> bool:
+        """Whether some route of this entity calls ``app/rules.py``."""
+        ops = self.operations
+        return bool(
+            (self.hook("before_write") and ops & {"create", "update"})
+            or (self.hook("before_delete") and "delete" in ops)
+            or (self.hook("after_write") and self.writes)
+            or (self.hook("filter_list") and "list" in ops)
+            or (self.hook("check_access") and self.item_routes)
+            or self.counters
+        )
+
+    @property
+    def calls_rules(self) -> bool:
+        """Whether some route calls ``app/rules.py`` (a hook, or a role rule)."""
+        if self.access and any(self.access.rules_for(op) for op in self.operations):
+            return True
+        return self.uses_rules
 
     @property
     def collection_routes(self) -> bool:
@@ -203,7 +287,7 @@ class EntityCode:
     @property
     def not_null(self) -> list[str]:
         """Columns an update may not set to null."""
-        names = [f.name for f in self.fields if f.required]
+        names = [f.name for f in self.input_fields if f.required]
         return names + [r.column for r in self.relations if r.required]
 
     @property
@@ -220,14 +304,14 @@ class EntityCode:
     @property
     def invalid_cases(self) -> list[tuple[str, str]]:
         """(field, Python literal) pairs the API must refuse with 422."""
-        cases = [(f.name, code) for f in self.fields for code in f.invalid]
+        cases = [(f.name, code) for f in self.input_fields for code in f.invalid]
         return cases + [(r.column, literal("not-an-id")) for r in self.relations]
 
     @property
     def schema_imports(self) -> list[str]:
         """Schema classes the entity's router uses."""
         names = []
-        if self.item_routes or self.writes:
+        if self.loads_rows or self.writes:
             names.append("ErrorMessage")
         if self.allows("create"):
             names.append(f"{self.cls}Create")
@@ -353,6 +437,36 @@ class ProjectCode:
     links: list[LinkCode]
     stories: list[UserStory]
     all_tests: list[PlannedTest]
+    not_implemented: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[tuple[EntityCode, RuleCode]]:
+        """Every rule of every entity, in spec order."""
+        return [(e, rule) for e in self.entities for rule in e.rules]
+
+    @property
+    def later_kinds(self) -> set[str]:
+        """Field types whose ``_later_<type>`` helper the test factory needs."""
+        return {kind for _, rule in self.rules for _, kind in rule.data.get("fixups", [])}
+
+    @property
+    def managed_kinds(self) -> set[str]:
+        """Kinds of managed field any entity has."""
+        return {rule.kind.removeprefix("managed_") for _, rule in self.rules}
+
+    @property
+    def rule_imports(self) -> list[str]:
+        """The import lines ``app/rules.py`` needs (ruff's isort fix merges them)."""
+        lines = {line for _, rule in self.rules for line in rule.imports}
+        lines |= {"import sqlalchemy as sa", "from typing import Any"}
+        models = {e.cls for e in self.entities if e.hooks}
+        lines |= {f"from app.models import {cls}" for cls in models}
+        for e in self.entities:
+            if e.hook("before_write"):
+                lines.add("from typing import Any")
+            if e.hook("filter_list"):
+                lines |= {"import sqlalchemy as sa", f"from app.schemas import {e.cls}Query"}
+        return sorted(lines)
 
     @property
     def field_types(self) -> set[str]:
@@ -399,11 +513,6 @@ class ProjectCode:
         return [ARGON2_REQUIREMENT, PYJWT_REQUIREMENT]
 
     @property
-    def role_rules(self) -> list[tuple[EntityCode, object]]:
-        """(entity, role rule) pairs of the whole project, in spec order."""
-        return [(e, r) for e in self.entities if e.access for r in e.access.role_rules]
-
-    @property
     def any_unique(self) -> bool:
         """Whether a route checks unique fields."""
         return any(e.unique_fields and e.operations & {"create", "update"} for e in self.entities)
@@ -427,7 +536,25 @@ class ProjectCode:
 def build_project(spec: ServiceSpec) -> ProjectCode:
     """The view model of ``spec``."""
     entities = [_entity(spec, entity) for entity in spec.entities]
-    all_tests = [test for entity in entities for test in entity.tests]
+    by_name = {entity.name: entity for entity in entities}
+    for entity in entities:
+        for rule in entity.rules:
+            entity.fixups += [statement for statement, _ in rule.data.get("fixups", [])]
+            for parent, statement in rule.data.get("parent_fixups", []):
+                by_name[parent].fixups.append(statement)
+    all_tests = [test for entity in entities for test in (*entity.tests, *entity.rule_tests)]
+    not_implemented = [
+        (item.sentence, item.reason, item.suggestion)
+        for item in getattr(spec, "not_implemented", None) or []
+    ]
+    not_implemented += [
+        (
+            rule.source or f"{entity_name}: {rule.kind} rule {rule.id}",
+            f"the template engine cannot generate {rule.kind} rules yet",
+            "",
+        )
+        for entity_name, rule in unbuilt_rules(spec)
+    ]
     return ProjectCode(
         name=spec.name,
         title=" ".join(word.capitalize() for word in spec.name.split("-")),
@@ -438,13 +565,15 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         links=links(spec),
         stories=list(spec.user_stories),
         all_tests=all_tests,
+        not_implemented=not_implemented,
     )
 
 
 def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
     table = entity.table
     indexed = set(entity.filters)
-    fields = [field_code(f, table, indexed=f.indexed or f.name in indexed) for f in entity.fields]
+    fields = [_field(f, table, indexed=f.indexed or f.name in indexed) for f in entity.fields]
+    managed = {f.name for f in entity.fields if f.managed is not None}
     by_name = {f.name: f for f in fields}
     relations = [_relation(spec, entity, r) for r in many_to_one(entity)]
     relations_by_name = {r.name: r for r in relations}
@@ -456,7 +585,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
         else:
             relation = relations_by_name[name]
             filters.append(FilterCode(name, relation.column, "Int64 | None", None, relation))
-    required = [f.name for f in required_without_default(entity)]
+    required = [f.name for f in required_without_default(entity) if f.name not in managed]
     required += [r.column for r in many_to_one(entity) if r.required]
     checks = [check for code in fields for check in code.checks]
     return EntityCode(
@@ -477,7 +606,22 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
         tests=plan_entity_tests(spec, entity),
         checks=checks,
         access=entity_access(spec, entity),
+        input_fields=[code for code in fields if code.name not in managed],
+        rules=build_rules(spec, entity),
+        rule_tests=plan_rule_tests(spec, entity),
     )
+
+
+def _field(spec_field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
+    if spec_field.managed is None:
+        return field_code(spec_field, table, indexed=indexed)
+    # A managed field is always filled by the service: never null, no client default; a
+    # generated code is unique by construction (and by an index).
+    plain = spec_field.model_copy(update={"required": True, "default": None, "unique": False})
+    code = field_code(plain, table, indexed=indexed)
+    if spec_field.managed.kind == "code":
+        code = dataclasses.replace(code, column_args=f"{code.column_args}, unique=True")
+    return code
 
 
 def _relation(spec: ServiceSpec, entity: EntitySpec, relation: RelationSpec) -> RelationCode:

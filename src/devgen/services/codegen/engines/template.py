@@ -162,8 +162,6 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
         render("app/auth.py", "app/auth_accounts.py.j2")
         render("app/routers/auth.py", "app/routers/auth.py.j2")
         render("tests/test_auth.py", "tests/test_auth.py.j2")
-    if project.role_rules:
-        render("app/access.py", "app/access.py.j2")
     for link in project.links:
         render(f"app/routers/{link.module}.py", "app/routers/links.py.j2", link=link)
         render(link.test_file, "tests/test_links.py.j2", link=link)
@@ -178,6 +176,8 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
             )
         if entity.access:
             render(f"tests/test_{entity.name}_access.py", "tests/test_access.py.j2", e=entity)
+        if entity.rules:
+            render(f"tests/test_rules_{entity.name}.py", "tests/test_rules.py.j2", e=entity)
     return files
 
 
@@ -194,6 +194,7 @@ _SHARED_FILES = (
     "app/models.py",
     "app/params.py",
     "app/routers/__init__.py",
+    "app/rules.py",
     "app/schemas.py",
     "k8s/deployment.yaml",
     "k8s/service.yaml",

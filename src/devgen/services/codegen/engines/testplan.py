@@ -22,6 +22,7 @@ from devgen.services.codegen.engines.links import (
     links,
     many_to_one,
 )
+from devgen.services.codegen.engines.rules import build_rules, rules_test_file
 from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
 
 HEALTH_FILE = "tests/test_health.py"
@@ -34,6 +35,7 @@ class PlannedTest:
     file: str
     name: str
     criterion: str | None
+    rule_id: str | None = None
 
     @property
     def node_id(self) -> str:
@@ -73,7 +75,7 @@ def criterion_id(entity: EntitySpec, *parts: str) -> str:
 
 def required_without_default(entity: EntitySpec) -> list[FieldSpec]:
     """Fields a create request must carry."""
-    return [f for f in entity.fields if f.required and f.default is None]
+    return [f for f in entity.fields if f.required and f.default is None and f.managed is None]
 
 
 def child_links(spec: ServiceSpec, entity: EntitySpec) -> list[ChildLink]:
@@ -158,6 +160,17 @@ def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     planned += [PlannedTest(AUTH_TEST_FILE, t, c) for t, c in auth_test_names(spec)]
     for entity in spec.entities:
         planned.extend(plan_entity_tests(spec, entity))
+        planned.extend(plan_rule_tests(spec, entity))
     for link in links(spec):
         planned += [PlannedTest(link.test_file, t, c) for t, c in link_test_names(link)]
     return planned
+
+
+def plan_rule_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest]:
+    """The tests of ``tests/test_rules_<entity>.py``: each rule's, named after the rule."""
+    file = rules_test_file(entity)
+    return [
+        PlannedTest(file, test, rule.criterion, rule.id)
+        for rule in build_rules(spec, entity)
+        for test in rule.tests
+    ]

@@ -66,6 +66,22 @@ def check_project(root: Path, *, coverage: bool = True, timeout: float = 600) ->
     )
 
 
+def run_tests(root: Path, *paths: str, timeout: float = 600) -> tuple[list[str], list[str]]:
+    """Run pytest on ``paths`` of the project in ``root`` (no lint, no coverage).
+
+    Returns the (passed, failed) node ids; used by the mutation check.
+    """
+    env = _clean_env(root)
+    junit = root / "junit-mutation.xml"
+    junit.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    _run([*command, f"--junitxml={junit.name}", *paths], root, env, timeout)
+    try:
+        return _junit_results(junit)
+    finally:
+        junit.unlink(missing_ok=True)
+
+
 def _clean_env(root: Path) -> dict[str, str]:
     # The caller's pytest, coverage and Python path settings must not leak into the run.
     env = {
