@@ -164,6 +164,13 @@ class EntityCode:
     rules: list[RuleCode] = field(default_factory=list)
     rule_tests: list[PlannedTest] = field(default_factory=list)
     fixups: list[str] = field(default_factory=list)
+    # Hook calls another entity's rules place here (a computed total follows its children).
+    foreign_calls: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def computed_columns(self) -> list[dict[str, str]]:
+        """Columns of computed rules: name, type, mapped, column_args, read_annotation."""
+        return [rule.data["column"] for rule in self.rules if rule.kind == "computed"]
 
     def allows(self, operation: str) -> bool:
         """Whether the entity offers ``operation``."""
@@ -173,7 +180,8 @@ class EntityCode:
         """The rule functions the hook ``name`` (see ``HOOKS``) calls, in order."""
         if name not in HOOKS and name != "increment":
             raise KeyError(name)
-        return [fn for rule in self.rules for fn in rule.calls.get(name, ())]
+        own = [fn for rule in self.rules for fn in rule.calls.get(name, ())]
+        return own + self.foreign_calls.get(name, [])
 
     @property
     def hooks(self) -> list[str]:
@@ -266,8 +274,8 @@ class EntityCode:
 
     @property
     def field_types(self) -> set[str]:
-        """The spec types of the fields."""
-        return {f.type for f in self.fields}
+        """The spec types of the fields (and of computed columns)."""
+        return {f.type for f in self.fields} | {c["type"] for c in self.computed_columns}
 
     @property
     def needs_integrity_check(self) -> bool:
@@ -542,6 +550,8 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
             entity.fixups += [statement for statement, _ in rule.data.get("fixups", [])]
             for parent, statement in rule.data.get("parent_fixups", []):
                 by_name[parent].fixups.append(statement)
+            for other, hook, function in rule.data.get("foreign_calls", []):
+                by_name[other].foreign_calls.setdefault(hook, []).append(function)
     all_tests = [test for entity in entities for test in (*entity.tests, *entity.rule_tests)]
     not_implemented = [
         (item.sentence, item.reason, item.suggestion)

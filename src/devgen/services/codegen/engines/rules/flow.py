@@ -146,7 +146,116 @@ def state_machine(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     )
 
 
+def _places(entity: EntitySpec, terms: list[str], op: str) -> int:
+    """Decimal places of a product (the sum of its factors' places) or sum (the largest)."""
+    places = [
+        f.decimal_places or 0
+        for name in terms
+        if (f := entity.field(name)) is not None and f.type.value == "decimal"
+    ]
+    total = sum(places) if op == "product" or len(terms) > 1 else max(places, default=0)
+    return min(total, 6)
+
+
+def computed(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
+    """A read-only number kept correct in the same transaction as every change it follows."""
+    function = function_name(rule.id)
+    words, name = entity.name.replace("_", " "), rule.field.replace("_", " ")
+    child = spec.entity(rule.child) if rule.child else None
+    terms = list(rule.terms)
+    places = _places(child or entity, terms, "product" if child else rule.op)
+    integer = rule.type == "integer"
+    if integer:
+        mapped, read, zero = "Mapped[int | None]", "int | None", "0"
+        column = "sa.BigInteger()"
+    else:
+        mapped, read = "Mapped[decimal.Decimal | None]", "decimal.Decimal | None"
+        zero = "decimal.Decimal(0)"
+        column = f"sa.Numeric(30, {places})"
+    op_words = {"sum": "sum", "count": "number", "product": "product"}[rule.op]
+    data: dict[str, Any] = {
+        "cls": class_name(entity.name),
+        "field": rule.field,
+        "terms": tuple(terms),
+        "op": rule.op,
+        "integer": integer,
+        "places": places,
+        "zero": zero,
+        "words": words,
+        "a_words": _a(words),
+        "sample": "1",
+        "child": None,
+        "column": {
+            "name": rule.field,
+            "type": "integer" if integer else "decimal",
+            "mapped": mapped,
+            "column_args": f"{column}, nullable=True",
+            "read_annotation": read,
+        },
+    }
+    imports = {"from typing import Any"} | ({"import decimal"} if not integer else set())
+    tests: list[str] = []
+    if child is None:
+        text = (
+            f"{_a(words).capitalize()}'s {name} is the {op_words} of its "
+            f"{' and '.join(t.replace('_', ' ') for t in terms)}, computed by the service"
+        )
+        calls = {"before_write": (function,)}
+        if entity.allows(Operation.CREATE):
+            tests.append(f"test_{function}_is_computed_from_its_fields")
+    else:
+        # Zero children: the total is zero (also for rows stored without the service).
+        data["column"].update(
+            mapped=mapped.replace(" | None", ""),
+            read_annotation=read.replace(" | None", ""),
+            column_args=f"{column}, default={zero}",
+        )
+        relation = child.relation(rule.via) if rule.via else None
+        if relation is None:
+            relation = next(r for r in child.relations if r.target == entity.name)
+        child_cls = class_name(child.name)
+        terms_text = " times ".join(t.replace("_", " ") for t in terms)
+        what = f"{terms_text} of its" if rule.op != "count" else "its"
+        text = (
+            f"{_a(words).capitalize()}'s {name} is the {op_words} of {what} "
+            f"{child.table.replace('_', ' ')}, correct after every change of them"
+        )
+        calls = {"before_write": (function,)}
+        data.update(
+            child=child.name,
+            child_cls=child_cls,
+            child_plural=child.table,
+            via_column=relation.column,
+            child_ops=tuple(op.value for op in Operation if child.allows(op)),
+            foreign_calls=[
+                (child.name, "before_write", f"{function}_before_child"),
+                (child.name, "after_write", f"{function}_after_child"),
+            ],
+        )
+        imports |= {f"from app.models import {child_cls}", "from sqlalchemy.orm import Session"}
+        if child.allows(Operation.CREATE):
+            tests.append(f"test_{function}_follows_its_{child.table}")
+            if child.allows(Operation.UPDATE):
+                tests.append(f"test_{function}_follows_a_moved_{child.name}")
+    if entity.allows(Operation.CREATE) or entity.allows(Operation.UPDATE):
+        tests.append(f"test_{function}_is_refused_in_requests")
+    return RuleCode(
+        id=rule.id,
+        kind="computed",
+        function=function,
+        template="computed",
+        text=text,
+        source=rule.source,
+        calls=calls,
+        tests=tuple(tests),
+        imports=frozenset(imports),
+        test_imports=frozenset({"import decimal"}),
+        data=data,
+    )
+
+
 BUILDERS: dict[str, Builder] = {
     "role_required": role_required,
     "state_machine": state_machine,
+    "computed": computed,
 }
