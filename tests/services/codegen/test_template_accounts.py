@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 from devgen.services.codegen.engines import generate
 from devgen.services.codegen.engines.accounts import ARGON2_REQUIREMENT, PYJWT_REQUIREMENT
+from devgen.services.codegen.engines.context import build_project
 from devgen.services.codegen.spec import validate_spec
 from tests.services.codegen.test_rule_flow_mutations import NOTES_SPEC, SCHOOL_SPEC
 
@@ -68,3 +71,29 @@ def test_many_to_many_is_a_link_table_with_routes_both_ways() -> None:
     ):
         assert path in routes
     assert "tests/test_course_students.py::test_link_course_students" in project.tests
+
+
+def test_flow_rule_kinds_are_covered_by_the_mutation_specs() -> None:
+    specs = Path(__file__).parent / "rule_specs"
+    kinds = {
+        rule.kind
+        for path in specs.glob("*.json")
+        for _, rule in build_project(validate_spec(json.loads(path.read_text()))).rules
+    }
+
+    assert {"role_required", "state_machine", "computed"} <= kinds
+
+
+def test_computed_fields_are_read_only_columns() -> None:
+    spec = json.loads((Path(__file__).parent / "rule_specs/orders.json").read_text())
+    project = generate(validate_spec(spec))
+
+    schemas = project.files["app/schemas.py"]
+    create = schemas.split("class OrderCreate")[1].split("\nclass ")[0]
+    read = schemas.split("class OrderRead")[1].split("\nclass ")[0]
+    assert "total" not in create
+    assert "total: decimal.Decimal" in read
+    assert "line_count: int" in read
+    rules = project.files["app/rules.py"]
+    assert "def order_computed_1_after_child(" in rules
+    assert "rules.after_write_order_line(ctx, row)" in project.files["app/routers/order_line.py"]

@@ -398,6 +398,8 @@ class EntityCode:
         for r in self.relations:
             rules = "required" if r.required else "optional"
             rows.append((r.column, f"id of a {r.target}", f"{rules}, on delete {r.on_delete_sql}"))
+        for c in self.computed_columns:
+            rows.append((c["name"], c["type"], "computed by the service, read-only"))
         return rows
 
     @property

@@ -101,16 +101,22 @@ class LinkCode:
     def endpoints(self) -> list[tuple[str, str, str]]:
         """(method, path, summary) rows for the README."""
         base = f"/{self.source_plural}/{{id}}/{self.name}"
+        item = f"{base}/{{{self.target_column}}}"
+        source, target = _a(self.source_words), _a(self.target_words)
         return [
-            ("GET", base, f"the {self.target_words} rows linked to a {self.source_words}"),
-            ("PUT", f"{base}/{{{self.target}_id}}", f"link a {self.target_words} (idempotent)"),
-            ("DELETE", f"{base}/{{{self.target}_id}}", f"unlink a {self.target_words}"),
+            ("GET", base, f"the {self.target_words} rows linked to {source}"),
+            ("PUT", item, f"link {target} (idempotent)"),
+            ("DELETE", item, f"unlink {target}"),
             (
                 "GET",
                 f"/{self.target_plural}/{{id}}/{self.source_plural}",
-                f"the {self.source_words} rows a {self.target_words} is linked to",
+                f"the {self.source_words} rows {target} is linked to",
             ),
         ]
+
+
+def _a(words: str) -> str:
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
 
 
 def link_test_file(source: str, name: str) -> str:
