@@ -104,6 +104,9 @@ def test_ownership_is_proven_by_its_tests(notes_project: Path, tmp_path: Path) -
     for name in ("notebook", "note"):
         assert f"tests/test_{name}_access.py::test_{name}_of_another_account_is_not_found" in failed
         assert f"tests/test_{name}_access.py::test_list_{name}s_shows_only_own" in failed
+    assert (
+        "tests/test_note_access.py::test_note_cannot_refer_to_another_accounts_notebook" in failed
+    )
 
 
 @pytest.mark.slow

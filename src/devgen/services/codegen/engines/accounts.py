@@ -217,6 +217,20 @@ def access_test_names(spec: ServiceSpec, entity: EntitySpec) -> list[tuple[str, 
             tests.append((f"test_{name}_of_another_account_is_not_found", owned))
         if access.stranger_lists:
             tests.append((f"test_list_{plural}_shows_only_own", owned))
+    if entity.allows(Operation.CREATE) and access.default_role_may("create"):
+        for relation in entity.relations:
+            target = spec.entity(relation.target)
+            if (
+                getattr(relation, "kind", "many_to_one") == "many_to_one"
+                and target
+                and is_owned(target)
+            ):
+                tests.append(
+                    (
+                        f"test_{name}_cannot_refer_to_another_accounts_{relation.name}",
+                        f"AC-{target.name.replace('_', '-')}-owned",
+                    )
+                )
     return tests
 
 

@@ -18,6 +18,7 @@ from devgen.services.codegen.engines.accounts import (
     accounts_code,
     auth_mode,
     entity_access,
+    is_owned,
 )
 from devgen.services.codegen.engines.links import LinkCode, links, many_to_one
 from devgen.services.codegen.engines.pycode import FieldCode, field_code, literal
@@ -55,6 +56,8 @@ class RelationCode:
     required: bool
     on_delete_sql: str
     self_reference: bool
+    # In accounts mode: the target's rows belong to accounts, so a reference must be visible.
+    target_owned: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,14 @@ class EntityCode:
         """Whether the route of ``operation`` reads the signed-in account."""
         if self.access is None:
             return False
+        if self.refers_to_owned and operation in {"create", "update"}:
+            return True
         return self.access.owned or bool(self.access.rules_for(operation))
+
+    @property
+    def refers_to_owned(self) -> bool:
+        """Whether a relation points at an owned entity (references are checked per account)."""
+        return any(r.target_owned for r in self.relations)
 
     def account_param(self, operation: str) -> str:
         """The route's account parameter (with its leading comma), or nothing."""
@@ -135,7 +145,9 @@ class EntityCode:
         if self.access is None:
             return []
         names = []
-        if self.access.stranger_operations or self.access.stranger_lists:
+        refers = self.refers_to_owned and self.allows("create")
+        strangers = self.access.stranger_operations or self.access.stranger_lists
+        if (self.owned and strangers) or refers:
             names.append("Accounts")
         if self.owned and self.allows("create"):
             names.append("SignedIn")
@@ -158,6 +170,8 @@ class EntityCode:
             names.add("can_see")
         if self.owned and self.allows("list"):
             names.add("is_admin")
+        if self.refers_to_owned and self.operations & {"create", "update"}:
+            names.add("ensure_visible")
         return ("auth", sorted(names, key=str.lower)) if names else None
 
     input_fields: list[FieldCode] = field(default_factory=list)
@@ -233,7 +247,9 @@ class EntityCode:
         names = {self.cls}
         if self.operations & {"create", "update"}:
             names.update(r.target_class for r in self.relations)
-        if self.owned and self.item_routes:
+        if (self.owned and self.item_routes) or (
+            self.refers_to_owned and self.operations & {"create", "update"}
+        ):
             names.add("AuthAccount")
         return sorted(names)
 
@@ -649,6 +665,7 @@ def _relation(spec: ServiceSpec, entity: EntitySpec, relation: RelationSpec) -> 
         required=relation.required,
         on_delete_sql=relation.on_delete.value.replace("_", " ").upper(),
         self_reference=target.name == entity.name,
+        target_owned=is_owned(target) and accounts_code(spec) is not None,
     )
 
 
