@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devgen.services.codegen.engines.accounts import is_owned
+from devgen.services.codegen.engines.accounts import auth_mode, is_owned
 from devgen.services.codegen.spec import (
     EntitySpec,
     Operation,
@@ -51,6 +51,7 @@ class LinkCode:
     target_owned: bool
     target_deletable: bool
     target_column: str
+    accounts: bool = False
 
     @property
     def cls(self) -> str:
@@ -89,8 +90,8 @@ class LinkCode:
 
     @property
     def any_owned(self) -> bool:
-        """Whether either side belongs to accounts."""
-        return self.source_owned or self.target_owned
+        """Whether either side belongs to accounts (only in accounts mode)."""
+        return self.accounts and (self.source_owned or self.target_owned)
 
     @property
     def test_file(self) -> str:
@@ -153,6 +154,7 @@ def links(spec: ServiceSpec) -> list[LinkCode]:
                     target_owned=is_owned(target),
                     target_deletable=target.allows(Operation.DELETE),
                     target_column=column,
+                    accounts=auth_mode(spec) == "accounts",
                 )
             )
     return found
@@ -166,6 +168,10 @@ def link_test_names(link: LinkCode) -> list[tuple[str, str]]:
         (f"test_unlink_{link.source}_{link.name}", criterion),
         (f"test_link_{link.source}_{link.name}_refuses_unknown_rows", criterion),
     ]
+    if link.any_owned and link.accounts:
+        tests.append(
+            (f"test_link_{link.source}_{link.name}_of_another_account_is_not_found", criterion)
+        )
     if link.source_deletable:
         tests.append((f"test_deleting_a_{link.source}_removes_its_{link.name}_links", criterion))
     if link.target_deletable:
