@@ -9,6 +9,7 @@ from pathlib import Path
 from devgen.services.codegen.engines import generate
 from devgen.services.codegen.engines.accounts import ARGON2_REQUIREMENT, PYJWT_REQUIREMENT
 from devgen.services.codegen.engines.context import build_project
+from devgen.services.codegen.engines.flowstories import flow_stories
 from devgen.services.codegen.spec import validate_spec
 from tests.services.codegen.test_rule_flow_mutations import NOTES_SPEC, SCHOOL_SPEC
 
@@ -97,3 +98,16 @@ def test_computed_fields_are_read_only_columns() -> None:
     rules = project.files["app/rules.py"]
     assert "def order_computed_1_after_child(" in rules
     assert "rules.after_write_order_line(ctx, row)" in project.files["app/routers/order_line.py"]
+
+
+def test_flow_stories_name_the_generated_tests_of_each_criterion() -> None:
+    spec = validate_spec(NOTES_SPEC)
+
+    stories = {story.id: story for story in flow_stories(spec)}
+
+    criteria = {c.id: c for c in stories["US-accounts"].acceptance_criteria}
+    assert "tests/test_auth.py::test_register_account" in criteria["AC-auth-register"].test_ids
+    owned = criteria["AC-notebook-owned"].test_ids
+    assert "tests/test_notebook_access.py::test_notebook_of_another_account_is_not_found" in owned
+    planned = set(generate(spec).tests)
+    assert all(t in planned for c in criteria.values() for t in c.test_ids)
