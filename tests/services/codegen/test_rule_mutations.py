@@ -99,3 +99,24 @@ def test_disabling_a_rule_fails_a_test_named_for_it(
 
     named = [test for test in failed if test.split("::")[-1].startswith(f"test_{function}_")]
     assert named, f"no test of {rule_id} failed; failed: {failed}; passed: {len(passed)}"
+
+
+@pytest.mark.slow
+def test_dropping_field_constraints_fails_the_invalid_data_tests(
+    generated: dict[str, Path], tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(generated["rentals"], root)
+    schemas = root / "app/schemas.py"
+    text = schemas.read_text(encoding="utf-8")
+    mutated = text.replace(r', pattern="^(?:[A-Z]{3}-\\d{4})\\Z"', "").replace(
+        "ge=0, le=60", "le=60"
+    )
+    assert mutated.count("pattern=") < text.count("pattern=")
+    assert mutated.count("ge=0, le=60") < text.count("ge=0, le=60")
+    schemas.write_text(mutated, encoding="utf-8")
+
+    _, failed = run_tests(root, "-k", "rejects_invalid_data")
+
+    assert "tests/test_customer.py::test_create_customer_rejects_invalid_data" in failed
+    assert "tests/test_vehicle.py::test_create_vehicle_rejects_invalid_data" in failed

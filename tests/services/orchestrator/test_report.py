@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from devgen.services.orchestrator.report import build_report, map_criteria, render_markdown
+from devgen.services.orchestrator.report import (
+    build_report,
+    map_criteria,
+    render_markdown,
+    summarize_rules,
+)
 from devgen.services.orchestrator.testresults import (
     ReportError,
     failures_of,
@@ -192,3 +197,88 @@ def test_the_report_carries_every_section_and_renders_as_markdown():
         assert heading in markdown
     assert "did not pass" in markdown
     assert "tests/test_book.py::test_get_book | failed" in markdown
+
+
+def test_the_summary_comes_first_with_each_rule_and_each_sentence_not_implemented():
+    spec = {
+        "name": "library",
+        "entities": [
+            {
+                "name": "loan",
+                "fields": [
+                    {"name": "created_at", "type": "datetime", "managed": {"kind": "created_at"}}
+                ],
+                "rules": [
+                    {"kind": "compare", "id": "loan.compare.1", "source": "Due after borrowed."},
+                    {"kind": "search", "id": "loan.search.1"},
+                ],
+            }
+        ],
+        "not_implemented": [
+            {"sentence": "Loans are emailed.", "reason": "no email", "suggestion": "drop it"}
+        ],
+    }
+    stories = [
+        {
+            "id": "US-loan-rules",
+            "acceptance_criteria": [
+                {
+                    "id": "AC-loan.compare.1",
+                    "rule_id": "loan.compare.1",
+                    "text": "t",
+                    "test_ids": ["tests/test_book.py::test_create_book"],
+                },
+                {
+                    "id": "AC-loan.created_at.managed",
+                    "rule_id": "loan.created_at.managed",
+                    "text": "t",
+                    "test_ids": ["tests/test_book.py::test_get_book"],
+                },
+            ],
+        }
+    ]
+    report = build_report(
+        run={"id": "r-1", "workflow": "default"},
+        requirement=None,
+        spec=spec,
+        user_stories=stories,
+        test_run={"passed": False, "summary": {}, "results": parse_junit(JUNIT, FILES)},
+        diagnostics=[],
+        unparsed=[],
+        assumptions=[],
+        engine={},
+        usage={},
+        repair_rounds=[],
+        timings=[],
+        files=[],
+    )
+
+    assert {r["id"]: r["status"] for r in report["rules"]} == {
+        "loan.created_at.managed": "failed",
+        "loan.compare.1": "passed",
+        "loan.search.1": "untested",
+    }
+    markdown = render_markdown(report)
+    assert markdown.index("## Summary") < markdown.index("## User stories")
+    assert "Rules implemented and tested: 1 of 3 passed" in markdown
+    assert "(1 failed, 0 not run, 1 without a test)" in markdown
+    assert "“Loans are emailed.” — no email Suggestion: drop it" in markdown
+    assert "| ⚪ | loan.search.1 | search |  | no test |" in markdown
+    assert report["rules"][0]["text"] == "field created_at"
+
+
+def test_a_rule_no_criterion_names_is_judged_by_the_tests_named_for_it():
+    spec = {
+        "name": "x",
+        "entities": [{"name": "book", "rules": [{"kind": "search", "id": "b.s-1"}]}],
+    }
+    results = [
+        {"id": "tests/test_rules_book.py::test_b_s_1_matches_text", "outcome": "passed"},
+        {"id": "tests/test_rules_book.py::test_b_s_10_other", "outcome": "failed"},
+    ]
+
+    (rule,) = summarize_rules(spec, [], results)
+
+    assert rule["status"] == "passed"
+    assert [t["id"] for t in rule["tests"]] == [results[0]["id"]]
+    assert summarize_rules(spec, [], [])[0]["status"] == "untested"

@@ -10,6 +10,7 @@ people. Both are pure functions of their inputs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -57,6 +58,7 @@ def map_criteria(
             mapped.append(
                 {
                     "id": criterion["id"],
+                    "rule_id": criterion.get("rule_id"),
                     "story": story.get("id"),
                     "text": criterion.get("text", ""),
                     "tests": tests,
@@ -64,6 +66,78 @@ def map_criteria(
                 }
             )
     return mapped
+
+
+def _rule_function(rule_id: str) -> str:
+    # The template engine's name for a rule's function (engines/rules/base.function_name).
+    name = re.sub(r"[^a-z0-9]+", "_", rule_id.lower()).strip("_")
+    return name if name[:1].isalpha() else f"rule_{name}"
+
+
+def _parameters(rule: Mapping[str, Any]) -> str:
+    """A rule's settings in one line, for a rule that came without its sentence."""
+    return "; ".join(
+        f"{key} {value}"
+        for key, value in rule.items()
+        if key not in {"id", "kind", "source"} and value not in (None, [], "")
+    )
+
+
+def _tests_named_for(
+    entity: str, rule_id: str, results: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A criterion made of the generated tests named for the rule, when none names it."""
+    prefix = f"tests/test_rules_{entity}.py::test_{_rule_function(rule_id)}_"
+    tests = [
+        {"id": r["id"], "outcome": r["outcome"]} for r in results if str(r["id"]).startswith(prefix)
+    ]
+    outcomes = [t["outcome"] for t in tests]
+    return {"tests": tests, "status": _criterion_status(outcomes, len(tests))}
+
+
+def summarize_rules(
+    spec: Mapping[str, Any] | None,
+    criteria: Iterable[Mapping[str, Any]],
+    results: Iterable[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """Every rule of the spec (and managed field) with the status of the criterion naming it.
+
+    A managed field's rule id is ``<entity>.<field>.managed``, as the template engine names
+    it. Without a criterion naming the rule, the generated tests named for it
+    (``tests/test_rules_<entity>.py::test_<rule function>_...``) stand in; a rule with
+    neither is ``untested``: the report never counts it as checked.
+    """
+    results = list(results)
+    by_rule = {c["rule_id"]: c for c in criteria if c.get("rule_id")}
+    rules: list[dict[str, Any]] = []
+    for entity in (spec or {}).get("entities") or []:
+        name = entity.get("name")
+        found = [
+            (
+                f"{name}.{f.get('name')}.managed",
+                f"managed {f['managed'].get('kind')}",
+                " ".join(filter(None, [f"field {f.get('name')}", _parameters(f["managed"])])),
+            )
+            for f in entity.get("fields") or []
+            if isinstance(f.get("managed"), Mapping)
+        ]
+        found += [
+            (r.get("id"), r.get("kind"), r.get("source") or _parameters(r))
+            for r in entity.get("rules") or []
+        ]
+        for rule_id, kind, source in found:
+            criterion = by_rule.get(rule_id) or _tests_named_for(name, rule_id, results)
+            rules.append(
+                {
+                    "id": rule_id,
+                    "entity": name,
+                    "kind": kind,
+                    "text": source or criterion.get("text", ""),
+                    "status": criterion.get("status", "untested"),
+                    "tests": list(criterion.get("tests") or []),
+                }
+            )
+    return rules
 
 
 def _story_text(story: Mapping[str, Any]) -> str:
@@ -90,6 +164,8 @@ def build_report(
     results = list((test_run or {}).get("results") or [])
     criteria = map_criteria(user_stories, results)
     statuses = [criterion["status"] for criterion in criteria]
+    rules = summarize_rules(spec, criteria, results)
+    rule_statuses = [rule["status"] for rule in rules]
     errors = sum(1 for d in diagnostics if d.get("severity") == "error")
     warnings = sum(1 for d in diagnostics if d.get("severity") == "warning")
     return {
@@ -106,6 +182,12 @@ def build_report(
             }
             for story in user_stories
         ],
+        "rules": rules,
+        "rules_summary": {
+            status: rule_statuses.count(status)
+            for status in ("passed", "failed", "not_run", "untested", "skipped")
+        },
+        "not_implemented": list((spec or {}).get("not_implemented") or []),
         "acceptance_criteria": criteria,
         "criteria_summary": {
             status: statuses.count(status)
@@ -152,6 +234,48 @@ _ICONS = {
 }
 
 
+def _summary(report: Mapping[str, Any]) -> list[str]:
+    """What the user asked for that the service does, and what it does not."""
+    rules = report.get("rules") or []
+    counts = report.get("rules_summary") or {}
+    missing = report.get("not_implemented") or []
+    lines = [
+        "## Summary",
+        "",
+        f"- Rules implemented and tested: {counts.get('passed', 0)} of {len(rules)} passed "
+        f"their tests ({counts.get('failed', 0)} failed, {counts.get('not_run', 0)} not run, "
+        f"{counts.get('untested', 0)} without a test).",
+        f"- Sentences not implemented: {len(missing)}" + (" (listed below)." if missing else "."),
+        "",
+    ]
+    if rules:
+        lines += _table(
+            ["", "rule", "kind", "what it means", "tests"],
+            (
+                [
+                    _ICONS.get(rule["status"], ""),
+                    rule["id"],
+                    rule["kind"],
+                    rule["text"],
+                    ", ".join(f"`{t['id'].split('::')[-1]}` {t['outcome']}" for t in rule["tests"])
+                    or "no test",
+                ]
+                for rule in rules
+            ),
+        )
+        lines.append("")
+    if missing:
+        lines += ["### Not implemented", ""]
+        for item in missing:
+            suggestion = item.get("suggestion")
+            lines.append(
+                f"- “{item.get('sentence')}” — {item.get('reason')}"
+                + (f" Suggestion: {suggestion}" if suggestion else "")
+            )
+        lines.append("")
+    return lines
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The report for people, in Markdown."""
     spec = report.get("spec") or {}
@@ -171,6 +295,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         f"{coverage.get('percent', '-')}%.",
         "",
     ]
+    lines += _summary(report)
     if spec.get("description"):
         lines += [f"> {spec['description']}", ""]
     if report.get("requirement"):

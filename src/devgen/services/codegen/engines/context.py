@@ -43,6 +43,9 @@ from devgen.services.codegen.spec import (
     class_name,
 )
 
+# Rule kinds that answer 409 on a write.
+_CONFLICT_KINDS = frozenset({"unique_together", "no_overlap", "count_limit"})
+
 
 @dataclass(frozen=True)
 class RelationCode:
@@ -373,6 +376,8 @@ class EntityCode:
             reasons.append("a referenced row does not exist")
         if self.children and self.allows("delete"):
             reasons.append(f"the {self.words} is still referenced")
+        if any(rule.kind in _CONFLICT_KINDS for rule in self.rules):
+            reasons.append("a business rule forbids it (see the detail)")
         if not reasons:
             return "The change conflicts with existing data"
         text = " or ".join(reasons)
@@ -410,7 +415,11 @@ class EntityCode:
     @property
     def readme_rows(self) -> list[tuple[str, str, str]]:
         """(name, type, rules) rows of the README's field table."""
-        rows = [(f.name, f.type, f.rules) for f in self.fields]
+        managed = set(self.managed_names)
+        rows = [
+            (f.name, f.type, "set by the service, read-only" if f.name in managed else f.rules)
+            for f in self.fields
+        ]
         for r in self.relations:
             rules = "required" if r.required else "optional"
             rows.append((r.column, f"id of a {r.target}", f"{rules}, on delete {r.on_delete_sql}"))
@@ -430,10 +439,15 @@ class EntityCode:
             "delete": ("DELETE", item, f"delete a {self.words}"),
         }
         rows = [described[op.value] for op in Operation if op.value in self.operations]
-        if self.filters and self.allows("list"):
-            names = ", ".join(f"`{f.param}`" for f in self.filters)
+        params = [f.param for f in self.filters] + [name for name, _ in self.query_params]
+        if params and self.allows("list"):
+            names = ", ".join(f"`{name}`" for name in params)
             method, path, text = described["list"]
             rows[0] = (method, path, f"{text}; filters: {names}")
+        rows += [
+            ("POST", f"{item}/{name}/increment", f"add one to the {name.replace('_', ' ')}")
+            for name, _ in self.counters
+        ]
         return rows
 
     @property
@@ -564,8 +578,12 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
     entities = [_entity(spec, entity) for entity in spec.entities]
     by_name = {entity.name: entity for entity in entities}
     for entity in entities:
+        fixups = [fixup for rule in entity.rules for fixup in rule.data.get("fixups", [])]
+        # Fixed values (a time against "now") last: relative fixups must not move them back.
+        entity.fixups += [statement for statement, kind in fixups if kind]
+        entity.fixups += [statement for statement, kind in fixups if not kind]
+    for entity in entities:
         for rule in entity.rules:
-            entity.fixups += [statement for statement, _ in rule.data.get("fixups", [])]
             for parent, statement in rule.data.get("parent_fixups", []):
                 by_name[parent].fixups.append(statement)
             for other, hook, function in rule.data.get("foreign_calls", []):
@@ -576,12 +594,8 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         for item in getattr(spec, "not_implemented", None) or []
     ]
     not_implemented += [
-        (
-            rule.source or f"{entity_name}: {rule.kind} rule {rule.id}",
-            f"the template engine cannot generate {rule.kind} rules yet",
-            "",
-        )
-        for entity_name, rule in unbuilt_rules(spec)
+        (rule.source or f"{entity_name}: {rule.kind} rule {rule.id}", reason, "")
+        for entity_name, rule, reason in unbuilt_rules(spec)
     ]
     return ProjectCode(
         name=spec.name,

@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from devgen.services.codegen.engines.regexsample import counterexample, examples
 from devgen.services.codegen.spec import FieldSpec, FieldType
 
 _UTC_BASE_DAY = "2024-01-01"
@@ -53,6 +54,8 @@ class FieldCode:
     high: str
     checks: tuple[tuple[str, str], ...]
     rules: str
+    pattern: str | None = None
+    default_json: str | None = None
 
 
 def field_code(field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
@@ -80,6 +83,8 @@ def field_code(field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
     else:
         create_default = default
     read_type = "UtcDateTime" if kind is FieldType.DATETIME else python_type
+    if field.unit:
+        read_type = f"Annotated[{read_type}, Field(description={literal(_unit_text(field))})]"
     filter_type = {FieldType.DATETIME: "UtcDateTime", FieldType.INTEGER: "Int64"}.get(
         kind, python_type
     )
@@ -102,6 +107,48 @@ def field_code(field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
         high=high,
         checks=tuple(_checks(field, table)),
         rules=_rules(field),
+        pattern=field.pattern if kind in _PATTERN_TYPES else None,
+        default_json=_default_json(field),
+    )
+
+
+def _default_json(field: FieldSpec) -> str | None:
+    """The default as the API returns it (a Python literal of the JSON value), or None."""
+    value = field.default
+    if value is None:
+        return None
+    if field.type is FieldType.DECIMAL:
+        return literal(f"{decimal.Decimal(str(value)):.{field.decimal_places or 0}f}")
+    if field.type is FieldType.DATETIME:
+        moment = dt.datetime.fromisoformat(str(value))
+        moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+        return literal(moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"))
+    return literal(value)
+
+
+_PATTERN_TYPES = frozenset({FieldType.STRING, FieldType.TEXT})
+# Unique fields need a fresh value for every row a test makes (the counter restarts per test).
+_PATTERN_EXAMPLES = 16
+_UNIQUE_PATTERN_EXAMPLES = 120
+
+
+def _unit_text(field: FieldSpec) -> str:
+    return f"Unit: {field.unit}."
+
+
+def _full_match(pattern: str) -> str:
+    """The pattern anchored at both ends: a value must match it in full."""
+    return rf"^(?:{pattern})\Z"
+
+
+def _pattern_examples(field: FieldSpec) -> list[str]:
+    if not field.pattern or field.type not in _PATTERN_TYPES:
+        return []
+    return examples(
+        field.pattern,
+        _UNIQUE_PATTERN_EXAMPLES if field.unique else _PATTERN_EXAMPLES,
+        min_length=field.min_length or 0,
+        max_length=field.max_length,
     )
 
 
@@ -153,6 +200,8 @@ def _constrained(field: FieldSpec, python_type: str) -> str:
             args.append("pattern=EMAIL_PATTERN")
         if kind is FieldType.URL:
             args.append("pattern=URL_PATTERN")
+        if field.pattern and kind in _PATTERN_TYPES:
+            args.append(f"pattern={literal(_full_match(field.pattern))}")
     elif kind in {FieldType.INTEGER, FieldType.DECIMAL}:
         if kind is FieldType.INTEGER:
             base = "Int64"
@@ -164,8 +213,11 @@ def _constrained(field: FieldSpec, python_type: str) -> str:
             args.append(f"le={_number(field.max_value)}")
     elif kind is FieldType.DATETIME:
         base = "UtcDateTime"
-    if field.description:
-        args.append(f"description={literal(field.description)}")
+    description = " ".join(
+        part for part in (field.description, _unit_text(field) if field.unit else "") if part
+    )
+    if description:
+        args.append(f"description={literal(description)}")
     return f"Annotated[{base}, Field({', '.join(args)})]" if args else base
 
 
@@ -191,6 +243,9 @@ def _sample(field: FieldSpec) -> str:
     """An expression of ``n`` giving a distinct valid JSON value for each ``n``."""
     kind = field.type
     name = literal(field.name)
+    found = _pattern_examples(field)
+    if found:
+        return f"({', '.join(literal(v) for v in found)},)[n % {len(found)}]"
     if kind in {FieldType.STRING, FieldType.TEXT}:
         return f"_text({name}, n, {field.max_length or 10_000}, {field.min_length or 0})"
     if kind is FieldType.INTEGER:
@@ -225,6 +280,9 @@ def _decimal_text(value: decimal.Decimal, places: int) -> str:
 def _ordered_pair(field: FieldSpec) -> tuple[str, str]:
     """Two valid values, the first sorting before the second in the database."""
     kind = field.type
+    found = sorted(_pattern_examples(field))
+    if len(found) >= 2:
+        return literal(found[0]), literal(found[-1])
     if kind in {FieldType.STRING, FieldType.TEXT}:
         size = max(1, field.min_length or 0)
         return literal("a" * size), literal("b" * size)
@@ -280,6 +338,9 @@ def _invalid(field: FieldSpec) -> list[str]:
     kind = field.type
     if kind in {FieldType.STRING, FieldType.TEXT}:
         values = ["12345"]
+        miss = counterexample(field.pattern) if field.pattern else None
+        if miss is not None:
+            values.append(literal(miss))
         if field.max_length is not None:
             values.append(f'"x" * {field.max_length + 1}')
         if field.min_length:
@@ -350,6 +411,10 @@ def _rules(field: FieldSpec) -> str:
         rules.append(f"{field.decimal_places} decimal places")
     if field.values:
         rules.append("one of " + ", ".join(f"`{v}`" for v in field.values))
+    if field.pattern and field.type in _PATTERN_TYPES:
+        rules.append(f"matches `{field.pattern}` in full")
+    if field.unit:
+        rules.append(f"in {field.unit}")
     if field.default is not None:
         rules.append(f"default `{json.dumps(field.default)}`")
     return ", ".join(rules)

@@ -59,7 +59,9 @@ TEMPLATES: dict[str, TemplateInfo] = {
         generates=(
             "app/: main, config, db, models, schemas, routers per entity, auth when required",
             "CRUD routes with offset/limit pagination, filters, sorting, 404/409/422 handling",
+            "app/rules.py: one function per business rule, called from the routers' hooks",
             "tests/: a pytest module per entity and a health test, one SQLite file per test",
+            "tests/test_rules_<entity>.py: tests named after each rule they check",
             "README.md, requirements.txt, requirements-dev.txt, pyproject.toml (ruff, pytest)",
             "Dockerfile, k8s/deployment.yaml, k8s/service.yaml, openapi.json",
         ),

@@ -112,6 +112,8 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
         add(f"test_create_{name}_rejects_invalid_data", "create-validation")
         if required_without_default(entity) or any(r.required for r in many_to_one(entity)):
             add(f"test_create_{name}_requires_fields", "create-validation")
+        if any(f.default is not None and f.managed is None for f in entity.fields):
+            add(f"test_create_{name}_applies_defaults", "create")
         if unique:
             add(f"test_create_{name}_rejects_duplicate", "create-unique")
         for relation in many_to_one(entity):

@@ -10,6 +10,7 @@ so the project's README and report say it is not implemented.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from devgen.services.codegen.engines.rules import crud
@@ -17,6 +18,7 @@ from devgen.services.codegen.engines.rules.base import (
     HOOKS,
     Builder,
     RuleCode,
+    RuleNotBuilt,
     function_name,
     rules_test_file,
 )
@@ -32,23 +34,47 @@ else:  # pragma: no cover
 
 
 def build_rules(spec: ServiceSpec, entity: EntitySpec) -> list[RuleCode]:
-    """The generated code of ``entity``'s managed fields and rules, in a fixed order."""
+    """The generated code of ``entity``'s managed fields and rules, in a fixed order.
+
+    The CRUD rule tests create rows through the API (and the list rules list them), so an
+    entity without that operation keeps the rule's code but gets no test for it: its
+    criterion then shows as untested rather than passing.
+    """
     built = [crud.managed(spec, entity, f) for f in entity.fields if f.managed is not None]
     for rule in _rules(entity):
         builder = BUILDERS.get(rule.kind)
-        if builder is not None:
+        if builder is None:
+            continue
+        try:
             built.append(builder(spec, entity, rule))
-    return built
+        except RuleNotBuilt:
+            continue  # reported by unbuilt_rules
+    return [_testable(entity, rule) for rule in built]
 
 
-def unbuilt_rules(spec: ServiceSpec) -> list[tuple[str, Any]]:
-    """(entity name, rule) for every rule whose kind the template cannot generate yet."""
-    return [
-        (entity.name, rule)
-        for entity in spec.entities
-        for rule in _rules(entity)
-        if rule.kind not in BUILDERS
-    ]
+def _testable(entity: EntitySpec, rule: RuleCode) -> RuleCode:
+    needs = crud.TEST_NEEDS.get(rule.kind)
+    if needs is None or entity.allows(needs):
+        return rule
+    return dataclasses.replace(rule, tests=())
+
+
+def unbuilt_rules(spec: ServiceSpec) -> list[tuple[str, Any, str]]:
+    """(entity name, rule, reason) for every rule the template does not generate."""
+    missing = []
+    for entity in spec.entities:
+        for rule in _rules(entity):
+            builder = BUILDERS.get(rule.kind)
+            if builder is None:
+                reason = f"the template engine cannot generate {rule.kind} rules yet"
+            else:
+                try:
+                    builder(spec, entity, rule)
+                    continue
+                except RuleNotBuilt as exc:
+                    reason = str(exc)
+            missing.append((entity.name, rule, reason))
+    return missing
 
 
 def _rules(entity: EntitySpec) -> list[Any]:
@@ -59,6 +85,7 @@ __all__ = [
     "BUILDERS",
     "HOOKS",
     "RuleCode",
+    "RuleNotBuilt",
     "build_rules",
     "function_name",
     "rules_test_file",

@@ -47,6 +47,10 @@ class RuleCode:
         return f"AC-{self.id}"
 
 
+class RuleNotBuilt(ValueError):
+    """A builder cannot generate this rule for this entity; the message says why."""
+
+
 Builder = Callable[[ServiceSpec, EntitySpec, Any], RuleCode]
 
 

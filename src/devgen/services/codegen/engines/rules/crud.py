@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from devgen.services.codegen.engines.pycode import field_code, literal
-from devgen.services.codegen.engines.rules.base import RuleCode, function_name
-from devgen.services.codegen.spec import EntitySpec, FieldSpec, FieldType, ServiceSpec, class_name
+from devgen.services.codegen.engines.rules.base import RuleCode, RuleNotBuilt, function_name
+from devgen.services.codegen.spec import (
+    EntitySpec,
+    FieldSpec,
+    FieldType,
+    Operation,
+    ServiceSpec,
+    class_name,
+)
 
 _OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "ne": "!="}
 _OP_WORDS = {
@@ -213,6 +220,62 @@ def unique_together(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCod
     )
 
 
+_NEGATED = {"lt": ">=", "le": ">", "gt": "<=", "ge": "<", "ne": "=="}
+_TIMES = frozenset({"created_at", "updated_at"})
+_Pairs = list[tuple[str, str]]
+
+
+def _compare_cases(
+    left: FieldSpec, op: str, right: FieldSpec
+) -> tuple[_Pairs, _Pairs, tuple[str, str], list[tuple[str, str]]] | None:
+    """(good values, bad values, one side that breaks the rule, factory fixups).
+
+    None when no test can choose the values (a managed side other than a creation or change
+    time, or ``ne`` against such a time).
+    """
+    managed = [f for f in (left, right) if f.managed is not None]
+    if not managed:
+        low_left, high_left, low_right, high_right = _ordered(left, right)
+        good, bad = {
+            "lt": ((low_left, high_right), (high_left, low_right)),
+            "le": ((low_left, low_right), (high_left, low_right)),
+            "gt": ((high_left, low_right), (low_left, high_right)),
+            "ge": ((low_left, low_right), (low_left, high_right)),
+            "ne": ((low_left, high_right), (low_left, low_right)),
+        }[op]
+        # One side changed against the stored other side, still breaking the rule.
+        one_side = (left.name, bad[0]) if bad[0] != good[0] else (right.name, bad[1])
+        # The test factory's payloads keep the rule: the later side moves after the other.
+        fixup = _later(right.name, left) if op in {"gt", "ge"} else _later(left.name, right)
+        return (
+            [(left.name, good[0]), (right.name, good[1])],
+            [(left.name, bad[0]), (right.name, bad[1])],
+            one_side,
+            [fixup],
+        )
+    if len(managed) == 2 or op == "ne" or managed[0].managed.kind not in _TIMES:  # type: ignore[union-attr]
+        return None
+    # The other side is compared with "now": the far future is after it, the past before.
+    other = right if managed[0] is left else left
+    after = op in {"gt", "ge"} if other is left else op in {"lt", "le"}
+    future, past = (
+        (literal("2999-01-01"), literal("2000-01-01"))
+        if other.type is FieldType.DATE
+        else (literal("2999-01-01T00:00:00Z"), literal("2000-01-01T00:00:00Z"))
+    )
+    good, bad = (future, past) if after else (past, future)
+    return (
+        [(other.name, good)],
+        [(other.name, bad)],
+        (other.name, bad),
+        [(f'payload["{other.name}"] = {good}', "")],
+    )
+
+
+def _any_managed(*fields: FieldSpec) -> bool:
+    return any(f.managed is not None for f in fields)
+
+
 def _ordered(left: FieldSpec, right: FieldSpec) -> tuple[str, str, str, str]:
     """(low of left, high of left, low of right, high of right): every low < every high."""
     if left.type in _TIME_TYPES or right.type in _TIME_TYPES:
@@ -255,37 +318,28 @@ def compare(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     words = (_OP_WORDS if timed else {**_OP_WORDS, **_NUMBER_WORDS})[rule.op]
     text = f"The {left.name.replace('_', ' ')} of a {_words(entity)} must be {words} its "
     text += f"{right.name.replace('_', ' ')} (422)."
-    low_left, high_left, low_right, high_right = _ordered(left, right)
-    # (left, right) pairs that satisfy the rule and pairs that break it.
-    good, bad = {
-        "lt": ((low_left, high_right), (high_left, low_right)),
-        "le": ((low_left, low_right), (high_left, low_right)),
-        "gt": ((high_left, low_right), (low_left, high_right)),
-        "ge": ((low_left, low_right), (low_left, high_right)),
-        "ne": ((low_left, high_right), (low_left, low_right)),
-    }[rule.op]
-    # The test factory's payloads must keep the rule: the later side is moved after the other.
-    fixup = _later(right.name, left) if rule.op in {"gt", "ge"} else _later(left.name, right)
+    function = function_name(rule.id)
+    tests = [f"test_{function}_refuses_wrong_order", f"test_{function}_accepts_right_order"]
+    if entity.allows("update"):
+        tests.append(f"test_{function}_refuses_wrong_order_on_update")
+    cases = _compare_cases(left, rule.op, right)
+    if cases is None:
+        tests, cases = [], ([], [], (left.name, "None"), [])
+    good, bad, one_side, fixups = cases
     base = _base(
         entity,
         rule,
         "compare",
         text,
-        fixups=[fixup],
+        fixups=fixups,
         left=left.name,
         right=right.name,
-        op=_OPS[rule.op],
+        op_not=_NEGATED[rule.op],
         message=text.removesuffix(" (422)."),
         good=good,
         bad=bad,
-        # One side changed against the stored other side, still breaking the rule.
-        one_side=(left.name, bad[0]) if bad[0] != good[0] else (right.name, bad[1]),
-        timed=timed,
+        one_side=one_side,
     )
-    function = base["function"]
-    tests = [f"test_{function}_refuses_wrong_order", f"test_{function}_accepts_right_order"]
-    if entity.allows("update"):
-        tests.append(f"test_{function}_refuses_wrong_order_on_update")
     imports = {"from typing import Any", "import datetime as dt"}
     return RuleCode(
         **base, calls={"before_write": (function,)}, tests=tuple(tests), imports=frozenset(imports)
@@ -332,7 +386,7 @@ def no_overlap(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
         end=end.name,
         scope=[c.column for c in scope],
         condition=condition,
-        fixups=[_later(start.name, end)],
+        fixups=[] if _any_managed(start, end) else [_later(start.name, end)],
         points=_interval_points(start),
         end_points=_interval_points(end),
         setup=_setup(entity, scope),
@@ -346,6 +400,8 @@ def no_overlap(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
         tests.append(f"test_{function}_refuses_overlap_on_update")
     if condition and condition.miss is not None:
         tests.append(f"test_{function}_ignores_rows_outside_condition")
+    if _any_managed(start, end):
+        tests = []
     return RuleCode(
         **base,
         calls={"before_write": (function,)},
@@ -407,6 +463,13 @@ def _room_fixups(parent: EntitySpec, max_field: str | None) -> list[tuple[str, s
     return [(parent.name, f'payload["{field.name}"] = max(payload["{field.name}"], {room})')]
 
 
+def _needs_list(entity: EntitySpec, rule: Any) -> None:
+    if not entity.allows(Operation.LIST):
+        raise RuleNotBuilt(
+            f"{rule.kind} filters a list, and {entity.table} offer no list operation"
+        )
+
+
 def _needle(field: FieldSpec) -> tuple[str, str, str]:
     """(a value containing the search word, a value without it, the word in other case)."""
     limit = field.max_length or 10_000
@@ -421,6 +484,7 @@ def _needle(field: FieldSpec) -> tuple[str, str, str]:
 
 def search(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     """``?q=`` lists rows where any of ``fields`` contains the text, ignoring case."""
+    _needs_list(entity, rule)
     fields = [entity.field(name) for name in rule.fields]
     if any(f is None for f in fields):
         raise ValueError(f"search rule {rule.id} names an unknown field")
@@ -446,6 +510,7 @@ def search(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
 
 def range_filter(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     """``?<field>_min=`` and ``?<field>_max=`` bound the list, both inclusive."""
+    _needs_list(entity, rule)
     field = entity.field(rule.field)
     if field is None:
         raise ValueError(f"range rule {rule.id} names an unknown field")
@@ -552,6 +617,19 @@ def managed(spec: ServiceSpec, entity: EntitySpec, field: FieldSpec) -> RuleCode
         test_imports=frozenset(test_imports),
     )
 
+
+# The operation each kind's generated tests go through; without it they are not generated.
+TEST_NEEDS = {
+    "search": Operation.LIST,
+    "range": Operation.LIST,
+    **{
+        kind: Operation.CREATE
+        for kind in (
+            "unique_together", "compare", "no_overlap", "count_limit", "managed_created_at",
+            "managed_updated_at", "managed_code", "managed_sequence", "managed_counter",
+        )
+    },
+}  # fmt: skip
 
 BUILDERS = {
     "unique_together": unique_together,
