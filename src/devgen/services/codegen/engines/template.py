@@ -54,12 +54,15 @@ TEMPLATES: dict[str, TemplateInfo] = {
         language="python",
         description=(
             "A REST service: FastAPI, SQLAlchemy 2 (SQLite by default), pydantic 2, "
-            "optional bearer-token auth, with a pytest suite per entity."
+            "a static bearer token or real accounts (argon2, JWT, owned records, roles), "
+            "with a pytest suite per entity."
         ),
         generates=(
             "app/: main, config, db, models, schemas, routers per entity, auth when required",
             "CRUD routes with offset/limit pagination, filters, sorting, 404/409/422 handling",
             "app/rules.py: one function per business rule, called from the routers' hooks",
+            "accounts mode: /auth/register, /auth/login, /auth/me; owned records; role checks",
+            "many-to-many links as resources listable both ways; optional self-references",
             "tests/: a pytest module per entity and a health test, one SQLite file per test",
             "tests/test_rules_<entity>.py: tests named after each rule they check",
             "README.md, requirements.txt, requirements-dev.txt, pyproject.toml (ruff, pytest)",
