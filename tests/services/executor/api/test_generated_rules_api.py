@@ -16,7 +16,7 @@ RULE_SPECS = Path(__file__).resolve().parents[2] / "codegen" / "rule_specs"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["notes", "orders"])
+@pytest.mark.parametrize("name", ["notes", "orders", "projects"])
 async def test_a_generated_service_with_flow_rules_passes_in_python_service(
     execute: Execute, name: str
 ) -> None:
