@@ -27,6 +27,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -219,13 +220,29 @@ Rule = Annotated[
 ]
 
 
+_STUB_KEYS = ("unit", "pattern", "managed", "rules", "rule_id", "not_implemented")
+
+
+class _StubDump(_Model):
+    """Leaves the stubbed keys out of dumps while they are empty, so stored specs still match."""
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_stub_keys(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in _STUB_KEYS:
+                if key in data and data[key] in (None, []):
+                    del data[key]
+        return data
+
+
 class NotImplementedSentence(_Model):
     sentence: str
     reason: str
     suggestion: str = ""
 
 
-class FieldSpec(_Model):
+class FieldSpec(_StubDump):
     """A typed field of an entity, stored as one column."""
 
     name: str = Field(description="snake_case name of the field")
@@ -275,7 +292,7 @@ class RelationSpec(_Model):
         return f"{self.name}_id"
 
 
-class EntitySpec(_Model):
+class EntitySpec(_StubDump):
     """A kind of record the service stores and exposes over the API."""
 
     name: str = Field(description="singular snake_case name, e.g. `book`")
@@ -312,7 +329,7 @@ class EntitySpec(_Model):
         return operation in self.operations
 
 
-class AcceptanceCriterion(_Model):
+class AcceptanceCriterion(_StubDump):
     """A testable condition of a user story, mapped to the generated tests that check it."""
 
     id: str
@@ -339,7 +356,7 @@ class UserStory(_Model):
         return f"As a {self.as_a}, I want {self.i_want} so that {self.so_that}."
 
 
-class ServiceSpec(_Model):
+class ServiceSpec(_StubDump):
     """Everything the generators need to build one service."""
 
     spec_version: Literal["1"] = SPEC_VERSION
