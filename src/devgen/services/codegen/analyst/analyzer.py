@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
 
+from devgen.services.codegen.analyst.draft import DraftEntity, DraftRelation
 from devgen.services.codegen.analyst.fields import (
     FieldItem,
     ItemError,
@@ -25,13 +25,20 @@ from devgen.services.codegen.analyst.fields import (
     parse_item,
 )
 from devgen.services.codegen.analyst.inflection import pluralize, singularize, snake
+from devgen.services.codegen.analyst.rules import AuthWish, Refusal, RuleReader
 from devgen.services.codegen.analyst.stories import derive_user_stories
-from devgen.services.codegen.analyst.text import Sentence, split_items, split_sentences
+from devgen.services.codegen.analyst.text import (
+    ENUM_CLAUSE,
+    Sentence,
+    split_items,
+    split_sentences,
+)
 from devgen.services.codegen.spec import (
     GENERATED_ENTITY_NAMES,
     GENERATED_FIELD_NAMES,
     SQL_RESERVED,
     AcceptanceCriterion,
+    NotImplementedSentence,
     Operation,
     ServiceSpec,
     SpecValidationError,
@@ -231,49 +238,21 @@ _GENERIC_WORDS = {"app", "application", "system", "service", "platform", "tool",
                   "api", "website", "site", "backend", "program", "solution"}  # fmt: skip
 
 
-@dataclass
-class _Relation:
-    name: str
-    target: str
-    required: bool = True
-    on_delete: str = "restrict"
-
-
-@dataclass
-class _Entity:
-    name: str
-    fields: list[FieldItem] = field(default_factory=list)
-    relations: list[_Relation] = field(default_factory=list)
-    operations: list[str] = field(default_factory=lambda: [op.value for op in Operation])
-    filters: list[str] = field(default_factory=list)
-    sorting: list[str] = field(default_factory=list)
-
-    def add_field(self, item: FieldItem) -> None:
-        existing = next((f for f in self.fields if f.name == item.name), None)
-        if existing is None:
-            self.fields.append(item)
-        else:
-            existing.unique = existing.unique or item.unique
-            existing.required = existing.required and item.required
-
-    def add_relation(self, name: str, target: str, *, required: bool) -> None:
-        if not any(r.name == name for r in self.relations):
-            self.relations.append(_Relation(name, target, required))
-
-
 class _EnglishReader:
     """One reading of one requirement; ``read`` runs the passes in order."""
 
     def __init__(self, requirement: str) -> None:
         self.sentences = split_sentences(requirement)
-        self.entities: dict[str, _Entity] = {}
+        self.entities: dict[str, DraftEntity] = {}
         self.unparsed: list[Unparsed] = []
         self.assumptions: list[str] = []
         self.name: str | None = None
         self.heading_name: str | None = None
         self.intro_name: str | None = None
         self.description = ""
-        self.auth: bool | None = None
+        self.auth = AuthWish()
+        self.rules = RuleReader(self.entities, self.auth)
+        self.refused: list[NotImplementedSentence] = []
         self.actor = "user"
         self.explicit_stories: list[UserStory] = []
 
@@ -281,7 +260,7 @@ class _EnglishReader:
         if not self.sentences:
             raise AnalysisError("the requirement is empty")
         for name in self._discover_entities():
-            self.entities[name] = _Entity(name)
+            self.entities[name] = DraftEntity(name)
         if not self.entities:
             for sentence in self.sentences:
                 self._other(sentence)
@@ -316,14 +295,14 @@ class _EnglishReader:
                     found.add(_noun(groups["target"]))
                 if groups.get("targets"):
                     found.update(_noun(t) for t in _link_targets(groups["targets"]))
-                rest = groups.get("rest") or ""
+                rest = ENUM_CLAUSE.sub("", groups.get("rest") or "")
                 found.update(_noun(m.group("noun")) for m in _MANY_MENTION.finditer(rest))
                 break
             else:
                 plural = _PLURAL_DECLARATION.match(text)
                 if plural and _is_plural_phrase(plural.group("subj")):
                     found.add(_noun(plural.group("subj")))
-                    rest = plural.group("rest")
+                    rest = ENUM_CLAUSE.sub("", plural.group("rest"))
                     found.update(_noun(m.group("noun")) for m in _MANY_MENTION.finditer(rest))
         found.discard("")
         return sorted(found, key=self._first_mention)
@@ -380,14 +359,16 @@ class _EnglishReader:
         return False
 
     def _fields(
-        self, sentence: Sentence, entity: _Entity, rest: str | None, *, optional: bool = False
+        self, sentence: Sentence, entity: DraftEntity, rest: str | None, *, optional: bool = False
     ) -> None:
         if not rest:
             return
         known = set(self.entities)
         for text in split_items(rest):
             item_optional = optional or text.startswith("optionally ")
-            item = parse_item(text.removeprefix("optionally "), known, optional=item_optional)
+            item = parse_item(
+                text.removeprefix("optionally "), known, optional=item_optional, subject=entity.name
+            )
             if isinstance(item, ItemError):
                 self._skip(sentence, item.text, item.reason)
                 continue
@@ -409,9 +390,15 @@ class _EnglishReader:
     def _other(self, sentence: Sentence) -> None:
         """Every sentence that is not a declaration; unknown ones land in ``unparsed``."""
         text = sentence.text
+        if self._name(sentence) or self._story(sentence):
+            return
+        outcome = self.rules.read(text, sentence.original)
+        if isinstance(outcome, Refusal):
+            self._refuse(sentence, outcome.reason, outcome.suggestion)
+            return
+        if outcome:
+            return
         handlers = (
-            self._name,
-            self._story,
             self._cascade,
             self._flag,
             self._read_only,
@@ -510,7 +497,7 @@ class _EnglishReader:
                 self._skip(sentence, sentence.original, "a relation cannot be unique")
         return True
 
-    def _resolve_field(self, subject: str) -> list[tuple[_Entity, FieldItem | _Relation]]:
+    def _resolve_field(self, subject: str) -> list[tuple[DraftEntity, FieldItem | DraftRelation]]:
         """Fields meant by "the member's email", "the email of a member", "isbns"."""
         entity_name, field_words = None, subject
         possessive = re.match(r"^(?P<e>[a-z ]+?)'s? (?P<f>.+)$", subject)
@@ -526,7 +513,7 @@ class _EnglishReader:
         names = {snake(field_words), singularize(snake(field_words))}
         candidates = [self.entities[entity_name]] if entity_name in self.entities else []
         candidates = candidates or list(self.entities.values())
-        found: list[tuple[_Entity, FieldItem | _Relation]] = []
+        found: list[tuple[DraftEntity, FieldItem | DraftRelation]] = []
         for entity in candidates:
             found += [(entity, f) for f in entity.fields if f.name in names]
             found += [(entity, r) for r in entity.relations if r.name in names]
@@ -561,7 +548,7 @@ class _EnglishReader:
         return True
 
     def _apply_operations(
-        self, sentence: Sentence, entity: _Entity, text: str, *, negative: bool, only: bool
+        self, sentence: Sentence, entity: DraftEntity, text: str, *, negative: bool, only: bool
     ) -> None:
         text = re.sub(r",?\s*(?:and|or)?\s*(?:can )?(?:be )?$", "", text.strip())
         positive_text, negative_text = text, ""
@@ -607,7 +594,7 @@ class _EnglishReader:
             self._apply_search(sentence, entity, parts[index], parts[index + 1])
         return True
 
-    def _apply_search(self, sentence: Sentence, entity: _Entity, kind: str, text: str) -> None:
+    def _apply_search(self, sentence: Sentence, entity: DraftEntity, kind: str, text: str) -> None:
         sort = kind.startswith(("sort", "order"))
         text = re.sub(r",?\s*(?:and|or)?\s*(?:can )?(?:be )?$", "", text.strip())
         for words in split_items(text.replace(" or ", ", ")):
@@ -631,10 +618,10 @@ class _EnglishReader:
 
     def _auth(self, sentence: Sentence) -> bool:
         if _AUTH_OFF.search(sentence.text):
-            self.auth = False
+            self.auth.mode = self.auth.mode or "none"
             return True
         if _AUTH_ON.search(sentence.text):
-            self.auth = True
+            self.auth.mode = self.auth.mode or "static_token"
             return True
         return False
 
@@ -664,6 +651,40 @@ class _EnglishReader:
     def _skip(self, sentence: Sentence, text: str, reason: str) -> None:
         self.unparsed.append(Unparsed(text=text, reason=reason, sentence=sentence.index))
 
+    def _refuse(self, sentence: Sentence, reason: str, suggestion: str) -> None:
+        self._skip(sentence, sentence.original, reason)
+        self.refused.append(
+            NotImplementedSentence(sentence=sentence.original, reason=reason, suggestion=suggestion)
+        )
+
+    def _not_implemented(self) -> list[NotImplementedSentence]:
+        """Every sentence (or phrase) not turned into spec, with a reason and a suggestion."""
+        found = {n.sentence: n for n in self.refused}
+        originals = {s.index: s.original for s in self.sentences}
+        for item in sorted(self.unparsed, key=lambda u: u.sentence):
+            sentence = originals.get(item.sentence, item.text)
+            if sentence in found:
+                continue
+            found[sentence] = NotImplementedSentence(
+                sentence=sentence,
+                reason=_short_reason(item.reason)
+                if item.text == sentence
+                else f"{item.text!r}: {item.reason}",
+                suggestion=_suggestion(item.reason),
+            )
+        return list(found.values())
+
+    def _auth_data(self) -> dict[str, Any]:
+        mode = self.auth.mode or "none"
+        if mode != "accounts":
+            return {"mode": mode}
+        roles = list(self.auth.roles)
+        if not roles:
+            return {"mode": mode}
+        if "user" not in roles:
+            roles.append("user")
+        return {"mode": mode, "roles": roles, "default_role": "user"}
+
     def _rename_reserved_entities(self) -> None:
         """'session' or 'class' would clash with the generated code: call it ``<name>_record``."""
         renames = {
@@ -690,9 +711,14 @@ class _EnglishReader:
             "spec_version": "1",
             "name": name,
             "description": self.description,
-            "auth_required": bool(self.auth),
+            "auth": self._auth_data(),
             "entities": [self._entity_data(e) for e in self.entities.values()],
         }
+        for sentence, refusal in self.rules.finish():
+            index = next((s.index for s in self.sentences if s.original == sentence), 0)
+            self._refuse(self.sentences[index], refusal.reason, refusal.suggestion)
+        data["entities"] = [self._entity_data(e) for e in self.entities.values()]
+        data["not_implemented"] = [n.model_dump() for n in self._not_implemented()]
         try:
             spec = validate_spec(data)
         except SpecValidationError as exc:
@@ -709,7 +735,7 @@ class _EnglishReader:
             assumptions=self.assumptions,
         )
 
-    def _entity_data(self, entity: _Entity) -> dict[str, Any]:
+    def _entity_data(self, entity: DraftEntity) -> dict[str, Any]:
         if not entity.fields and not entity.relations:
             entity.fields.append(FieldItem(name="name", type="string"))
             self.assumptions.append(
@@ -744,10 +770,13 @@ class _EnglishReader:
                     "target": r.target,
                     "required": r.required,
                     "on_delete": r.on_delete,
+                    "kind": r.kind,
                 }
                 for r in entity.relations
             ],
             "operations": entity.operations,
+            "owned": entity.owned,
+            "rules": entity.rules,
             "filters": _unique(entity.filters + default_filters) if listable else [],
             "sorting": [n for n in _unique(entity.sorting + default_sorting) if n in field_names]
             if listable
@@ -765,7 +794,32 @@ def _field_data(item: FieldItem, name: str) -> dict[str, Any]:
             data[key] = value
     if item.values:
         data["values"] = item.values
+    if item.unit:
+        data["unit"] = item.unit
+    if item.managed:
+        data["managed"] = item.managed
     return data
+
+
+_NO_PATTERN = "no known sentence pattern"
+
+
+def _short_reason(reason: str) -> str:
+    if reason.startswith(_NO_PATTERN):
+        return "not data, a choice or a rule the analyst reads; nothing was built from it"
+    return reason
+
+
+def _suggestion(reason: str) -> str:
+    if reason.startswith(_NO_PATTERN):
+        return (
+            "rephrase as data ('each X has a, b and c'), a choice ('X is one of a, b or c'), "
+            "or a rule ('the end date is after the start date', 'a member can have at most 3 "
+            "loans', 'an order goes from draft to submitted')"
+        )
+    if "note not understood" in reason:
+        return "drop the note, or say 'X is one of a, b or c' / 'X between 1 and 5'"
+    return "say 'X is one of a, b or c', or describe the field as 'a <name> (number|date|text)'"
 
 
 def _is_auth(text: str) -> bool:
