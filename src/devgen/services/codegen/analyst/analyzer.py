@@ -320,7 +320,7 @@ class _EnglishReader:
     def _declaration(self, sentence: Sentence) -> bool:
         """Read a sentence that declares fields or relations; False if it is not one."""
         text = sentence.text
-        if _is_auth(text):
+        if _is_auth(text) or self.rules.claims(text):
             return False
         match = _LINK_SENTENCE.match(text)
         if match:

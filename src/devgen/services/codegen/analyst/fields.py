@@ -261,7 +261,12 @@ def _field_name(words: str) -> str:
     """snake_case name; "a started at timestamp" is ``started_at``, "spent on date" ``spent_on``."""
     name = snake(words)
     name = ALIASES.get(name, name)
-    for suffix, kept in (("_at_timestamp", "_at"), ("_at_time", "_at"), ("_on_date", "_on")):
+    for suffix, kept in (
+        ("_at_timestamp", "_at"),
+        ("_at_datetime", "_at"),
+        ("_at_time", "_at"),
+        ("_on_date", "_on"),
+    ):
         if name.endswith(suffix):
             return name.removesuffix(suffix) + kept
     return name

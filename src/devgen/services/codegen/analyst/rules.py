@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from devgen.services.codegen.analyst.draft import DraftEntity, DraftRelation
 from devgen.services.codegen.analyst.fields import FieldItem
 from devgen.services.codegen.analyst.inflection import singularize, snake
+from devgen.services.codegen.spec import GENERATED_FIELD_NAMES, SQL_RESERVED
 
 _NP = r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,3}?"
 _ART = r"(?:(?:a|an|the|each|every|any|one) )?"
@@ -91,6 +92,21 @@ class RuleReader:
                 return outcome
         return False
 
+    def claims(self, text: str) -> bool:
+        """Whether ``text`` reads as a rule, so the declaration pass leaves it for later."""
+        patterns = (
+            self._OVERLAP,
+            self._COUNT_FIELD,
+            self._COUNT_CONSTANT,
+            self._COUNTER,
+            self._CODE,
+            self._TIMESTAMPS,
+            self._UNIQUE_TWICE,
+            self._M2M,
+            self._SUM,
+        )
+        return any(p.match(text) for p in patterns)
+
     def finish(self) -> list[tuple[str, Refusal]]:
         """Attach "an approved order cannot be changed" to its state machine, once all is read."""
         refused = []
@@ -148,8 +164,8 @@ class RuleReader:
         return True
 
     _ROLE = re.compile(
-        rf"^only (?P<role>[a-z]+(?: [a-z]+)?) (?:users |accounts )?(?:can|may|are allowed to|"
-        rf"are able to) (?P<verbs>[a-z, ]+?) (?P<e>{_NP})$"
+        r"^only (?P<role>[a-z]+(?: [a-z]+)?) (?:users |accounts )?(?:can|may|are allowed to|"
+        r"are able to) (?P<rest>[a-z, ]+)$"
     )
     _VERBS = {
         "create": "create",
@@ -189,7 +205,16 @@ class RuleReader:
         if adjective is not None:
             self.auth.mode = "accounts"
             return True
-        verbs = [v for v in re.split(r",\s*|\s+(?:and|or)\s+|\s+", match.group("verbs")) if v]
+        words = match.group("rest").replace(",", " ").split()
+        verbs = []
+        while words and (words[0] in self._VERBS or words[0] in {"and", "or"}):
+            word = words.pop(0)
+            if word not in {"and", "or"}:
+                verbs.append(word)
+        if not verbs or not words:
+            return Refusal(
+                "no API operation named", "say 'only admins can create, update or delete <things>'"
+            )
         operations: list[str] = []
         for verb in verbs:
             if verb not in self._VERBS:
@@ -199,9 +224,10 @@ class RuleReader:
                 )
             operation = self._VERBS[verb]
             operations += ["list", "get"] if operation == "list" else [operation]
-        entity = self._entity(match.group("e"))
+        phrase = " ".join(words)
+        entity = self._entity(phrase)
         if entity is None:
-            return _unknown_entity(match.group("e"))
+            return _unknown_entity(phrase)
         role = snake(singularize(role_words.split()[-1]))
         self.auth.mode = "accounts"
         if role not in self.auth.roles:
@@ -331,7 +357,8 @@ class RuleReader:
         words = children_phrase.split()
         child = self._entity(children_phrase)
         adjective = None
-        if child is None and len(words) > 1:
+        whole = singularize(snake(children_phrase)) in self.entities
+        if len(words) > 1 and not whole and self._entity(" ".join(words[1:])) is not None:
             child, adjective = self._entity(" ".join(words[1:])), words[0]
         if parent is None or child is None:
             return _unknown_entity(children_phrase if parent else parent_phrase)
@@ -343,7 +370,7 @@ class RuleReader:
             )
         attributes: dict[str, object] = {"relation": relation.name}
         if max_field is not None:
-            limit = parent.field(snake(max_field)) or parent.field(snake(singularize(max_field)))
+            limit = _find_field(parent, max_field)
             if limit is None or limit.type != "integer":
                 return Refusal(
                     f"{parent.name} has no whole-number field {max_field!r}",
@@ -512,6 +539,8 @@ class RuleReader:
         if entity is None:
             return _unknown_entity(phrase)
         name = snake(target)
+        if name in GENERATED_FIELD_NAMES or name in SQL_RESERVED:
+            name = f"{entity.name}_{name}"  # 'total' is taken by the list pages
         existing = entity.field(name)
         if existing is not None:
             entity.fields.remove(existing)
@@ -673,8 +702,8 @@ class RuleReader:
     _RANGE = re.compile(
         rf"^(?:users |people |customers |you |visitors |staff )?(?:can |should be able to )?"
         rf"(?:find|list|filter|search|see|get|show) (?P<e>{_NP}) (?:by (?:a )?(?P<f>{_NP}) range|"
-        rf"between two (?P<f2>{_NP})s|(?:under|below|over|above|cheaper than|up to) (?:a |an |a "
-        rf"given |some )?(?P<f3>{_NP})|within a (?P<f4>{_NP}) range|by (?P<f5>{_NP}))$"
+        rf"between two (?P<f2>{_NP})s|(?:under|below|over|above|cheaper than|up to) "
+        rf"(?:a given |an? |some )?(?P<f3>{_NP})|within a (?P<f4>{_NP}) range|by (?P<f5>{_NP}))$"
         rf"|^(?P<e2>{_NP}) can be filtered by (?:a )?(?P<f6>{_NP}) range$"
     )
 
@@ -796,6 +825,7 @@ class RuleReader:
     def _entity(self, phrase: str | None) -> DraftEntity | None:
         if not phrase:
             return None
+        phrase = phrase.split("'s ")[0].removesuffix("'s")
         words = [w for w in phrase.split() if w not in {"a", "an", "the", "each", "every", "all"}]
         for start in range(len(words)):
             name = singularize(snake(" ".join(words[start:])))
@@ -835,6 +865,7 @@ def _find_field(entity: DraftEntity, words: str) -> FieldItem | None:
     name = snake(words)
     candidates = [
         name,
+        f"number_of_{name}",
         singularize(name),
         name.replace("_date", "_on"),
         f"{name}_at",
