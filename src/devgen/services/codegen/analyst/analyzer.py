@@ -7,13 +7,15 @@ spec, ``reader.py`` reads English with the patterns of ``grammar.py`` (data) and
 
 from __future__ import annotations
 
+from typing import Any
+
 from devgen.services.codegen.analyst.reader import EnglishReader
 from devgen.services.codegen.analyst.result import AnalysisError, AnalysisResult, Unparsed
 from devgen.services.codegen.analyst.stories import derive_user_stories
 from devgen.services.codegen.analyst.structured import structured_spec
 from devgen.services.codegen.spec import validate_spec
 
-__all__ = ["AnalysisError", "AnalysisResult", "Unparsed", "analyze"]
+__all__ = ["AnalysisError", "AnalysisResult", "Unparsed", "analyze", "analyze_spec"]
 
 
 def analyze(requirement: str) -> AnalysisResult:
@@ -26,8 +28,16 @@ def analyze(requirement: str) -> AnalysisResult:
     """
     data = structured_spec(requirement)
     if data is not None:
-        spec = validate_spec(data)
-        if not spec.user_stories:
-            spec = spec.model_copy(update={"user_stories": derive_user_stories(spec)})
-        return AnalysisResult(source="spec", spec=spec)
+        return analyze_spec(data)
     return EnglishReader(requirement).read()
+
+
+def analyze_spec(data: dict[str, Any]) -> AnalysisResult:
+    """A spec given as an object: validated and taken as is; stories derived if it has none.
+
+    Raises :class:`SpecValidationError` listing every problem with its path.
+    """
+    spec = validate_spec(data)
+    if not spec.user_stories:
+        spec = spec.model_copy(update={"user_stories": derive_user_stories(spec)})
+    return AnalysisResult(source="spec", spec=spec)
