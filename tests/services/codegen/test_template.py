@@ -16,7 +16,7 @@ from devgen.services.codegen.engines import (
     spec_hash,
 )
 from devgen.services.codegen.engines.testplan import plan_tests
-from devgen.services.codegen.spec import ServiceSpec, validate_spec
+from devgen.services.codegen.spec import AuthSpec, ServiceSpec, validate_spec
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -83,7 +83,8 @@ def test_project_layout(library_project: GeneratedProject) -> None:
 
 
 def test_no_auth_module_without_auth(library: ServiceSpec) -> None:
-    project = generate(library.model_copy(update={"auth_required": False}))
+    no_auth = {"auth": AuthSpec(mode="none"), "auth_required": False}
+    project = generate(library.model_copy(update=no_auth))
 
     assert "app/auth.py" not in project.files
     assert "API_TOKEN" not in project.files["app/config.py"]

@@ -73,7 +73,12 @@ from devgen.services.codegen.schemas import (
     ValidateRead,
     ValidateRequest,
 )
-from devgen.services.codegen.spec import SPEC_VERSION, ServiceSpec, SpecValidationError
+from devgen.services.codegen.spec import (
+    SPEC_VERSION,
+    ServiceSpec,
+    SpecValidationError,
+    spec_json_schema,
+)
 from devgen.services.codegen.state import CodegenState
 from devgen.services.codegen.validation import (
     Diagnostic,
@@ -97,9 +102,7 @@ async def _in_worker(state: CodegenState, function: Callable[[], T]) -> T:
 
 def spec_schema() -> SpecSchemaRead:
     """The spec's JSON Schema and the version it describes."""
-    schema = ServiceSpec.model_json_schema()
-    schema["$id"] = f"https://devgen.dev/schemas/spec/v{SPEC_VERSION}.json"
-    return SpecSchemaRead(spec_version=SPEC_VERSION, json_schema=schema)
+    return SpecSchemaRead(spec_version=SPEC_VERSION, json_schema=spec_json_schema())
 
 
 def templates(state: CodegenState) -> list[TemplateRead]:

@@ -228,14 +228,19 @@ async def _run(argv: list[str], log: _Log, timeout_s: float) -> str | None:
     log.write(f"$ {' '.join(argv)}\n")
     if timeout_s <= 0:
         return "timed out"
+    # The slot uids must be able to read the venv: umask 022 set by a shell,
+    # because uvloop's subprocess_exec (what `devgen up` runs on) has no umask argument.
     process = await asyncio.create_subprocess_exec(
+        "/bin/sh",
+        "-c",
+        'umask 022 && exec "$@"',
+        "build-step",
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env=_pip_env(),
         start_new_session=True,
-        umask=0o022,  # the slot uids must be able to read the venv
     )
     assert process.stdout is not None
 

@@ -31,6 +31,9 @@ _PYTHON_SERVICE_PACKAGES: dict[str, str] = {
     "httpx": ">=0.27,<1",
     "pytest": ">=8.2,<9",
     "pytest-cov": ">=5,<8",
+    # Generated services in accounts mode hash passwords and sign tokens.
+    "argon2-cffi": ">=25.1,<26",
+    "pyjwt": ">=2.10,<3",
 }
 
 # A test suite with coverage needs more than a snippet: the generated
@@ -74,8 +77,8 @@ def builtins() -> dict[str, BuiltinEnvironment]:
         packages=tuple(
             sorted(_pinned(name, fallback) for name, fallback in _PYTHON_SERVICE_PACKAGES.items())
         ),
-        description="FastAPI, SQLAlchemy, pydantic, httpx, pytest and pytest-cov: "
-        "what generated services and their tests need.",
+        description="FastAPI, SQLAlchemy, pydantic, argon2-cffi, PyJWT, httpx, pytest and "
+        "pytest-cov: what generated services and their tests need.",
         default_limits=_PYTHON_SERVICE_LIMITS,
     )
     return {python_service.name: python_service}

@@ -123,6 +123,9 @@ class KeyRing:
         self._loaded: _Loaded | None = None
         self._loaded_at = float("-inf")
         self.reload_count = 0
+        # Reloads forced by an unknown key id, at most one per interval.
+        self.forced_reload_count = 0
+        self.forced_reload_interval = _MIN_FORCED_RELOAD_SECONDS
 
     async def start(self) -> None:
         """Create the first signing key if there is none, then load the keys."""
@@ -177,8 +180,9 @@ class KeyRing:
         loaded = self._current()
         if (
             kid not in loaded.verification_keys
-            and time.monotonic() - self._loaded_at >= _MIN_FORCED_RELOAD_SECONDS
+            and time.monotonic() - self._loaded_at >= self.forced_reload_interval
         ):
+            self.forced_reload_count += 1
             await self.reload()
             loaded = self._current()
         return loaded.verification_keys.get(kid)

@@ -10,6 +10,18 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from devgen.services.codegen.engines.accounts import (
+    ARGON2_REQUIREMENT,
+    PYJWT_REQUIREMENT,
+    STATIC_TOKEN,
+    AccountsCode,
+    EntityAccess,
+    accounts_code,
+    auth_mode,
+    entity_access,
+    is_owned,
+)
+from devgen.services.codegen.engines.links import LinkCode, links, many_to_one
 from devgen.services.codegen.engines.pycode import FieldCode, field_code, literal
 from devgen.services.codegen.engines.rules import HOOKS, RuleCode, build_rules, unbuilt_rules
 from devgen.services.codegen.engines.testplan import (
@@ -48,6 +60,8 @@ class RelationCode:
     required: bool
     on_delete_sql: str
     self_reference: bool
+    # In accounts mode: the target's rows belong to accounts, so a reference must be visible.
+    target_owned: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,10 +106,89 @@ class EntityCode:
     children: list[ChildCode]
     tests: list[PlannedTest]
     checks: list[tuple[str, str]] = field(default_factory=list)
+    access: EntityAccess | None = None
+
+    @property
+    def optional_relations(self) -> list[RelationCode]:
+        """The many-to-one relations a row may leave empty."""
+        return [r for r in self.relations if not r.required]
+
+    @property
+    def owned(self) -> bool:
+        """Whether records belong to the account that created them."""
+        return self.access is not None and self.access.owned
+
+    def uses_account(self, operation: str) -> bool:
+        """Whether the route of ``operation`` reads the signed-in account."""
+        if self.access is None:
+            return False
+        if self.refers_to_owned and operation in {"create", "update"}:
+            return True
+        return self.access.owned or bool(self.access.rules_for(operation))
+
+    @property
+    def refers_to_owned(self) -> bool:
+        """Whether a relation points at an owned entity (references are checked per account)."""
+        return any(r.target_owned for r in self.relations)
+
+    def account_param(self, operation: str) -> str:
+        """The route's account parameter (with its leading comma), or nothing."""
+        return ", account: CurrentAccount" if self.uses_account(operation) else ""
+
+    def role_checks(self, operation: str) -> str:
+        """The calls of the role rules guarding ``operation``, one indented line each."""
+        if self.access is None:
+            return ""
+        return "".join(
+            f"    rules.{rule.function}(account)\n" for rule in self.access.rules_for(operation)
+        )
+
+    @property
+    def access_test_imports(self) -> list[str]:
+        """Names the access tests import from ``tests.conftest``."""
+        if self.access is None:
+            return []
+        names = []
+        refers = self.refers_to_owned and self.allows("create")
+        strangers = self.access.stranger_operations or self.access.stranger_lists
+        if (self.owned and strangers) or refers:
+            names.append("Accounts")
+        if self.owned and self.allows("create"):
+            names.append("SignedIn")
+        return names
+
+    @property
+    def owner_arg(self) -> str:
+        """The extra argument of ``_get_or_404`` for owned entities."""
+        return ", account" if self.owned else ""
+
+    @property
+    def access_imports(self) -> tuple[str, list[str]] | None:
+        """(module, names) the router imports from ``app.auth``, or None."""
+        if self.access is None:
+            return None
+        names = set()
+        if any(self.uses_account(op) for op in self.operations):
+            names.add("CurrentAccount")
+        if self.owned and self.item_routes:
+            names.add("can_see")
+        if self.owned and self.allows("list"):
+            names.add("is_admin")
+        if self.refers_to_owned and self.operations & {"create", "update"}:
+            names.add("ensure_visible")
+        return ("auth", sorted(names, key=str.lower)) if names else None
+
     input_fields: list[FieldCode] = field(default_factory=list)
     rules: list[RuleCode] = field(default_factory=list)
     rule_tests: list[PlannedTest] = field(default_factory=list)
     fixups: list[str] = field(default_factory=list)
+    # Hook calls another entity's rules place here (a computed total follows its children).
+    foreign_calls: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def computed_columns(self) -> list[dict[str, str]]:
+        """Columns of computed rules: name, type, mapped, column_args, read_annotation."""
+        return [rule.data["column"] for rule in self.rules if rule.kind == "computed"]
 
     def allows(self, operation: str) -> bool:
         """Whether the entity offers ``operation``."""
@@ -105,7 +198,8 @@ class EntityCode:
         """The rule functions the hook ``name`` (see ``HOOKS``) calls, in order."""
         if name not in HOOKS and name != "increment":
             raise KeyError(name)
-        return [fn for rule in self.rules for fn in rule.calls.get(name, ())]
+        own = [fn for rule in self.rules for fn in rule.calls.get(name, ())]
+        return own + self.foreign_calls.get(name, [])
 
     @property
     def hooks(self) -> list[str]:
@@ -162,6 +256,10 @@ class EntityCode:
         names = {self.cls}
         if self.operations & {"create", "update"}:
             names.update(r.target_class for r in self.relations)
+        if (self.owned and self.item_routes) or (
+            self.refers_to_owned and self.operations & {"create", "update"}
+        ):
+            names.add("AuthAccount")
         return sorted(names)
 
     @property
@@ -188,14 +286,21 @@ class EntityCode:
         )
 
     @property
+    def calls_rules(self) -> bool:
+        """Whether some route calls ``app/rules.py`` (a hook, or a role rule)."""
+        if self.access and any(self.access.rules_for(op) for op in self.operations):
+            return True
+        return self.uses_rules
+
+    @property
     def collection_routes(self) -> bool:
         """Whether ``/<plural>`` has any route."""
         return bool(self.operations & {"list", "create"})
 
     @property
     def field_types(self) -> set[str]:
-        """The spec types of the fields."""
-        return {f.type for f in self.fields}
+        """The spec types of the fields (and of computed columns)."""
+        return {f.type for f in self.fields} | {c["type"] for c in self.computed_columns}
 
     @property
     def needs_integrity_check(self) -> bool:
@@ -324,6 +429,8 @@ class EntityCode:
         for r in self.relations:
             rules = "required" if r.required else "optional"
             rows.append((r.column, f"id of a {r.target}", f"{rules}, on delete {r.on_delete_sql}"))
+        for c in self.computed_columns:
+            rows.append((c["name"], c["type"], "computed by the service, read-only"))
         return rows
 
     @property
@@ -372,6 +479,8 @@ class ProjectCode:
     description: str
     auth: bool
     entities: list[EntityCode]
+    accounts: AccountsCode | None
+    links: list[LinkCode]
     stories: list[UserStory]
     all_tests: list[PlannedTest]
     not_implemented: list[tuple[str, str, str]] = field(default_factory=list)
@@ -413,12 +522,41 @@ class ProjectCode:
     @property
     def any_columns(self) -> bool:
         """Whether any table has a column besides ``id``."""
-        return any(e.fields or e.relations for e in self.entities)
+        return any(e.fields or e.relations for e in self.entities) or bool(self.links)
 
     @property
     def uses_literal(self) -> bool:
         """Whether the schemas need ``typing.Literal`` (enum fields or a sort parameter)."""
-        return "enum" in self.field_types or any(e.allows("list") for e in self.entities)
+        return (
+            "enum" in self.field_types
+            or any(e.allows("list") for e in self.entities)
+            or self.accounts is not None
+        )
+
+    @property
+    def router_modules(self) -> list[str]:
+        """The modules of ``app/routers``, sorted."""
+        names = [e.name for e in self.entities] + [link.module for link in self.links]
+        if self.accounts is not None:
+            names.append("auth")
+        return sorted(names)
+
+    @property
+    def model_classes(self) -> list[str]:
+        """Every table class but the accounts', sorted."""
+        return sorted([e.cls for e in self.entities] + [link.cls for link in self.links])
+
+    @property
+    def app_routers(self) -> list[str]:
+        """The routers every API route of which needs the auth dependency (not ``auth``)."""
+        return [e.name for e in self.entities] + [link.module for link in self.links]
+
+    @property
+    def extra_requirements(self) -> list[str]:
+        """Pinned runtime requirements beyond the base set."""
+        if self.accounts is None:
+            return []
+        return [ARGON2_REQUIREMENT, PYJWT_REQUIREMENT]
 
     @property
     def any_unique(self) -> bool:
@@ -454,6 +592,8 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         for rule in entity.rules:
             for parent, statement in rule.data.get("parent_fixups", []):
                 by_name[parent].fixups.append(statement)
+            for other, hook, function in rule.data.get("foreign_calls", []):
+                by_name[other].foreign_calls.setdefault(hook, []).append(function)
     all_tests = [test for entity in entities for test in (*entity.tests, *entity.rule_tests)]
     not_implemented = [
         (item.sentence, item.reason, item.suggestion)
@@ -467,8 +607,10 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         name=spec.name,
         title=" ".join(word.capitalize() for word in spec.name.split("-")),
         description=spec.description or f"The {spec.name} service.",
-        auth=spec.auth_required,
+        auth=auth_mode(spec) == STATIC_TOKEN,
         entities=entities,
+        accounts=accounts_code(spec),
+        links=links(spec),
         stories=list(spec.user_stories),
         all_tests=all_tests,
         not_implemented=not_implemented,
@@ -481,7 +623,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
     fields = [_field(f, table, indexed=f.indexed or f.name in indexed) for f in entity.fields]
     managed = {f.name for f in entity.fields if f.managed is not None}
     by_name = {f.name: f for f in fields}
-    relations = [_relation(spec, entity, r) for r in entity.relations]
+    relations = [_relation(spec, entity, r) for r in many_to_one(entity)]
     relations_by_name = {r.name: r for r in relations}
     filters = []
     for name in entity.filters:
@@ -492,7 +634,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
             relation = relations_by_name[name]
             filters.append(FilterCode(name, relation.column, "Int64 | None", None, relation))
     required = [f.name for f in required_without_default(entity) if f.name not in managed]
-    required += [r.column for r in entity.relations if r.required]
+    required += [r.column for r in many_to_one(entity) if r.required]
     checks = [check for code in fields for check in code.checks]
     return EntityCode(
         name=entity.name,
@@ -511,6 +653,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
         children=[_child(entity, link) for link in child_links(spec, entity)],
         tests=plan_entity_tests(spec, entity),
         checks=checks,
+        access=entity_access(spec, entity),
         input_fields=[code for code in fields if code.name not in managed],
         rules=build_rules(spec, entity),
         rule_tests=plan_rule_tests(spec, entity),
@@ -542,6 +685,7 @@ def _relation(spec: ServiceSpec, entity: EntitySpec, relation: RelationSpec) -> 
         required=relation.required,
         on_delete_sql=relation.on_delete.value.replace("_", " ").upper(),
         self_reference=target.name == entity.name,
+        target_owned=is_owned(target) and accounts_code(spec) is not None,
     )
 
 

@@ -54,12 +54,15 @@ TEMPLATES: dict[str, TemplateInfo] = {
         language="python",
         description=(
             "A REST service: FastAPI, SQLAlchemy 2 (SQLite by default), pydantic 2, "
-            "optional bearer-token auth, with a pytest suite per entity."
+            "a static bearer token or real accounts (argon2, JWT, owned records, roles), "
+            "with a pytest suite per entity."
         ),
         generates=(
             "app/: main, config, db, models, schemas, routers per entity, auth when required",
             "CRUD routes with offset/limit pagination, filters, sorting, 404/409/422 handling",
             "app/rules.py: one function per business rule, called from the routers' hooks",
+            "accounts mode: /auth/register, /auth/login, /auth/me; owned records; role checks",
+            "many-to-many links as resources listable both ways; optional self-references",
             "tests/: a pytest module per entity and a health test, one SQLite file per test",
             "tests/test_rules_<entity>.py: tests named after each rule they check",
             "README.md, requirements.txt, requirements-dev.txt, pyproject.toml (ruff, pytest)",
@@ -160,9 +163,24 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
         render(path, f"{path}.j2")
     if project.auth:
         render("app/auth.py", "app/auth.py.j2")
+    if project.accounts:
+        render("app/auth.py", "app/auth_accounts.py.j2")
+        render("app/routers/auth.py", "app/routers/auth.py.j2")
+        render("tests/test_auth.py", "tests/test_auth.py.j2")
+    for link in project.links:
+        render(f"app/routers/{link.module}.py", "app/routers/links.py.j2", link=link)
+        render(link.test_file, "tests/test_links.py.j2", link=link)
     for entity in project.entities:
         render(f"app/routers/{entity.name}.py", "app/routers/entity.py.j2", e=entity)
         render(f"tests/test_{entity.name}.py", "tests/test_entity.py.j2", e=entity)
+        if entity.optional_relations:
+            render(
+                f"tests/test_{entity.name}_relations.py",
+                "tests/test_optional_relations.py.j2",
+                e=entity,
+            )
+        if entity.access:
+            render(f"tests/test_{entity.name}_access.py", "tests/test_access.py.j2", e=entity)
         if entity.rules:
             render(f"tests/test_rules_{entity.name}.py", "tests/test_rules.py.j2", e=entity)
     return files

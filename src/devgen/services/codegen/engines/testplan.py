@@ -9,6 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devgen.services.codegen.engines.accounts import (
+    AUTH_TEST_FILE,
+    STATIC_TOKEN,
+    access_test_file,
+    access_test_names,
+    auth_mode,
+    auth_test_names,
+)
+from devgen.services.codegen.engines.links import (
+    link_test_names,
+    links,
+    many_to_one,
+)
 from devgen.services.codegen.engines.rules import build_rules, rules_test_file
 from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
 
@@ -70,7 +83,7 @@ def child_links(spec: ServiceSpec, entity: EntitySpec) -> list[ChildLink]:
     return [
         ChildLink(entity.name, child, relation.name, relation.on_delete.value)
         for child in spec.entities
-        for relation in child.relations
+        for relation in many_to_one(child)
         if relation.target == entity.name
     ]
 
@@ -97,13 +110,13 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
     if entity.allows(Operation.CREATE):
         add(f"test_create_{name}", "create")
         add(f"test_create_{name}_rejects_invalid_data", "create-validation")
-        if required_without_default(entity) or any(r.required for r in entity.relations):
+        if required_without_default(entity) or any(r.required for r in many_to_one(entity)):
             add(f"test_create_{name}_requires_fields", "create-validation")
         if any(f.default is not None and f.managed is None for f in entity.fields):
             add(f"test_create_{name}_applies_defaults", "create")
         if unique:
             add(f"test_create_{name}_rejects_duplicate", "create-unique")
-        for relation in entity.relations:
+        for relation in many_to_one(entity):
             add(f"test_create_{name}_rejects_unknown_{relation.name}", "create", relation.name)
     if entity.allows(Operation.GET):
         add(f"test_get_{name}", "get")
@@ -128,17 +141,30 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
     for operation in Operation:
         if not entity.allows(operation):
             add(f"test_{operation.value}_{name}_is_not_offered")
-    if spec.auth_required:
+    if auth_mode(spec) == STATIC_TOKEN:
         tests.append((f"test_{plural}_require_token", "AC-auth-token"))
-    return [PlannedTest(file, test, criterion) for test, criterion in tests]
+    planned = [PlannedTest(file, test, criterion) for test, criterion in tests]
+    relations_file = f"tests/test_{entity.name}_relations.py"
+    for relation in many_to_one(entity):
+        if not relation.required:
+            criterion = criterion_id(entity, relation.name, "optional")
+            planned.append(
+                PlannedTest(relations_file, f"test_{name}_{relation.name}_is_optional", criterion)
+            )
+    access_file = access_test_file(entity)
+    planned += [PlannedTest(access_file, t, c) for t, c in access_test_names(spec, entity)]
+    return planned
 
 
 def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     """Every test of the generated project: the health check, then entity by entity."""
     planned = [PlannedTest(HEALTH_FILE, "test_health", "AC-health")]
+    planned += [PlannedTest(AUTH_TEST_FILE, t, c) for t, c in auth_test_names(spec)]
     for entity in spec.entities:
         planned.extend(plan_entity_tests(spec, entity))
         planned.extend(plan_rule_tests(spec, entity))
+    for link in links(spec):
+        planned += [PlannedTest(link.test_file, t, c) for t, c in link_test_names(link)]
     return planned
 
 

@@ -92,7 +92,9 @@ function constraintRules(spec) {
   const rules = [];
   const add = (entity, kind, description, fields) =>
     rules.push({ entity, kind, description, fields, origin: "constraint" });
-  if (spec.auth_required) add("", "authentication", "Every API route needs a bearer token.", []);
+  const authMode = spec.auth ? spec.auth.mode : spec.auth_required ? "static_token" : "none";
+  if (authMode === "static_token") add("", "authentication", "Every API route needs a bearer token.", []);
+  if (authMode === "accounts") add("", "authentication", "Accounts: register, sign in, signed tokens.", []);
   for (const entity of list(spec.entities)) {
     for (const field of list(entity.fields)) {
       if (field.unique) add(entity.name, "unique", `No two ${entity.plural || entity.name} share a ${field.name}.`, [field.name]);
