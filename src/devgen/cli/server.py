@@ -8,6 +8,7 @@ import typer
 
 from devgen.cli.output import fail, load_settings, out
 from devgen.kit.settings import Settings
+from devgen.kit.telemetry import configure_tracing
 from devgen.runtime.allinone import build_platform
 from devgen.runtime.failures import StartupFailed
 from devgen.runtime.registry import SERVICE_NAMES, available_services, load_definition
@@ -39,6 +40,7 @@ def up(
     """
     settings = load_settings()
     configure_server_logging(settings.core)
+    configure_tracing("devgen", settings.core.otel_exporter)
     try:
         app = build_platform(settings)
     except ValueError as exc:
@@ -81,6 +83,7 @@ def serve(
     except KeyError as exc:
         fail(str(exc.args[0]), code=2)
     configure_server_logging(settings.core)
+    configure_tracing(service, settings.core.otel_exporter)
     try:
         app = build_service(service, settings)
     except ValueError as exc:  # no service secret: a setting to give, not a crash

@@ -22,6 +22,7 @@ from devgen.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddlew
 from devgen.kit.migrations import upgrade
 from devgen.kit.service import ServiceDefinition
 from devgen.kit.settings import Environment, Settings, get_settings
+from devgen.kit.telemetry import instrument_app
 
 
 def create_app(
@@ -103,4 +104,5 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, service=definition.name)
+    instrument_app(app, definition.name)
     return app

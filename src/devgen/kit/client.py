@@ -28,6 +28,7 @@ from devgen.kit.breaker import CircuitBreaker, CircuitOpenError
 from devgen.kit.context import authorization_var, current_request_id
 from devgen.kit.errors import ServiceUnavailable
 from devgen.kit.settings import ClientSettings, ServiceUrls
+from devgen.kit.telemetry import instrument_client
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,8 @@ class ServiceClient:
             ),
             follow_redirects=False,
         )
+        # A client span per call, whose context the target continues.
+        instrument_client(self._http)
 
     def _headers(
         self, extra: Mapping[str, str] | None, token: str | None, forward_auth: bool

@@ -41,7 +41,8 @@ class CoreSettings(_Base):
     data_dir: Path = Path(".devgen")
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
-    otel_exporter: str = Field(default="none", pattern="^(none|console)$")
+    otel_exporter: str = Field(default="none", pattern="^(none|console|otlp)$")
+    """Where spans go: nowhere, standard output, or OTLP/HTTP (``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
 
     @property
     def is_production(self) -> bool:

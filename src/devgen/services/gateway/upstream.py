@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from devgen.kit.telemetry import instrument_client
 from devgen.services.gateway.addresses import ClientOrigin
 from devgen.services.gateway.errors import BadGateway, GatewayTimeout
 from devgen.services.gateway.forwarding import request_headers, response_headers
@@ -60,6 +61,7 @@ class HttpUpstream:
             # Connections are kept per service; the numbers bound sockets, not requests.
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=64),
         )
+        instrument_client(self._client)
 
     @property
     def client(self) -> httpx.AsyncClient:

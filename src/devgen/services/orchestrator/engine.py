@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.client import ServiceClients
 from devgen.kit.db import Database, utcnow
+from devgen.kit.telemetry import SERVICE_ATTRIBUTE, continued, tracer
 from devgen.kit.waiting import wait_event
 from devgen.services.orchestrator import leases, lifecycle
 from devgen.services.orchestrator.calls import CallFailed, CredentialSource, ServiceCaller
@@ -131,6 +132,7 @@ class RunEngine:
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._run_of: dict[uuid.UUID, uuid.UUID] = {}
         self._cancel_reasons: dict[uuid.UUID, str] = {}
+        self._traces: dict[uuid.UUID, tuple[str | None, str]] = {}
         self._loops: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -237,6 +239,7 @@ class RunEngine:
         task = await session.get(Task, claim.task_id, populate_existing=True)
         assert run is not None
         assert task is not None
+        self._traces[claim.task_id] = (run.traceparent, task.step)
         now = utcnow()
         if run.stop_reason is not None and task.kind == lifecycle.STEP_KIND:
             return  # claimed only to be cancelled; no "started" for it
@@ -315,6 +318,23 @@ class RunEngine:
                     self._interrupt(task_id, "run_stopped")
 
     async def _execute(self, claim: leases.Claimed) -> None:
+        # The step joins the trace of the request that started its run.
+        traceparent, step = self._traces.pop(claim.task_id, (None, "step"))
+        with (
+            continued({"traceparent": traceparent}),
+            tracer().start_as_current_span(
+                f"orchestrator step {step}",
+                attributes={
+                    SERVICE_ATTRIBUTE: "orchestrator",
+                    "devgen.run_id": str(claim.run_id),
+                    "devgen.task_id": str(claim.task_id),
+                    "devgen.step": step,
+                },
+            ),
+        ):
+            await self._execute_step(claim)
+
+    async def _execute_step(self, claim: leases.Claimed) -> None:
         try:
             try:
                 prepared = await self._prepare(claim)
