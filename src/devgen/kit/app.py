@@ -18,6 +18,7 @@ from devgen.kit.errors import error_responses
 from devgen.kit.events.runtime import prepare_events, running_events
 from devgen.kit.exception_handlers import install_exception_handlers
 from devgen.kit.health import router as health_router
+from devgen.kit.metrics import breaker_transitions
 from devgen.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from devgen.kit.migrations import upgrade
 from devgen.kit.service import ServiceDefinition
@@ -80,6 +81,7 @@ def create_app(
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
+    breaker_transitions()  # exported from the start: zero is an answer too
     app.state.service = definition
     app.state.settings = settings
     app.state.started_at = time.monotonic()

@@ -37,7 +37,7 @@ from devgen.kit.client import ServiceClients
 from devgen.kit.db import Database, utcnow
 from devgen.kit.telemetry import SERVICE_ATTRIBUTE, continued, tracer
 from devgen.kit.waiting import wait_event
-from devgen.services.orchestrator import leases, lifecycle
+from devgen.services.orchestrator import leases, lifecycle, metrics
 from devgen.services.orchestrator.calls import CallFailed, CredentialSource, ServiceCaller
 from devgen.services.orchestrator.events import EventType, record
 from devgen.services.orchestrator.models import Run, Task
@@ -137,6 +137,7 @@ class RunEngine:
 
     async def start(self) -> None:
         """Start claiming and heartbeating in the background."""
+        metrics.run_metrics().steps_running.set_function(lambda: len(self._running))
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="orchestrator-claims"),
             asyncio.create_task(self._heartbeat_loop(), name="orchestrator-heartbeats"),
@@ -246,6 +247,7 @@ class RunEngine:
         if run.state == State.pending:
             run.state = State.running.value
             run.started_at = now
+            metrics.run_started(session)
             await record(session, run, EventType.run_started, data={"workflow": run.workflow_name})
         if task.started_at is None:
             task.started_at = now
