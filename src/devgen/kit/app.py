@@ -86,6 +86,7 @@ def create_app(
     app.state.settings = settings
     app.state.started_at = time.monotonic()
     app.state.health_checks = {}
+    app.state.reported_only = frozenset()
     app.state.database = None
     app.include_router(health_router)
     for router in definition.routers:

@@ -56,7 +56,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         in_process=dict(getattr(app.state, "upstream_apps", {})),
     )
     app.state.gateway = state
-    app.state.health_checks.update(health_checks(state))
+    checks = health_checks(state)
+    app.state.health_checks.update(checks)
+    # /health reports the services behind it and the rate-limit store; /ready is about
+    # the gateway itself. Neither stops it serving (an unreachable store lets requests
+    # through), and every replica would leave the rotation at once if they counted.
+    app.state.reported_only = frozenset(checks)
     try:
         yield
     finally:
