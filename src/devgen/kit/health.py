@@ -63,7 +63,7 @@ async def dependency_statuses(
     """
     checks: dict[str, Any] = {"database": check_database, **request.app.state.health_checks}
     if readiness:
-        reported_only = getattr(request.app.state, "reported_only", frozenset())
+        reported_only: frozenset[str] = getattr(request.app.state, "reported_only", frozenset())
         checks = {name: check for name, check in checks.items() if name not in reported_only}
     results = await asyncio.gather(*(check(request) for check in checks.values()))
     return dict(zip(checks, results, strict=True))

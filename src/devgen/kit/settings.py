@@ -182,6 +182,9 @@ class ClientSettings(_Base):
     client_retry_attempts: int = Field(default=3, ge=1, le=10)
     client_breaker_failures: int = Field(default=5, ge=1)
     client_breaker_reset_seconds: float = Field(default=15.0, gt=0)
+    """The longest a circuit stays open before a trial call (reached by doubling)."""
+    client_breaker_first_reset_seconds: float = Field(default=1.0, gt=0)
+    """How long a circuit that has just opened stays open before its first trial."""
 
 
 class RateLimitSettings(_Base):
