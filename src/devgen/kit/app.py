@@ -24,6 +24,7 @@ from devgen.kit.migrations import upgrade
 from devgen.kit.service import ServiceDefinition
 from devgen.kit.settings import Environment, Settings, get_settings
 from devgen.kit.telemetry import instrument_app
+from devgen.kit.tls import client_context
 
 
 def create_app(
@@ -55,7 +56,9 @@ def create_app(
             )
             if migrate_on_startup and definition.migrations is not None:
                 await upgrade(database, definition.migrations)
-        clients = ServiceClients(settings.urls, settings.client, transports)
+        clients = ServiceClients(
+            settings.urls, settings.client, transports, tls=client_context(settings.tls)
+        )
         app.state.database = database
         app.state.clients = clients
         credentials = ServiceCredentials(definition.name, clients, settings.auth.service_secret)

@@ -11,6 +11,7 @@ the service answers its health check again.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -57,6 +58,7 @@ class ServiceClient:
         base_url: str,
         transport: httpx.AsyncBaseTransport | None = None,
         settings: ClientSettings | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         settings = settings or ClientSettings()
         self.service = service
@@ -76,6 +78,8 @@ class ServiceClient:
                 settings.client_timeout_seconds, connect=settings.client_connect_timeout_seconds
             ),
             follow_redirects=False,
+            # The platform's CA and this service's certificate (mutual TLS), if set.
+            verify=tls if tls is not None else True,
         )
         # A client span per call, whose context the target continues.
         instrument_client(self._http)
@@ -228,9 +232,11 @@ class ServiceClients:
         urls: ServiceUrls,
         settings: ClientSettings,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._urls = urls
         self._settings = settings
+        self._tls = tls
         self._transports = dict(transports or {})
         self._clients: dict[str, ServiceClient] = {}
 
@@ -246,7 +252,7 @@ class ServiceClients:
                 settings=self._settings,
             )
         elif url := self._urls.url_of(service):
-            client = ServiceClient(service, base_url=url, settings=self._settings)
+            client = ServiceClient(service, base_url=url, settings=self._settings, tls=self._tls)
         else:
             raise ServiceUnavailable(
                 f"The {service} service is not configured; set DEVGEN_{service.upper()}_URL.",

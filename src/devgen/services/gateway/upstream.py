@@ -8,6 +8,7 @@ through without being buffered). A service that cannot be reached answers
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 
 import httpx
@@ -54,8 +55,11 @@ def _target(base_url: str, scope: Scope) -> str:
 class HttpUpstream:
     """One pooled HTTP client that forwards requests to services by base URL."""
 
-    def __init__(self, *, connect_timeout: float, timeout: float) -> None:
+    def __init__(
+        self, *, connect_timeout: float, timeout: float, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._client = httpx.AsyncClient(
+            verify=tls if tls is not None else True,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             follow_redirects=False,
             # Connections are kept per service; the numbers bound sockets, not requests.
