@@ -342,3 +342,42 @@ async def test_after_a_run_metrics_export_every_name_the_dashboards_and_alerts_q
     families = {family.name for family in text_string_to_metric_families(response.text)}
     unexported = {name for name in unexported if collector_of(name) not in families}
     assert not unexported, f"queried but not exported: {sorted(unexported)}"
+
+
+async def test_a_given_spec_reaches_the_analyst_as_an_object(client, owner):
+    spec = {
+        "name": "notes",
+        "entities": [{"name": "note", "fields": [{"name": "title", "type": "string"}],
+                      "rules": [{"kind": "range", "id": "note.range.1", "field": "title"}]}],
+    }  # fmt: skip
+
+    run = await _start(client, owner, spec=spec)
+    done = await _finished(client, owner, run["id"], seconds=30)
+
+    assert done["error"]["step"] == "analyze"
+    assert done["error"]["code"] == "INVALID_SPEC"
+    paths = [p["path"] for p in done["error"]["details"]["problems"]]
+    assert paths == ["entities[0].rules[0].field"]
+
+
+async def test_the_analyze_step_says_what_will_and_will_not_be_built(client, owner):
+    requirement = SMALL + " Notes are timestamped. Notes are printed every Friday."
+    run = await _start(client, owner, requirement=requirement)
+
+    analyzed = await eventually(
+        lambda: _run(client, owner, run["id"]),
+        until=lambda current: _steps(current)["analyze"]["state"] in TERMINAL,
+        timeout=30,
+        what="the analyze step ended",
+    )
+    step = _steps(analyzed)["analyze"]
+    task = await client.get(f"/api/v1/tasks/{step['id']}", headers=owner.headers)
+    await client.post(f"/api/v1/runs/{run['id']}/cancel", json={}, headers=owner.headers)
+
+    output = task.json()["data"]["output"]
+    assert [r["kind"] for r in output["will_build"]["rules"]] == [
+        "managed:created_at",
+        "managed:updated_at",
+    ]
+    assert [n["sentence"] for n in output["not_implemented"]] == ["Notes are printed every Friday"]
+    await _finished(client, owner, run["id"])
