@@ -2,11 +2,13 @@
 
 import json
 import random
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devgen.kit.pins import service_pins
 from devgen.services.codegen.engines import (
     LANGUAGES,
     TEMPLATES,
@@ -177,3 +179,20 @@ def test_write_puts_every_file_under_the_root(
     assert (tmp_path / "app/routers/book.py").read_text() == library_project.files[
         "app/routers/book.py"
     ]
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_requirements_carry_exactly_the_pins(library_project: GeneratedProject) -> None:
+    pins = service_pins()
+
+    assert _lines(library_project.files["requirements.txt"]) == list(
+        pins.requirements(accounts=False)
+    )
+    dev = _lines(library_project.files["requirements-dev.txt"])
+    assert dev == ["-r requirements.txt", *pins.dev]
+    pyproject = tomllib.loads(library_project.files["pyproject.toml"])
+    assert pyproject["project"]["dependencies"] == list(pins.requirements(accounts=False))
+    assert pyproject["project"]["optional-dependencies"]["dev"] == list(pins.dev)
