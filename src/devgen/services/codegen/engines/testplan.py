@@ -31,6 +31,8 @@ MIGRATIONS_TEST_FILE = "tests/test_migrations.py"
 MIGRATIONS_TESTS = (
     "test_the_migrated_schema_matches_the_models",
     "test_migrating_an_up_to_date_database_changes_nothing",
+    "test_alembic_upgrade_head_migrates_the_database_of_database_url",
+    "test_the_initial_revision_downgrades_to_an_empty_database",
 )
 
 
