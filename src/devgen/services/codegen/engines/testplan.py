@@ -33,6 +33,8 @@ MIGRATIONS_TESTS = (
     "test_migrating_an_up_to_date_database_changes_nothing",
     "test_alembic_upgrade_head_migrates_the_database_of_database_url",
     "test_the_initial_revision_downgrades_to_an_empty_database",
+    "test_start_up_applies_the_migrations",
+    "test_start_up_leaves_the_schema_alone_when_told",
 )
 
 
