@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
-SOURCE = Path(__file__).resolve().parents[2] / "src" / "devgen"
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "src" / "devgen"
+DEPLOY = ROOT / "deploy"
+RULE_FILES = sorted((DEPLOY / "prometheus" / "rules").glob("*.yml"))
+DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+# Grafana's own variables, replaced by a duration before the query reaches Prometheus.
+_GRAFANA_RANGES = ("$__rate_interval", "$__range", "$__interval")
 # What prometheus_client appends to a collector's name in the exposition.
 _SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
 _METRIC = re.compile(r"\bdevgen_[a-z0-9_]+\b")
@@ -30,3 +40,26 @@ def collector_of(series: str) -> str:
         if series.endswith(suffix):
             return series.removesuffix(suffix)
     return series
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    """Every alerting rule of the Prometheus rule files."""
+    return [
+        rule
+        for path in RULE_FILES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def dashboard_queries() -> list[str]:
+    """Every panel query of the Grafana dashboards, Grafana's range variables filled in."""
+    queries = []
+    for path in DASHBOARDS:
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"]
+                for variable in _GRAFANA_RANGES:
+                    expr = expr.replace(variable, "5m")
+                queries.append(expr)
+    return queries

@@ -13,6 +13,7 @@ from devgen.kit.client import ServiceClient, ServiceClients
 from devgen.kit.context import authorization_var, request_id_var
 from devgen.kit.errors import ServiceUnavailable
 from devgen.kit.settings import ClientSettings, ServiceUrls
+from tests.helpers import eventually
 
 
 def test_breaker_opens_after_threshold_and_half_opens_after_reset(monkeypatch):
@@ -172,5 +173,70 @@ async def test_a_cancelled_trial_call_does_not_keep_the_circuit_open(monkeypatch
         await trial
     response = await client.get("/ok")  # not "circuit open" for ever
     assert response.status_code == 200
+    assert client.breaker.state is BreakerState.closed
+    await client.aclose()
+
+
+def test_a_just_opened_breaker_tries_again_soon_and_backs_off_after_failed_trials(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("devgen.kit.breaker.time.monotonic", lambda: clock[0])
+    breaker = CircuitBreaker("x", failure_threshold=1, reset_seconds=8, first_reset_seconds=1)
+    breaker.record_failure()
+    assert breaker.state is BreakerState.open
+    clock[0] += 1
+    assert breaker.state is BreakerState.half_open
+    for wait in (2, 4, 8, 8):  # each failed trial doubles the wait, up to the cap
+        breaker.before_call()
+        breaker.record_failure()
+        clock[0] += wait - 0.01
+        assert breaker.state is BreakerState.open
+        clock[0] += 0.01
+        assert breaker.state is BreakerState.half_open
+    breaker.before_call()
+    breaker.record_success()
+    breaker.record_failure()
+    clock[0] += 1  # closed again, so the next opening starts short again
+    assert breaker.state is BreakerState.half_open
+
+
+async def test_an_open_circuit_lets_a_call_through_once_the_target_answers_its_health_check():
+    app = FastAPI()
+    up = {"now": False, "calls": 0}
+
+    @app.get("/health")
+    async def health():
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"status": "ok"}, status_code=200 if up["now"] else 503)
+
+    @app.get("/thing")
+    async def thing():
+        from fastapi.responses import JSONResponse
+
+        up["calls"] += 1
+        return JSONResponse({"ok": up["now"]}, status_code=200 if up["now"] else 503)
+
+    client = _client(
+        app,
+        client_retry_attempts=1,
+        client_breaker_failures=2,
+        client_breaker_reset_seconds=60,
+        client_breaker_first_reset_seconds=60,
+    )
+    for _ in range(2):
+        assert (await client.get("/thing")).status_code == 503
+    assert client.breaker.state is BreakerState.open
+    with pytest.raises(ServiceUnavailable, match="unavailable"):
+        await client.get("/thing")  # the health check fails too: fail fast
+    assert up["calls"] == 2
+    up["now"] = True
+
+    async def answered() -> int | None:
+        try:
+            return (await client.get("/thing")).status_code
+        except ServiceUnavailable:
+            return None  # the last health check was too recent to ask again
+
+    assert await eventually(answered, timeout=5, what="the call through the circuit") == 200
     assert client.breaker.state is BreakerState.closed
     await client.aclose()

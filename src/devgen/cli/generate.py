@@ -2,8 +2,15 @@
 
 A requirement (text, or a file holding it) or a spec file goes in; the
 generated project and its report come out in a directory, once the
-generated tests have run in the sandbox. The exit status is 0 only when
-the run succeeded and every generated test passed.
+generated tests have run in the sandbox. Before the project comes out,
+it prints what will be built (entities, rules) and what will not (each
+sentence with its reason); after the test tally, the sentences not
+implemented again, in a block of their own.
+
+Exit status: 0 the run succeeded and every generated test passed; 1 the
+run failed or a generated test failed; 2 a usage error (bad arguments,
+unreadable file); 3 with ``--strict``, the run succeeded but some
+sentences of the requirement are not implemented.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from devgen.cli.output import err, fail, out, run
 from devgen.cli.runs import TERMINAL, Platform, Server, connect, step_line, tests_line
 
 REPORT_FILES = ("REPORT.md", "report.json")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_IMPLEMENTED = 0, 1, 2, 3
 _POLL_SECONDS = 0.25
 
 
@@ -95,7 +103,63 @@ def write_project(content: bytes, target: Path, *, force: bool) -> list[str]:
     return [info.filename for info in members]
 
 
-async def _follow(platform: Platform, run_id: str) -> dict[str, Any]:
+def plan_lines(analysis: dict[str, Any]) -> list[str]:
+    """What will be built and what will not, as printed before the project comes out."""
+    plan = analysis.get("will_build") or {}
+    lines = ["Will build:"]
+    for entity in plan.get("entities", []):
+        owned = ", owned by their creator" if entity.get("owned") else ""
+        lines.append(
+            f"  {entity['name']} (/{entity['plural']}: {', '.join(entity['operations'])}{owned})"
+        )
+    if plan.get("auth") and plan["auth"] != "none":
+        lines.append(f"  auth: {plan['auth']}")
+    for rule in plan.get("rules", []):
+        lines.append(f"  rule {rule['id']}: {rule['summary']}")
+    not_implemented = analysis.get("not_implemented") or []
+    lines.append("Will not build:" if not_implemented else "Will not build: nothing left out.")
+    lines += _not_implemented_lines(not_implemented)
+    return lines
+
+
+def _not_implemented_lines(sentences: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for item in sentences:
+        lines.append(f"  - “{item['sentence']}”: {item['reason']}")
+        if item.get("suggestion"):
+            lines.append(f"    suggestion: {item['suggestion']}")
+    return lines
+
+
+def not_implemented_block(sentences: list[dict[str, Any]]) -> list[str]:
+    """The block printed after the test tally: every sentence that was not implemented."""
+    if not sentences:
+        return []
+    count = len(sentences)
+    return [
+        f"Not implemented ({count} sentence{'s' if count != 1 else ''} of the requirement):",
+        *_not_implemented_lines(sentences),
+    ]
+
+
+def exit_status(finished: dict[str, Any], not_implemented: list[Any], *, strict: bool) -> int:
+    """0 all good; 1 the run or a test failed; 3 (``--strict``) something is not implemented."""
+    tests = finished.get("tests") or {}
+    if finished["state"] != "succeeded" or not tests.get("all_passed"):
+        return EXIT_FAILED
+    if strict and not_implemented:
+        return EXIT_NOT_IMPLEMENTED
+    return EXIT_OK
+
+
+async def _analysis(platform: Platform, step: dict[str, Any]) -> dict[str, Any]:
+    """The analyze step's whole output (the run's listing summarises large values)."""
+    task: dict[str, Any] = await platform.data("GET", f"/api/v1/tasks/{step['id']}")
+    output: dict[str, Any] = task.get("output") or {}
+    return output
+
+
+async def _follow(platform: Platform, run_id: str, analysis: dict[str, Any]) -> dict[str, Any]:
     reported: set[str] = set()
     with err.status("starting…", spinner="dots") as status:
         while True:
@@ -104,6 +168,10 @@ async def _follow(platform: Platform, run_id: str) -> dict[str, Any]:
                 if step["state"] in TERMINAL | {"skipped"} and step["id"] not in reported:
                     reported.add(step["id"])
                     out.print(step_line(step), highlight=False)
+                    if step["step"] == "analyze" and step["state"] == "succeeded":
+                        analysis.update(await _analysis(platform, step))
+                        for line in plan_lines(analysis):
+                            out.print(escape(line), highlight=False)
             running = [s["step"] for s in current["steps"] if s["state"] in {"running", "retrying"}]
             status.update(f"{', '.join(running) or current['state']}…")
             if current["state"] in TERMINAL:
@@ -112,7 +180,11 @@ async def _follow(platform: Platform, run_id: str) -> dict[str, Any]:
 
 
 async def _generate(
-    server: str | None, body: dict[str, Any], out_dir: Path | None, force: bool
+    server: str | None,
+    body: dict[str, Any],
+    out_dir: Path | None,
+    force: bool,
+    analysis: dict[str, Any],
 ) -> tuple[dict[str, Any], Path | None]:
     async with connect(server, run_steps=server is None) as platform:
         started: dict[str, Any] = await platform.data(
@@ -120,7 +192,7 @@ async def _generate(
         )
         err.print(f"[dim]Run {started['id']} ({platform.where}).[/]", highlight=False)
         try:
-            finished = await _follow(platform, started["id"])
+            finished = await _follow(platform, started["id"], analysis)
         except asyncio.CancelledError:
             err.print(
                 f"Interrupted. The run {started['id']} "
@@ -171,9 +243,17 @@ def generate(
         float | None, typer.Option(min=0, help="LLM engine: the most the run may cost (USD).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Write into a directory that is not empty.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Exit 3 when any sentence of the requirement is not implemented."),
+    ] = False,
 ) -> None:
     """Generate a tested service: analyse, generate, validate and test in the sandbox, repair
-    (LLM engine), package. Exits 0 only when the generated tests passed."""
+    (LLM engine), package. Prints what will be built and what will not before the result.
+
+    Exit status: 0 the run succeeded and every generated test passed; 1 the run or a
+    generated test failed; 2 usage error; 3 with --strict, some sentences are not
+    implemented (listed after the test tally)."""
     if engine not in {"template", "llm"}:
         fail("--engine is `template` or `llm`", code=2)
     body: dict[str, Any] = {**_read_requirement(requirement, spec), "engine": engine}
@@ -184,9 +264,13 @@ def generate(
     }
     if budget:
         body["budget"] = budget
-    finished, target = run(_generate(server, body, out_dir, force))
+    analysis: dict[str, Any] = {}
+    finished, target = run(_generate(server, body, out_dir, force, analysis))
     tests = finished.get("tests")
     out.print(f"Tests: {tests_line(tests)}")
+    not_implemented = analysis.get("not_implemented") or []
+    for line in not_implemented_block(not_implemented):
+        out.print(escape(line), highlight=False)
     usage = finished.get("usage") or {}
     if usage.get("total_tokens"):
         out.print(f"Tokens: {usage['total_tokens']}, cost ${usage.get('cost_usd', 0):.4f}")
@@ -196,14 +280,21 @@ def generate(
             f"(report: {escape(str(target / REPORT_FILES[0]))})",
             highlight=False,
         )
-    if finished["state"] != "succeeded" or not (tests or {}).get("all_passed"):
+    status = exit_status(finished, not_implemented, strict=strict)
+    if status == EXIT_FAILED:
         error = finished.get("error") or {}
         err.print(
             f"[bold red]error:[/] the run {finished['state']}"
             + (f": {escape(error.get('message', ''))}" if error else ""),
             highlight=False,
         )
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
+    if status == EXIT_NOT_IMPLEMENTED:
+        err.print(
+            f"[bold yellow]strict:[/] {len(not_implemented)} sentence(s) not implemented",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_NOT_IMPLEMENTED)
     out.print(
         f"[green]Done[/] in {finished.get('duration_seconds') or 0:.1f}s (run {finished['id']})."
     )

@@ -8,6 +8,8 @@ import typer
 
 from devgen.cli.output import fail, load_settings, out
 from devgen.kit.settings import Settings
+from devgen.kit.telemetry import configure_tracing
+from devgen.kit.tls import server_options
 from devgen.runtime.allinone import build_platform
 from devgen.runtime.failures import StartupFailed
 from devgen.runtime.registry import SERVICE_NAMES, available_services, load_definition
@@ -17,9 +19,9 @@ from devgen.runtime.standalone import build_service
 Host = Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")]
 
 
-def _base_url(host: str, port: int) -> str:
+def _base_url(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
 def _storage(settings: Settings) -> str:
@@ -39,6 +41,7 @@ def up(
     """
     settings = load_settings()
     configure_server_logging(settings.core)
+    configure_tracing("devgen", settings.core.otel_exporter)
     try:
         app = build_platform(settings)
     except ValueError as exc:
@@ -47,7 +50,7 @@ def up(
 
     def announce(bound: list[tuple[str, int]]) -> None:
         for bound_host, bound_port in bound:
-            base = _base_url(bound_host, bound_port)
+            base = _base_url(bound_host, bound_port, "https" if settings.tls.serves_tls else "http")
             out.print(f"[bold green]devgen is up[/] (all-in-one) at [link={base}/]{base}/[/]")
             out.print(f"  web console  {base}/")
             out.print(f"  API          {base}/api/v1/…")
@@ -58,7 +61,7 @@ def up(
         out.file.flush()
 
     try:
-        run_server(app, host=host, port=port, announce=announce)
+        run_server(app, host=host, port=port, announce=announce, tls=server_options(settings.tls))
     except StartupFailed as exc:
         fail(f"devgen could not start: {exc}")
 
@@ -81,6 +84,7 @@ def serve(
     except KeyError as exc:
         fail(str(exc.args[0]), code=2)
     configure_server_logging(settings.core)
+    configure_tracing(service, settings.core.otel_exporter)
     try:
         app = build_service(service, settings)
     except ValueError as exc:  # no service secret: a setting to give, not a crash
@@ -91,7 +95,7 @@ def serve(
 
     def announce(bound: list[tuple[str, int]]) -> None:
         for bound_host, bound_port in bound:
-            base = _base_url(bound_host, bound_port)
+            base = _base_url(bound_host, bound_port, "https" if settings.tls.serves_tls else "http")
             out.print(f"[bold green]devgen {service} is up[/] at {base}/  (docs: {base}/docs)")
         out.file.flush()
 
@@ -102,6 +106,7 @@ def serve(
             port=definition.port if port is None else port,
             announce=announce,
             forwarded_allow=forwarded_allow,
+            tls=server_options(settings.tls),
         )
     except StartupFailed as exc:
         fail(f"devgen {service} could not start: {exc}")

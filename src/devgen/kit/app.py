@@ -18,10 +18,13 @@ from devgen.kit.errors import error_responses
 from devgen.kit.events.runtime import prepare_events, running_events
 from devgen.kit.exception_handlers import install_exception_handlers
 from devgen.kit.health import router as health_router
+from devgen.kit.metrics import breaker_transitions
 from devgen.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from devgen.kit.migrations import upgrade
 from devgen.kit.service import ServiceDefinition
 from devgen.kit.settings import Environment, Settings, get_settings
+from devgen.kit.telemetry import instrument_app
+from devgen.kit.tls import client_context
 
 
 def create_app(
@@ -53,7 +56,9 @@ def create_app(
             )
             if migrate_on_startup and definition.migrations is not None:
                 await upgrade(database, definition.migrations)
-        clients = ServiceClients(settings.urls, settings.client, transports)
+        clients = ServiceClients(
+            settings.urls, settings.client, transports, tls=client_context(settings.tls)
+        )
         app.state.database = database
         app.state.clients = clients
         credentials = ServiceCredentials(definition.name, clients, settings.auth.service_secret)
@@ -79,10 +84,12 @@ def create_app(
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
+    breaker_transitions()  # exported from the start: zero is an answer too
     app.state.service = definition
     app.state.settings = settings
     app.state.started_at = time.monotonic()
     app.state.health_checks = {}
+    app.state.reported_only = frozenset()
     app.state.database = None
     app.include_router(health_router)
     for router in definition.routers:
@@ -103,4 +110,5 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, service=definition.name)
+    instrument_app(app, definition.name)
     return app

@@ -1,9 +1,12 @@
 """A small async-friendly circuit breaker for calls to another service.
 
 Closed: calls go through and consecutive failures are counted. After
-``failure_threshold`` failures it opens and calls fail fast for
+``failure_threshold`` failures it opens and calls fail fast, first for
+``first_reset_seconds``, then (after each failed trial) twice as long, up to
 ``reset_seconds``; then one trial call is let through (half-open) and its
-outcome closes or reopens the circuit. A trial that ends with no outcome
+outcome closes or reopens the circuit. A caller that learns the target is
+back (its health check answers) calls ``target_is_back`` to let the trial
+through at once rather than wait out the reset. A trial that ends with no outcome
 (cancelled, say) is ``release``d, so the next call becomes the trial; the
 circuit never stays open for good. Every change of state is logged and
 counted (``devgen_breaker_transitions_total``). (pybreaker, the usual choice,
@@ -42,10 +45,23 @@ class CircuitOpenError(Exception):
 class CircuitBreaker:
     """Counts failures of one dependency and fails fast while it is down."""
 
-    def __init__(self, name: str, *, failure_threshold: int = 5, reset_seconds: float = 15.0):
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        reset_seconds: float = 15.0,
+        first_reset_seconds: float | None = None,
+    ):
         self.name = name
         self.failure_threshold = failure_threshold
-        self.reset_seconds = reset_seconds
+        self.max_reset_seconds = reset_seconds
+        self.first_reset_seconds = min(
+            first_reset_seconds if first_reset_seconds is not None else reset_seconds,
+            reset_seconds,
+        )
+        self.reset_seconds = self.first_reset_seconds
+        """How long the circuit stays open this time."""
         self._failures = 0
         self._opened_at: float | None = None
         self._trial_in_flight = False
@@ -72,12 +88,20 @@ class CircuitBreaker:
             self._trial_in_flight = True
             self._changed(BreakerState.half_open)
 
+    def target_is_back(self) -> None:
+        """The target answered a health check: let the trial call through now."""
+        if self.state is BreakerState.open:
+            assert self._opened_at is not None
+            self._opened_at = time.monotonic() - self.reset_seconds
+            log.info("circuit_breaker_target_back", target=self.name)
+
     def record_success(self) -> None:
         """A call succeeded: close the circuit."""
         was_open = self._opened_at is not None
         self._failures = 0
         self._opened_at = None
         self._trial_in_flight = False
+        self.reset_seconds = self.first_reset_seconds
         if was_open:
             self._changed(BreakerState.closed)
 
@@ -87,6 +111,9 @@ class CircuitBreaker:
         self._trial_in_flight = False
         self._failures += 1
         if self._failures >= self.failure_threshold or self._opened_at is not None:
+            if previous is BreakerState.half_open:
+                # The trial failed: wait longer this time.
+                self.reset_seconds = min(self.reset_seconds * 2, self.max_reset_seconds)
             self._opened_at = time.monotonic()
             if previous is not BreakerState.open:
                 self._changed(BreakerState.open)

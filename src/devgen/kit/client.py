@@ -5,11 +5,14 @@ distributed, it is real HTTP to the target's URL. Service code only sees
 ``ServiceClient`` and cannot tell which. Every call carries the request id,
 the W3C trace context and (unless told otherwise) the caller's credential;
 idempotent calls are retried with back-off; a circuit breaker stops
-hammering a service that is down.
+hammering a service that is down, and lets a trial call through as soon as
+the service answers its health check again.
 """
 
 from __future__ import annotations
 
+import ssl
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,11 +31,15 @@ from devgen.kit.breaker import CircuitBreaker, CircuitOpenError
 from devgen.kit.context import authorization_var, current_request_id
 from devgen.kit.errors import ServiceUnavailable
 from devgen.kit.settings import ClientSettings, ServiceUrls
+from devgen.kit.telemetry import instrument_client
 
 log = structlog.get_logger(__name__)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
+# While a circuit is open, calls ask the target's /health at most this often.
+_PROBE_INTERVAL_SECONDS = 0.25
+_PROBE_TIMEOUT_SECONDS = 1.0
 
 
 class _RetryableStatus(Exception):
@@ -51,6 +58,7 @@ class ServiceClient:
         base_url: str,
         transport: httpx.AsyncBaseTransport | None = None,
         settings: ClientSettings | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         settings = settings or ClientSettings()
         self.service = service
@@ -59,7 +67,10 @@ class ServiceClient:
             service,
             failure_threshold=settings.client_breaker_failures,
             reset_seconds=settings.client_breaker_reset_seconds,
+            first_reset_seconds=settings.client_breaker_first_reset_seconds,
         )
+        self._probing = False
+        self._probed_at = -_PROBE_INTERVAL_SECONDS
         self._http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
@@ -67,7 +78,11 @@ class ServiceClient:
                 settings.client_timeout_seconds, connect=settings.client_connect_timeout_seconds
             ),
             follow_redirects=False,
+            # The platform's CA and this service's certificate (mutual TLS), if set.
+            verify=tls if tls is not None else True,
         )
+        # A client span per call, whose context the target continues.
+        instrument_client(self._http)
 
     def _headers(
         self, extra: Mapping[str, str] | None, token: str | None, forward_auth: bool
@@ -107,46 +122,18 @@ class ServiceClient:
         method = method.upper()
         sent_headers = self._headers(headers, token, forward_auth)
         retryable = method in IDEMPOTENT_METHODS or "Idempotency-Key" in sent_headers
-        attempts = self._attempts if retryable else 1
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"json": json, "params": params, "content": content}
         if read_timeout is not None:
             extra["timeout"] = read_timeout
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(attempts),
-                # (wait_exponential_jitter's ``initial`` is deprecated in tenacity 9
-                # and its replacement does not exist in 8, so the two are combined.)
-                wait=wait_exponential(multiplier=0.05, max=2.0) + wait_random(0, 0.05),
-                retry=retry_if_exception_type((httpx.TransportError, _RetryableStatus)),
-                reraise=True,
-            ):
-                with attempt:
-                    self.breaker.before_call()
-                    try:
-                        response = await self._http.request(
-                            method,
-                            path,
-                            json=json,
-                            params=params,
-                            content=content,
-                            headers=sent_headers,
-                            **extra,
-                        )
-                    except httpx.TransportError:
-                        self.breaker.record_failure()
-                        raise
-                    except BaseException:
-                        # Cancelled (or a bug) mid-call: no verdict on the target, but
-                        # a trial call must not keep the circuit open for good.
-                        self.breaker.release()
-                        raise
-                    if response.status_code in _RETRYABLE_STATUS:
-                        self.breaker.record_failure()
-                        if retryable:
-                            raise _RetryableStatus(response)
-                    else:
-                        self.breaker.record_success()
-                    return response
+            try:
+                return await self._send(method, path, sent_headers, retryable, extra)
+            except CircuitOpenError:
+                if not await self._answers_health_check():
+                    raise
+                # Back already: the trial goes now, not when the reset runs out.
+                self.breaker.target_is_back()
+                return await self._send(method, path, sent_headers, retryable, extra)
         except _RetryableStatus as exc:
             return exc.response
         except CircuitOpenError as exc:
@@ -160,7 +147,57 @@ class ServiceClient:
                 f"The {self.service} service could not be reached.",
                 details={"service": self.service},
             ) from exc
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        retryable: bool,
+        extra: dict[str, Any],
+    ) -> httpx.Response:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._attempts if retryable else 1),
+            # (wait_exponential_jitter's ``initial`` is deprecated in tenacity 9
+            # and its replacement does not exist in 8, so the two are combined.)
+            wait=wait_exponential(multiplier=0.05, max=2.0) + wait_random(0, 0.05),
+            retry=retry_if_exception_type((httpx.TransportError, _RetryableStatus)),
+            reraise=True,
+        ):
+            with attempt:
+                self.breaker.before_call()
+                try:
+                    response = await self._http.request(method, path, headers=headers, **extra)
+                except httpx.TransportError:
+                    self.breaker.record_failure()
+                    raise
+                except BaseException:
+                    # Cancelled (or a bug) mid-call: no verdict on the target, but
+                    # a trial call must not keep the circuit open for good.
+                    self.breaker.release()
+                    raise
+                if response.status_code in _RETRYABLE_STATUS:
+                    self.breaker.record_failure()
+                    if retryable:
+                        raise _RetryableStatus(response)
+                else:
+                    self.breaker.record_success()
+                return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _answers_health_check(self) -> bool:
+        """Whether the target's ``/health`` answers now (one probe at a time, a few a second)."""
+        now = time.monotonic()
+        if self._probing or now - self._probed_at < _PROBE_INTERVAL_SECONDS:
+            return False
+        self._probing, self._probed_at = True, now
+        try:
+            response = await self._http.get("/health", timeout=_PROBE_TIMEOUT_SECONDS)
+        except httpx.HTTPError:
+            return False
+        finally:
+            self._probing = False
+        return response.status_code == 200
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         """``GET path``."""
@@ -195,9 +232,11 @@ class ServiceClients:
         urls: ServiceUrls,
         settings: ClientSettings,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._urls = urls
         self._settings = settings
+        self._tls = tls
         self._transports = dict(transports or {})
         self._clients: dict[str, ServiceClient] = {}
 
@@ -213,7 +252,7 @@ class ServiceClients:
                 settings=self._settings,
             )
         elif url := self._urls.url_of(service):
-            client = ServiceClient(service, base_url=url, settings=self._settings)
+            client = ServiceClient(service, base_url=url, settings=self._settings, tls=self._tls)
         else:
             raise ServiceUnavailable(
                 f"The {service} service is not configured; set DEVGEN_{service.upper()}_URL.",

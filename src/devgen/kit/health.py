@@ -52,9 +52,19 @@ async def check_database(request: Request) -> DependencyStatus:
     return DependencyStatus(status="ok", detail=database.backend)
 
 
-async def dependency_statuses(request: Request) -> dict[str, DependencyStatus]:
-    """Every check the service registered, run concurrently."""
+async def dependency_statuses(
+    request: Request, *, readiness: bool = False
+) -> dict[str, DependencyStatus]:
+    """Every check the service registered, run concurrently.
+
+    With ``readiness``, only the checks of what the service needs to serve:
+    those named in ``app.state.reported_only`` (another service's health, say)
+    are reported by ``/health`` but never make the service unready.
+    """
     checks: dict[str, Any] = {"database": check_database, **request.app.state.health_checks}
+    if readiness:
+        reported_only: frozenset[str] = getattr(request.app.state, "reported_only", frozenset())
+        checks = {name: check for name, check in checks.items() if name not in reported_only}
     results = await asyncio.gather(*(check(request) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
 
@@ -82,8 +92,12 @@ async def health(request: Request) -> Health:
     responses={503: {"model": ErrorEnvelope, "description": "Not ready"}},
 )
 async def ready(request: Request) -> dict[str, Any]:
-    """200 when the service can serve traffic (database and bus reachable), else 503."""
-    dependencies = await dependency_statuses(request)
+    """200 when the service can serve traffic (its own database, bus…), else 503.
+
+    Other services being down does not make this one unready (a probe would
+    take every replica out of rotation at once); ``/health`` reports them.
+    """
+    dependencies = await dependency_statuses(request, readiness=True)
     failing = {name: dep.model_dump() for name, dep in dependencies.items() if dep.status != "ok"}
     if failing:
         raise ServiceUnavailable("The service is not ready.", details={"failing": failing})

@@ -1,4 +1,4 @@
-"""Structured JSON logs with structlog; every line carries the request id."""
+"""Structured JSON logs with structlog; every line carries the request id and trace ids."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
+from structlog.types import EventDict, WrappedLogger
+
+
+def _add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    # The span current where the line is written: a request's, a step's, an event's.
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", f"{context.trace_id:032x}")
+        event.setdefault("span_id", f"{context.span_id:016x}")
+    return event
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -16,6 +27,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        _add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),

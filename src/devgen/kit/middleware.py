@@ -1,10 +1,12 @@
 """Plain ASGI middleware that must see every request.
 
 ``RequestContextMiddleware`` gives each request an id (``X-Request-ID`` in
-and out), binds it to every log line, continues the caller's W3C trace
-context, records Prometheus metrics by route template and writes one access
-log line. ``BodySizeLimitMiddleware`` refuses oversized bodies before an
-endpoint reads them.
+and out), binds it to every log line, records Prometheus metrics by route
+template and writes one access log line. (The request's span, continuing the
+caller's W3C trace context, is FastAPI's instrumentation's, which runs
+outside every middleware: ``devgen.kit.telemetry``.)
+``BodySizeLimitMiddleware`` refuses oversized bodies before an endpoint
+reads them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import time
 import uuid
 
 import structlog
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,12 +41,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class RequestContextMiddleware:
-    """Request id, trace context, context variables, metrics and access log."""
+    """Request id, context variables, metrics and access log."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
-        self.tracer = trace.get_tracer("devgen")
         self.metrics = http_metrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,10 +69,6 @@ class RequestContextMiddleware:
             user_agent_var.set(_header(scope, b"user-agent")),
         )
         log_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
-        carrier = {"traceparent": _header(scope, b"traceparent") or ""}
-        if state := _header(scope, b"tracestate"):
-            carrier["tracestate"] = state
-        otel_token = otel_context.attach(propagate.extract(carrier))
         status = 500
         started = time.perf_counter()
 
@@ -86,10 +81,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            with self.tracer.start_as_current_span(
-                f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER
-            ):
-                await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -106,7 +98,6 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
-            otel_context.detach(otel_token)
             structlog.contextvars.reset_contextvars(**log_tokens)
             for var, token in zip(
                 (request_id_var, authorization_var, client_address_var, user_agent_var),

@@ -41,7 +41,8 @@ class CoreSettings(_Base):
     data_dir: Path = Path(".devgen")
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
-    otel_exporter: str = Field(default="none", pattern="^(none|console)$")
+    otel_exporter: str = Field(default="none", pattern="^(none|console|otlp)$")
+    """Where spans go: nowhere, standard output, or OTLP/HTTP (``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
 
     @property
     def is_production(self) -> bool:
@@ -181,6 +182,9 @@ class ClientSettings(_Base):
     client_retry_attempts: int = Field(default=3, ge=1, le=10)
     client_breaker_failures: int = Field(default=5, ge=1)
     client_breaker_reset_seconds: float = Field(default=15.0, gt=0)
+    """The longest a circuit stays open before a trial call (reached by doubling)."""
+    client_breaker_first_reset_seconds: float = Field(default=1.0, gt=0)
+    """How long a circuit that has just opened stays open before its first trial."""
 
 
 class RateLimitSettings(_Base):
@@ -230,6 +234,42 @@ class EventSettings(_Base):
         return self.bus_url.startswith("memory://")
 
 
+class TlsSettings(_Base):
+    """TLS of the process's server and of its calls to other services (mutual TLS).
+
+    With a certificate and key the process serves HTTPS; with
+    ``tls_require_client_cert`` too, it refuses any connection that does not
+    present a certificate signed by ``tls_ca_file`` (mutual TLS). Its calls to
+    the other services (``https://`` URLs) verify them against the same CA and
+    present the same certificate.
+    """
+
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
+    tls_require_client_cert: bool = False
+
+    @field_validator("tls_cert_file", "tls_key_file", "tls_ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("tls_require_client_cert")
+    @classmethod
+    def _needs_the_rest(cls, value: bool, info: ValidationInfo) -> bool:
+        data = info.data
+        if value and not (data.get("tls_cert_file") and data.get("tls_key_file")):
+            raise ValueError("needs DEVGEN_TLS_CERT_FILE and DEVGEN_TLS_KEY_FILE")
+        if value and not data.get("tls_ca_file"):
+            raise ValueError("needs DEVGEN_TLS_CA_FILE (the CA that signs the client certificates)")
+        return value
+
+    @property
+    def serves_tls(self) -> bool:
+        """Whether the server speaks HTTPS."""
+        return self.tls_cert_file is not None and self.tls_key_file is not None
+
+
 class Settings(_Base):
     """Every setting a process reads, grouped by concern."""
 
@@ -241,6 +281,7 @@ class Settings(_Base):
     client: ClientSettings = Field(default_factory=ClientSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
 
 @lru_cache(maxsize=1)

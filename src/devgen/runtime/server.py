@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -76,6 +77,7 @@ def run_server(
     port: int,
     announce: Announce,
     forwarded_allow: Sequence[str] = (),
+    tls: Mapping[str, Any] | None = None,
 ) -> None:
     """Serve ``app`` until interrupted; raise ``StartupFailed`` when it cannot start.
 
@@ -83,6 +85,7 @@ def run_server(
     may apply to the client address; empty turns that off entirely (uvicorn
     would otherwise trust 127.0.0.1 by default). The gateway passes nothing:
     it resolves client addresses itself, against ``DEVGEN_TRUSTED_PROXIES``.
+    ``tls`` are uvicorn's ``ssl_*`` options (``devgen.kit.tls.server_options``).
     """
     watched = _StartupWatch(app)
     config = uvicorn.Config(
@@ -96,6 +99,7 @@ def run_server(
         forwarded_allow_ips=list(forwarded_allow) or None,
         lifespan="on",
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
+        **dict(tls or {}),
     )
     server = _AnnouncingServer(config, announce)
     try:

@@ -92,8 +92,8 @@ def test_computed_fields_are_read_only_columns() -> None:
     schemas = project.files["app/schemas.py"]
     create = schemas.split("class OrderCreate")[1].split("\nclass ")[0]
     read = schemas.split("class OrderRead")[1].split("\nclass ")[0]
-    assert "total" not in create
-    assert "total: decimal.Decimal" in read
+    assert "order_total" not in create
+    assert "order_total: decimal.Decimal" in read
     assert "line_count: int" in read
     rules = project.files["app/rules.py"]
     assert "def order_computed_1_after_child(" in rules

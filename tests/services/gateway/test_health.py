@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devgen.kit.health import DependencyStatus
 from devgen.kit.settings import ServiceUrls
 from devgen.runtime.registry import available_services
 from tests.runtime.processes import free_port
@@ -64,3 +65,40 @@ async def test_a_hung_service_is_given_up_on_after_the_health_timeout(start, set
         "status": "unavailable",
         "detail": "no answer within 0.2s",
     }
+
+
+async def test_a_service_and_the_rate_limit_store_down_leave_the_gateway_ready(start, settings):
+    down = f"http://127.0.0.1:{free_port()}"
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    client = await start(
+        with_settings(settings, urls=ServiceUrls(identity_url=down), rate_limit=limits(dead_redis)),
+        alone=True,
+    )
+
+    ready = await client.get("/ready")
+    health = await client.get("/health")
+
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ready"
+    assert "identity" not in ready.json()["dependencies"]
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    dependencies = health.json()["dependencies"]
+    assert dependencies["identity"]["status"] == "unavailable"
+    assert dependencies["rate_limits"]["status"] == "unavailable"
+
+
+async def test_a_check_of_the_gateway_itself_still_makes_it_unready(launch, connect, settings):
+    # The positive control: readiness fails on what the gateway itself needs.
+    app = await launch(settings, alone=True)
+
+    async def broken(_request: object) -> DependencyStatus:
+        return DependencyStatus(status="unavailable", detail="broken on purpose")
+
+    app.state.health_checks["own"] = broken
+    client = await connect(app)
+
+    ready = await client.get("/ready")
+
+    assert ready.status_code == 503
+    assert set(ready.json()["error"]["details"]["failing"]) == {"own"}

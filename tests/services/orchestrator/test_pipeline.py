@@ -17,9 +17,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from devgen.kit.settings import Settings
 from devgen.runtime.allinone import build_platform
+from tests.deploy.observability import (
+    alert_rules,
+    collector_of,
+    dashboard_queries,
+    metric_names_in,
+)
 from tests.helpers import Account, assert_error, eventually, register
 from tests.llm_standin import LLMStandIn, replies
 from tests.services.codegen.llm_support import BROKEN_MAIN, MAIN, project_replies
@@ -283,3 +290,94 @@ async def test_cancelling_after_packaging_removes_the_artifact(client, owner):
     assert done["artifact_id"] is None
     left = await client.get(f"/api/v1/artifacts?run_id={run['id']}", headers=owner.headers)
     assert left.json()["data"] == []
+
+
+async def test_after_a_run_metrics_export_every_name_the_dashboards_and_alerts_query(
+    client, owner, standin
+):
+    standin.script(
+        *project_replies(BROKEN_MAIN),
+        replies.json_answer({"files": ["app/main.py"]}),
+        replies.fenced(MAIN),
+    )
+    run = await _start(
+        client, owner, requirement=SMALL, engine="llm", budget={"max_tokens": 200_000}
+    )
+    done = await _finished(client, owner, run["id"])
+    assert done["state"] == "succeeded", done["error"]
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    names = {name for name, _ in samples}
+
+    def value(name: str, **labels: str) -> float:
+        return sum(
+            v for (n, ls), v in samples.items() if n == name and labels.items() <= dict(ls).items()
+        )
+
+    # What the run did is counted.
+    assert value("devgen_runs_started_total") >= 1
+    assert value("devgen_runs_finished_total", state="succeeded") >= 1
+    assert value("devgen_run_duration_seconds_count", state="succeeded") >= 1
+    assert value("devgen_steps_finished_total", type="repair", state="succeeded") >= 1
+    assert value("devgen_step_duration_seconds_count", type="test", state="succeeded") >= 1
+    assert value("devgen_sandbox_verdicts_total") >= 2  # the failing tests, then the repaired
+    assert value("devgen_llm_tokens_total", direction="input") > 0
+    assert value("devgen_llm_tokens_total", direction="output") > 0
+    assert value("devgen_llm_cost_usd_total") > 0
+    assert "devgen_executor_queue_depth" in names
+    assert "devgen_events_outbox_lag_seconds" in names
+    # Every metric a dashboard panel or an alert queries is one this platform exports.
+    queried = metric_names_in(
+        "\n".join([rule["expr"] for rule in alert_rules()] + dashboard_queries())
+    )
+    assert "devgen_runs_finished_total" in queried  # a positive control for the scan
+    unexported = {name for name in queried if name not in names and f"{name}_total" not in names}
+    # Families that have no sample until something happens (a dead letter, a breaker
+    # change) still show their HELP line, which the parser keeps as the family name.
+    families = {family.name for family in text_string_to_metric_families(response.text)}
+    unexported = {name for name in unexported if collector_of(name) not in families}
+    assert not unexported, f"queried but not exported: {sorted(unexported)}"
+
+
+async def test_a_given_spec_reaches_the_analyst_as_an_object(client, owner):
+    spec = {
+        "name": "notes",
+        "entities": [{"name": "note", "fields": [{"name": "title", "type": "string"}],
+                      "rules": [{"kind": "range", "id": "note.range.1", "field": "title"}]}],
+    }  # fmt: skip
+
+    run = await _start(client, owner, spec=spec)
+    done = await _finished(client, owner, run["id"], seconds=30)
+
+    assert done["error"]["step"] == "analyze"
+    assert done["error"]["code"] == "INVALID_SPEC"
+    paths = [p["path"] for p in done["error"]["details"]["problems"]]
+    assert paths == ["entities[0].rules[0].field"]
+
+
+async def test_the_analyze_step_says_what_will_and_will_not_be_built(client, owner):
+    requirement = SMALL + " Notes are timestamped. Notes are printed every Friday."
+    run = await _start(client, owner, requirement=requirement)
+
+    analyzed = await eventually(
+        lambda: _run(client, owner, run["id"]),
+        until=lambda current: _steps(current)["analyze"]["state"] in TERMINAL,
+        timeout=30,
+        what="the analyze step ended",
+    )
+    step = _steps(analyzed)["analyze"]
+    task = await client.get(f"/api/v1/tasks/{step['id']}", headers=owner.headers)
+    await client.post(f"/api/v1/runs/{run['id']}/cancel", json={}, headers=owner.headers)
+
+    output = task.json()["data"]["output"]
+    assert [r["kind"] for r in output["will_build"]["rules"]] == [
+        "managed:created_at",
+        "managed:updated_at",
+    ]
+    assert [n["sentence"] for n in output["not_implemented"]] == ["Notes are printed every Friday"]
+    await _finished(client, owner, run["id"])

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import structlog
+from opentelemetry import trace
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from devgen.kit.events.envelope import Event
 from devgen.kit.events.metrics import event_metrics
 from devgen.kit.events.patterns import check_pattern, matches
 from devgen.kit.events.tables import inbox
+from devgen.kit.telemetry import continued, tracer
 
 log = structlog.get_logger("devgen.events")
 
@@ -156,11 +158,19 @@ def batch_of(session: AsyncSession) -> Sequence[Event]:
 
 @contextmanager
 def _event_context(event: Event) -> Iterator[None]:
-    # Log lines and events emitted by the handler carry the request that caused it.
+    # Log lines, calls and events of the handler carry the request (and trace) that caused it.
     token = request_id_var.set(event.request_id)
     try:
-        with structlog.contextvars.bound_contextvars(
-            request_id=event.request_id, event_id=event.id, event_type=event.type
+        with (
+            continued({"traceparent": event.traceparent}),
+            tracer().start_as_current_span(
+                f"{event.type} process",
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.message.id": event.id, "devgen.event_type": event.type},
+            ),
+            structlog.contextvars.bound_contextvars(
+                request_id=event.request_id, event_id=event.id, event_type=event.type
+            ),
         ):
             yield
     finally:

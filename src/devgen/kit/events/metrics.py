@@ -20,6 +20,7 @@ class EventMetrics:
     dead_lettered: Counter
     dead_letters: Gauge
     handle_seconds: Histogram
+    outbox_lag: Gauge
 
 
 @lru_cache(maxsize=1)
@@ -62,5 +63,11 @@ def event_metrics() -> EventMetrics:
             ("service",),
             registry=REGISTRY,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        ),
+        outbox_lag=Gauge(
+            "devgen_events_outbox_lag_seconds",
+            "Age of the oldest event waiting in the outbox for the relay to publish it.",
+            ("service",),
+            registry=REGISTRY,
         ),
     )

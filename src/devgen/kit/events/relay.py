@@ -32,7 +32,7 @@ import random
 import time
 import zlib
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -140,6 +140,13 @@ class Relay:
         self._purged_at = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._metrics = event_metrics()
+        self._waiting_since: datetime | None = None
+        self._metrics.outbox_lag.labels(service).set_function(self._lag)
+
+    def _lag(self) -> float:
+        # Age of the oldest event this relay last found waiting to be published.
+        since = self._waiting_since
+        return max((utcnow() - since).total_seconds(), 0.0) if since is not None else 0.0
 
     def wake(self) -> None:
         """Look at the outbox now (called after a commit that emitted)."""
@@ -235,7 +242,10 @@ class Relay:
         for position in fresh:
             self._gaps.pop(position, None)
         if not fresh:
+            if not self._in_flight:
+                self._waiting_since = None
             return 0
+        self._waiting_since = min(row.created_at for row in fresh.values())
         rows = [fresh[position] for position in sorted(fresh)]
         events = [OutgoingEvent(row.event_id, row.type, row.envelope.encode()) for row in rows]
         try:

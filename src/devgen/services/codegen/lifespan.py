@@ -10,6 +10,7 @@ from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from devgen.services.codegen.engines.llm import LLMClient, LLMEngine, LLMSettings
+from devgen.services.codegen.metrics import llm_metrics
 from devgen.services.codegen.settings import CodegenSettings
 from devgen.services.codegen.state import CodegenState
 
@@ -21,6 +22,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build codegen's state; close the LLM client's connections at shutdown."""
     settings = CodegenSettings()
     llm_settings = LLMSettings()
+    llm_metrics()  # exported from the start, zero until a completion
     # Generation and validation run tools in subprocesses from worker threads; the
     # limiter keeps at most this many at once however many requests arrive.
     workers = CapacityLimiter(settings.codegen_workers)

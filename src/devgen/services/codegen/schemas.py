@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devgen.kit.types import LongText
 from devgen.services.codegen.analyst import Unparsed
-from devgen.services.codegen.spec import AcceptanceCriterion, ServiceSpec, UserStory
+from devgen.services.codegen.spec import (
+    AcceptanceCriterion,
+    NotImplementedSentence,
+    ServiceSpec,
+    UserStory,
+)
 from devgen.services.codegen.validation import Diagnostic, TestOutcome, TestStatus
 
 Engine = Literal["template", "llm"]
@@ -86,14 +91,53 @@ class LanguageRead(BaseModel):
 
 
 class AnalyzeRequest(_Request):
-    """A requirement: plain English, or a spec written as YAML or JSON."""
+    """A requirement (plain English, or a spec written as YAML or JSON text), or a spec."""
 
-    requirement: LongText = Field(
+    requirement: LongText | None = Field(
+        default=None,
         min_length=1,
         examples=["A library lends books to members. Each book has a title and an ISBN."],
     )
+    spec: SpecDocument | None = Field(
+        default=None, description="a spec as an object, validated and completed (no engine)"
+    )
     engine: Engine = "template"
     budget: BudgetIn | None = Field(default=None, description="engine `llm` only")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> Self:
+        if (self.requirement is None) == (self.spec is None):
+            raise ValueError("give exactly one of requirement and spec")
+        return self
+
+
+class PlannedEntityRead(BaseModel):
+    """An entity that will be built."""
+
+    name: str
+    plural: str
+    fields: list[str]
+    relations: list[str] = Field(description="`name -> target (kind)`")
+    operations: list[str]
+    owned: bool
+
+
+class PlannedRuleRead(BaseModel):
+    """A rule that will be built and tested (server-managed fields included)."""
+
+    id: str
+    entity: str
+    kind: str
+    summary: str = Field(description="what it enforces, in one line")
+    source: str = Field(description="the requirement sentence it comes from")
+
+
+class BuildPlanRead(BaseModel):
+    """What will be built: the auth mode, entities and rules."""
+
+    auth: str
+    entities: list[PlannedEntityRead]
+    rules: list[PlannedRuleRead]
 
 
 class AnalyzeRead(BaseModel):
@@ -105,6 +149,10 @@ class AnalyzeRead(BaseModel):
     acceptance_criteria: list[AcceptanceCriterion]
     unparsed: list[Unparsed]
     assumptions: list[str]
+    will_build: BuildPlanRead = Field(description="the entities and rules that will be built")
+    not_implemented: list[NotImplementedSentence] = Field(
+        description="the sentences that will not be built, each with a reason and a suggestion"
+    )
     usage: UsageRead | None = None
 
 

@@ -22,7 +22,7 @@ from devgen.kit.client import ServiceClients
 from devgen.kit.db import record_and_raise
 from devgen.kit.errors import DevgenError, ValidationFailed
 from devgen.services.codegen import events
-from devgen.services.codegen.analyst import AnalysisError, AnalysisResult
+from devgen.services.codegen.analyst import AnalysisError, AnalysisResult, analyze_spec
 from devgen.services.codegen.analyst import analyze as read_requirement
 from devgen.services.codegen.engines import (
     LANGUAGES,
@@ -58,6 +58,7 @@ from devgen.services.codegen.schemas import (
     AnalyzeRequest,
     BudgetIn,
     BudgetRead,
+    BuildPlanRead,
     Engine,
     GenerateRead,
     GenerateRequest,
@@ -77,6 +78,7 @@ from devgen.services.codegen.spec import (
     SPEC_VERSION,
     ServiceSpec,
     SpecValidationError,
+    build_plan,
     spec_json_schema,
 )
 from devgen.services.codegen.state import CodegenState
@@ -171,12 +173,21 @@ def _analysis_read(result: AnalysisResult, usage: UsageRead | None = None) -> An
         acceptance_criteria=result.acceptance_criteria,
         unparsed=result.unparsed,
         assumptions=result.assumptions,
+        will_build=BuildPlanRead.model_validate(build_plan(result.spec)),
+        not_implemented=result.spec.not_implemented,
         usage=usage,
     )
 
 
 async def analyze(state: CodegenState, body: AnalyzeRequest) -> AnalyzeRead:
     """A requirement into a spec, user stories and acceptance criteria (nothing stored)."""
+    if body.spec is not None:
+        try:
+            spec_result = await _in_worker(state, functools.partial(analyze_spec, body.spec))
+        except SpecValidationError as exc:
+            raise invalid_spec(exc) from None
+        return _analysis_read(spec_result)
+    assert body.requirement is not None
     check_requirement(body.requirement, state.settings)
     if body.engine == "llm":
         engine = _llm(state)

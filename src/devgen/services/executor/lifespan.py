@@ -33,6 +33,7 @@ from devgen.services.executor.builtin import builtins
 from devgen.services.executor.environments import builtin_target
 from devgen.services.executor.lease import LeaseKeeper, Owner, recover
 from devgen.services.executor.live import LiveHub
+from devgen.services.executor.metrics import executor_metrics
 from devgen.services.executor.pool import ExecutionPool
 from devgen.services.executor.quota import EnvironmentQuota
 from devgen.services.executor.runtimes import RuntimeCatalog
@@ -146,6 +147,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tenant_queue=executor_settings.tenant_queue,
         run=worker,
     )
+    gauges = executor_metrics()
+    gauges.queued.set_function(lambda: pool.queued)
+    gauges.running.set_function(lambda: pool.running)
     keeper = LeaseKeeper(
         database,
         pool,

@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from devgen.kit.commit_hooks import on_commit
 from devgen.kit.db import Database, utcnow
 from devgen.services.executor import events, repository
 from devgen.services.executor.builds import BuildFailed, Builds
@@ -22,6 +23,7 @@ from devgen.services.executor.encoding import encode
 from devgen.services.executor.environments import target_of
 from devgen.services.executor.lease import Owner
 from devgen.services.executor.live import LiveEvent, LiveHub
+from devgen.services.executor.metrics import executor_metrics
 from devgen.services.executor.models import ExecutionResult
 from devgen.services.executor.sandbox import (
     CollectedFile,
@@ -35,6 +37,13 @@ from devgen.services.executor.sandbox import (
 )
 
 log = structlog.get_logger(__name__)
+_VERDICTS_KEY = "devgen.executor.metrics.verdicts"
+
+
+def _count_verdicts(verdicts: list[str]) -> None:
+    for verdict in verdicts:
+        executor_metrics().verdicts.labels(verdict).inc()
+
 
 SHUTDOWN_REASON = "the executor shut down while it ran"
 
@@ -233,6 +242,7 @@ class Worker:
         exit_code: int | None,
         reason: str | None,
     ) -> None:
+        on_commit(session, _VERDICTS_KEY, _count_verdicts, verdict)
         await events.emit(
             session,
             events.EXECUTION_FINISHED,

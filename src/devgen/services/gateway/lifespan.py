@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from devgen.kit.auth.tokens import Authenticator
 from devgen.kit.errors import ServiceUnavailable, Unauthorized
 from devgen.kit.settings import Settings
+from devgen.kit.tls import client_context
 from devgen.services.gateway.addresses import ClientAddressResolver
 from devgen.services.gateway.health import health_checks
 from devgen.services.gateway.ratelimit import GatewayRateLimiter, Verify
@@ -52,11 +53,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         http=HttpUpstream(
             connect_timeout=settings.client.client_connect_timeout_seconds,
             timeout=gateway_settings.gateway_upstream_timeout_seconds,
+            tls=client_context(settings.tls),
         ),
         in_process=dict(getattr(app.state, "upstream_apps", {})),
     )
     app.state.gateway = state
-    app.state.health_checks.update(health_checks(state))
+    checks = health_checks(state)
+    app.state.health_checks.update(checks)
+    # /health reports the services behind it and the rate-limit store; /ready is about
+    # the gateway itself. Neither stops it serving (an unreachable store lets requests
+    # through), and every replica would leave the rotation at once if they counted.
+    app.state.reported_only = frozenset(checks)
     try:
         yield
     finally:

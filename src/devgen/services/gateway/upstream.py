@@ -8,6 +8,7 @@ through without being buffered). A service that cannot be reached answers
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,6 +17,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from devgen.kit.telemetry import instrument_client
 from devgen.services.gateway.addresses import ClientOrigin
 from devgen.services.gateway.errors import BadGateway, GatewayTimeout
 from devgen.services.gateway.forwarding import request_headers, response_headers
@@ -53,13 +55,17 @@ def _target(base_url: str, scope: Scope) -> str:
 class HttpUpstream:
     """One pooled HTTP client that forwards requests to services by base URL."""
 
-    def __init__(self, *, connect_timeout: float, timeout: float) -> None:
+    def __init__(
+        self, *, connect_timeout: float, timeout: float, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._client = httpx.AsyncClient(
+            verify=tls if tls is not None else True,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             follow_redirects=False,
             # Connections are kept per service; the numbers bound sockets, not requests.
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=64),
         )
+        instrument_client(self._client)
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -35,8 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.client import ServiceClients
 from devgen.kit.db import Database, utcnow
+from devgen.kit.telemetry import SERVICE_ATTRIBUTE, continued, tracer
 from devgen.kit.waiting import wait_event
-from devgen.services.orchestrator import leases, lifecycle
+from devgen.services.orchestrator import leases, lifecycle, metrics
 from devgen.services.orchestrator.calls import CallFailed, CredentialSource, ServiceCaller
 from devgen.services.orchestrator.events import EventType, record
 from devgen.services.orchestrator.models import Run, Task
@@ -131,10 +132,12 @@ class RunEngine:
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._run_of: dict[uuid.UUID, uuid.UUID] = {}
         self._cancel_reasons: dict[uuid.UUID, str] = {}
+        self._traces: dict[uuid.UUID, tuple[str | None, str]] = {}
         self._loops: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Start claiming and heartbeating in the background."""
+        metrics.run_metrics().steps_running.set_function(lambda: len(self._running))
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="orchestrator-claims"),
             asyncio.create_task(self._heartbeat_loop(), name="orchestrator-heartbeats"),
@@ -237,12 +240,14 @@ class RunEngine:
         task = await session.get(Task, claim.task_id, populate_existing=True)
         assert run is not None
         assert task is not None
+        self._traces[claim.task_id] = (run.traceparent, task.step)
         now = utcnow()
         if run.stop_reason is not None and task.kind == lifecycle.STEP_KIND:
             return  # claimed only to be cancelled; no "started" for it
         if run.state == State.pending:
             run.state = State.running.value
             run.started_at = now
+            metrics.run_started(session)
             await record(session, run, EventType.run_started, data={"workflow": run.workflow_name})
         if task.started_at is None:
             task.started_at = now
@@ -315,6 +320,23 @@ class RunEngine:
                     self._interrupt(task_id, "run_stopped")
 
     async def _execute(self, claim: leases.Claimed) -> None:
+        # The step joins the trace of the request that started its run.
+        traceparent, step = self._traces.pop(claim.task_id, (None, "step"))
+        with (
+            continued({"traceparent": traceparent}),
+            tracer().start_as_current_span(
+                f"orchestrator step {step}",
+                attributes={
+                    SERVICE_ATTRIBUTE: "orchestrator",
+                    "devgen.run_id": str(claim.run_id),
+                    "devgen.task_id": str(claim.task_id),
+                    "devgen.step": step,
+                },
+            ),
+        ):
+            await self._execute_step(claim)
+
+    async def _execute_step(self, claim: leases.Claimed) -> None:
         try:
             try:
                 prepared = await self._prepare(claim)

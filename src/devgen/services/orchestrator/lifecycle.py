@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.db import utcnow
+from devgen.services.orchestrator import metrics
 from devgen.services.orchestrator.events import EventType, record
 from devgen.services.orchestrator.models import Run, Task
 from devgen.services.orchestrator.states import (
@@ -77,6 +78,13 @@ def _close_attempt(task: Task, state: State, now: datetime, error: dict[str, Any
     task.attempts_log = log
 
 
+def _attempt_seconds(task: Task, now: datetime) -> float | None:
+    started = (task.attempts_log or [{}])[-1].get("started_at")
+    if not started:
+        return None  # never ran (skipped, cancelled while waiting)
+    return seconds_between(datetime.fromisoformat(started), now)
+
+
 async def _settle_task(
     session: AsyncSession,
     run: Run,
@@ -96,6 +104,7 @@ async def _settle_task(
     if error is not None:
         task.error = error
     _close_attempt(task, state, now, error)
+    metrics.step_ended(session, task.type, state.value, _attempt_seconds(task, now))
     data: dict[str, Any] = {"type": task.type, "attempt": task.attempt}
     if reason:
         data["reason"] = reason
@@ -351,8 +360,10 @@ async def finish_if_done(session: AsyncSession, run: Run, tasks: Sequence[Task])
     check_run_transition(run.state, target)
     run.state = target.value
     run.finished_at = utcnow()
+    duration = seconds_between(run.started_at or run.created_at, run.finished_at)
+    metrics.run_ended(session, run.state, duration)
     data: dict[str, Any] = {
-        "duration_seconds": seconds_between(run.started_at or run.created_at, run.finished_at),
+        "duration_seconds": duration,
         "usage": run.usage,
     }
     if run.tests is not None:

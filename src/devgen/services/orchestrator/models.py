@@ -87,6 +87,8 @@ class Run(UUIDPrimaryKey, Timestamps, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True)
+    """The W3C trace context of the request that started the run: its steps join that trace."""
 
 
 class Task(UUIDPrimaryKey, Base):

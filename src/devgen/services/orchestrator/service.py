@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.auth import Principal
 from devgen.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from devgen.kit.telemetry import current_traceparent
 from devgen.services.orchestrator import lifecycle, repository
 from devgen.services.orchestrator.access import require_manager, require_scope, tenant_of
 from devgen.services.orchestrator.events import EventType, emit_resource, record
@@ -345,6 +346,7 @@ async def start_run(
         state=State.pending.value,
         usage={},
         event_seq=0,
+        traceparent=current_traceparent(),
     )
     session.add(run)
     await session.flush()

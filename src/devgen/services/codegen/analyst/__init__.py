@@ -9,7 +9,15 @@ from devgen.services.codegen.analyst.analyzer import (
     AnalysisResult,
     Unparsed,
     analyze,
+    analyze_spec,
 )
 from devgen.services.codegen.analyst.stories import derive_user_stories
 
-__all__ = ["AnalysisError", "AnalysisResult", "Unparsed", "analyze", "derive_user_stories"]
+__all__ = [
+    "AnalysisError",
+    "AnalysisResult",
+    "Unparsed",
+    "analyze",
+    "analyze_spec",
+    "derive_user_stories",
+]

@@ -29,6 +29,30 @@ _MODIFIERS = {
     "short": ("long", False),
 }
 _NUMBER = r"-?\d+(?:\.\d+)?"
+# "a price in euros", "a weight in kg": the unit is metadata, never part of the name.
+UNITS = {
+    "euro": "EUR", "euros": "EUR", "eur": "EUR", "€": "EUR", "dollar": "USD", "dollars": "USD",
+    "usd": "USD", "us dollars": "USD", "pound": "GBP", "pounds": "GBP", "gbp": "GBP",
+    "swiss francs": "CHF", "chf": "CHF", "kilograms": "kg", "kilogram": "kg", "kg": "kg",
+    "grams": "g", "g": "g", "kilometres": "km", "kilometers": "km", "km": "km", "miles": "mi",
+    "metres": "m", "meters": "m", "centimetres": "cm", "centimeters": "cm", "cm": "cm",
+    "litres": "l", "liters": "l", "minutes": "minutes", "hours": "hours", "days": "days",
+    "seconds": "seconds", "percent": "percent", "%": "percent",
+}  # fmt: skip
+CURRENCIES = frozenset({"EUR", "USD", "GBP", "CHF"})
+_UNIT_CLAUSE = re.compile(
+    r"\b(?:in|measured in|expressed in|given in) (?P<unit>"
+    + "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
+    + r")(?=$|[ ,)])"
+)
+# "may have a manager": a reference to a record of the same kind.
+SELF_WORDS = frozenset(
+    {"manager", "supervisor", "mentor", "parent", "boss", "lead", "coach", "referrer",
+     "predecessor", "successor", "sponsor", "parent_category", "parent_task", "replaced_by"}
+)  # fmt: skip
+_MAY_HAVE = re.compile(
+    r"^(?:may|might|can|could|optionally|sometimes) (?:have|has|be given|report to|belong to) "
+)
 _CHARS = r"(?P<chars> characters?(?: long)?)?"
 _CLAUSES: list[tuple[re.Pattern[str], str]] = [
     (
@@ -127,6 +151,8 @@ class FieldItem:
     max_value: int | float | None = None
     values: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    unit: str | None = None
+    managed: dict[str, object] | None = None
 
 
 @dataclass
@@ -157,7 +183,9 @@ class ItemError:
 Item = FieldItem | RelationItem | ManyItem | ItemError
 
 
-def parse_item(text: str, entities: set[str], *, optional: bool = False) -> Item:
+def parse_item(
+    text: str, entities: set[str], *, optional: bool = False, subject: str | None = None
+) -> Item:
     """Read one list item; ``entities`` are the known entity names, used for references."""
     original = text
     text = text.strip(" ,")
@@ -169,6 +197,14 @@ def parse_item(text: str, entities: set[str], *, optional: bool = False) -> Item
         return ManyItem(singularize(noun))
 
     facts: dict[str, object] = {}
+    maybe = _MAY_HAVE.match(text)
+    if maybe:
+        facts["required"] = False
+        text = text[maybe.end() :]
+    unit = _UNIT_CLAUSE.search(text)
+    if unit:
+        facts["unit"] = UNITS[unit.group("unit")]
+        text = (text[: unit.start()] + text[unit.end() :]).strip(" ,")
     text, hint = _take_hint(text, facts)
     for pattern, kind in _CLAUSES:
         match = pattern.search(text)
@@ -191,17 +227,33 @@ def parse_item(text: str, entities: set[str], *, optional: bool = False) -> Item
 
     ignored = [str(part) for part in facts.get("ignored", [])]  # type: ignore[attr-defined]
     target = _entity_reference(name, entities)
+    if target is None and subject is not None and name in SELF_WORDS:
+        return RelationItem(name=name, target=subject, required=False, ignored=ignored)
     if target is not None and hint is None and "values" not in facts:
         return RelationItem(name=name, target=target, required=required, ignored=ignored)
+    if "unit" in facts and facts["unit"] in CURRENCIES and hint is None:
+        kind_hint = "decimal"
+    else:
+        kind_hint = None
     if singularize(name) != name and singularize(name) in entities:
         return ManyItem(singularize(name))
 
+    hint = hint or kind_hint
     kind = hint or ("enum" if "values" in facts else infer_type(name, long=facts.get("long")))
+    if hint is None and kind == "string" and facts.get("numeric_range"):
+        kind = "integer"  # "a priority between 1 and 5" is a number, not a length
+    if "unit" in facts and hint is None and kind in {"string", "integer"}:
+        kind = "decimal" if facts["unit"] in CURRENCIES or kind == "string" else kind
     if kind == "boolean" and name.endswith("_flag"):
         name = name.removesuffix("_flag")
     item = FieldItem(
         name=name, type=kind, required=required, unique=bool(facts.get("unique")), ignored=ignored
     )
+    if "unit" in facts:
+        item.unit = str(facts["unit"])
+        if item.unit in {"minutes", "hours", "days", "seconds"} and hint is None:
+            item.type = "integer"  # "a preparation time in minutes" is a count of minutes
+            item.min_value = 0 if item.min_value is None else item.min_value
     return _apply_limits(item, facts, original)
 
 
@@ -209,7 +261,12 @@ def _field_name(words: str) -> str:
     """snake_case name; "a started at timestamp" is ``started_at``, "spent on date" ``spent_on``."""
     name = snake(words)
     name = ALIASES.get(name, name)
-    for suffix, kept in (("_at_timestamp", "_at"), ("_at_time", "_at"), ("_on_date", "_on")):
+    for suffix, kept in (
+        ("_at_timestamp", "_at"),
+        ("_at_datetime", "_at"),
+        ("_at_time", "_at"),
+        ("_on_date", "_on"),
+    ):
         if name.endswith(suffix):
             return name.removesuffix(suffix) + kept
     return name
@@ -300,6 +357,8 @@ def _record_clause(kind: str, match: re.Match[str], facts: dict[str, object]) ->
     elif kind == "default":
         facts["default"] = groups["value"]
     else:
+        if kind == "range" and not chars:
+            facts["numeric_range"] = True
         if groups.get("low") is not None:
             facts["min_length" if chars else "min_value"] = _to_number(groups["low"])
         if groups.get("high") is not None:

@@ -7,6 +7,7 @@ hold layout only and the output depends on nothing but the spec.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from devgen.kit.pins import service_pins
@@ -212,6 +213,11 @@ class EntityCode:
             for rule in self.rules
             if rule.kind.startswith("managed_")
         ]
+
+    @property
+    def managed_needs_n(self) -> bool:
+        """Whether a managed field's factory value is built from the counter ``n``."""
+        return any(re.search(r"\bn\b", expression) for _, expression in self.managed_defaults)
 
     @property
     def query_params(self) -> list[tuple[str, str]]:

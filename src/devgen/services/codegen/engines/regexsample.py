@@ -86,7 +86,7 @@ def _walk(parsed: Any, seed: _Seed, groups: dict[int, str]) -> str:
             out.append(text)
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
             low, high, sub = arg
-            high = min(high, low + _MAX_REPEAT) if high is not _c.MAXREPEAT else low + 2
+            high = min(high, low + _MAX_REPEAT) if high is not _c.MAXREPEAT else low + _MAX_REPEAT
             count = low + seed.pick(high - low + 1)
             out.extend(_walk(sub, seed, groups) for _ in range(count))
         elif op is _c.GROUPREF:
@@ -106,7 +106,7 @@ def examples(
     parsed = _p.parse(pattern)
     found: list[str] = []
     for seed in range(count * 40):
-        text = _walk(parsed, _Seed(seed * 7919 + seed), {})
+        text = _walk(parsed, _Seed(seed), {})
         fits = len(text) >= min_length and (max_length is None or len(text) <= max_length)
         if fits and compiled.fullmatch(text) and text not in found:
             found.append(text)

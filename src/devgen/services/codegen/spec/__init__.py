@@ -10,7 +10,8 @@ derive from English. The package is split by job; everything is re-exported here
 - :mod:`.checks` and :mod:`.rule_checks` — the checks spanning several fields, each problem
   with its path (``entities[2].rules[0].right``);
 - :mod:`.naming` — name patterns, reserved words, plurals;
-- :mod:`.schema` — the JSON Schema.
+- :mod:`.schema` — the JSON Schema;
+- :mod:`.summary` — what a spec builds, in words (entities, rules, not implemented).
 """
 
 from devgen.services.codegen.spec.checks import (
@@ -88,6 +89,7 @@ from devgen.services.codegen.spec.schema import (
     SCHEMA_ID,
     spec_json_schema,
 )
+from devgen.services.codegen.spec.summary import build_plan, rule_summary
 from devgen.services.codegen.spec.validation import (
     load_spec_text,
     validate_spec,
@@ -151,6 +153,7 @@ __all__ = [
     "Transition",
     "UniqueTogetherRule",
     "UserStory",
+    "build_plan",
     "check_name",
     "class_name",
     "default_error",
@@ -159,6 +162,7 @@ __all__ = [
     "load_spec_text",
     "pluralize",
     "rule_problems",
+    "rule_summary",
     "spec_json_schema",
     "validate_spec",
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from devgen.services.orchestrator.calls import CallFailed
 from devgen.services.orchestrator.steps.base import StepContext, StepError, StepOutcome
 
@@ -16,12 +14,13 @@ class AnalyzeStep:
     async def run(self, context: StepContext) -> StepOutcome:
         """Analyse the run's requirement, or validate and complete its spec."""
         params = context.params
-        requirement = (
-            json.dumps(params.spec, ensure_ascii=False)
+        # A given spec travels as the object it is; only English goes as text.
+        body: dict[str, object] = (
+            {"spec": params.spec}
             if params.spec is not None
-            else (params.requirement or "")
+            else {"requirement": params.requirement or ""}
         )
-        body: dict[str, object] = {"requirement": requirement, "engine": params.analyst}
+        body["engine"] = params.analyst
         if params.analyst == "llm":
             body["budget"] = context.budget.remaining() or None
         try:
@@ -41,6 +40,8 @@ class AnalyzeStep:
                 "acceptance_criteria": data["acceptance_criteria"],
                 "unparsed": data["unparsed"],
                 "assumptions": data["assumptions"],
+                "will_build": data["will_build"],
+                "not_implemented": data["not_implemented"],
             },
             usage=usage,
         )

@@ -83,7 +83,15 @@ STEP_TYPES: dict[str, StepType] = {
             "analyze",
             "Requirement (English, YAML or JSON) to spec, user stories and acceptance criteria.",
             outputs=frozenset(
-                {"spec", "user_stories", "acceptance_criteria", "unparsed", "assumptions"}
+                {
+                    "spec",
+                    "user_stories",
+                    "acceptance_criteria",
+                    "unparsed",
+                    "assumptions",
+                    "will_build",
+                    "not_implemented",
+                }
             ),
         ),
         StepType(

@@ -39,6 +39,7 @@ from devgen.services.codegen.engines.llm.protocols import (
     protocol_for,
 )
 from devgen.services.codegen.engines.llm.settings import LLMSettings
+from devgen.services.codegen.metrics import record_completion
 
 log = structlog.get_logger(__name__)
 
@@ -182,6 +183,12 @@ class LLMClient:
                 usage_estimated=True,
             )
         meter.record(completion.input_tokens, completion.output_tokens)
+        record_completion(
+            self.config.model,
+            completion.input_tokens,
+            completion.output_tokens,
+            meter.prices.cost(completion.input_tokens, completion.output_tokens),
+        )
         return completion
 
     async def _send(self, body: dict[str, Any]) -> Completion:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devgen.services.codegen.engines.pycode import field_code, literal
+from devgen.services.codegen.engines.regexsample import examples
 from devgen.services.codegen.engines.rules.base import RuleCode, RuleNotBuilt, function_name
 from devgen.services.codegen.spec import (
     EntitySpec,
@@ -470,8 +471,18 @@ def _needs_list(entity: EntitySpec, rule: Any) -> None:
         )
 
 
-def _needle(field: FieldSpec) -> tuple[str, str, str]:
+def _needle(field: FieldSpec) -> tuple[str, str, str] | None:
     """(a value containing the search word, a value without it, the word in other case)."""
+    if field.pattern:
+        # Test values must match the pattern: the word is a whole example, case swapped.
+        found = examples(
+            field.pattern, 16, min_length=field.min_length or 0, max_length=field.max_length
+        )
+        for match in found:
+            others = [o for o in found if match.lower() not in o.lower()]
+            if others:
+                return literal(match), literal(others[0]), literal(match.swapcase())
+        return None
     limit = field.max_length or 10_000
     floor = field.min_length or 0
     match, other, query = ("xNeedlex", "plain", "nEEDLE") if limit >= 8 else ("Nd", "zz", "nD")
@@ -489,6 +500,7 @@ def search(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     if any(f is None for f in fields):
         raise ValueError(f"search rule {rule.id} names an unknown field")
     names = [f.name for f in fields if f]
+    needles = [(f, _needle(f)) for f in fields if f]
     text = f"`?q=` lists the {_plural_words(entity)} whose "
     text += " or ".join(n.replace("_", " ") for n in names) + " contains the text, ignoring case."
     base = _base(
@@ -497,13 +509,19 @@ def search(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
         "search",
         text,
         fields=names,
-        needles=[(f.name, *_needle(f)) for f in fields if f],
+        needles=[(f.name, *needle) for f, needle in needles if needle],
     )
     function = base["function"]
+    # Without test values that fit a pattern, the rule is generated but left untested.
+    tests = (
+        ()
+        if any(n is None for _, n in needles)
+        else (f"test_{function}_matches_text_ignoring_case",)
+    )
     return RuleCode(
         **base,
         calls={"filter_list": (function,)},
-        tests=(f"test_{function}_matches_text_ignoring_case",),
+        tests=tests,
         imports=frozenset({"import sqlalchemy as sa"}),
     )
 
