@@ -29,6 +29,8 @@ HEALTH_FILE = "tests/test_health.py"
 MIGRATIONS_TEST_FILE = "tests/test_migrations.py"
 # The generated tests/test_migrations.py: the migrated schema is the models'.
 MIGRATIONS_TESTS = (
+    "test_a_postgresql_url_is_served_by_psycopg",
+    "test_a_postgresql_engine_uses_psycopg",
     "test_the_migrated_schema_matches_the_models",
     "test_migrating_an_up_to_date_database_changes_nothing",
     "test_alembic_upgrade_head_migrates_the_database_of_database_url",
