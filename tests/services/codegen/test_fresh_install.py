@@ -115,7 +115,9 @@ def test_a_generated_project_installs_from_pypi_and_passes_its_tests_and_linters
     assert int(passed[1]) == len(project.tests)
     assert " failed" not in output
     assert " error" not in output
-    print(f"\n{name}: {output.strip().splitlines()[-1]}")
+    lines = output.strip().splitlines()
+    lint = [line for line in lines if "checks passed" in line or "already formatted" in line]
+    print(f"\n{name}: {len(installed)} packages as pinned; {'; '.join(lint)}; {lines[-1]}")
 
     port = _free_port()
     exports = [line for line in run_block if line.startswith("export ")]
