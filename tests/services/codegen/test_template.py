@@ -2,11 +2,14 @@
 
 import json
 import random
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devgen.kit.pins import service_pins
 from devgen.services.codegen.engines import (
     LANGUAGES,
     TEMPLATES,
@@ -77,7 +80,9 @@ def test_project_layout(library_project: GeneratedProject) -> None:
         "app/routers/book.py", "app/routers/member.py", "app/routers/loan.py",
         "tests/conftest.py", "tests/test_book.py", "tests/test_member.py", "tests/test_loan.py",
         "README.md", "requirements.txt", "Dockerfile", "openapi.json", "pyproject.toml",
-        "k8s/deployment.yaml", "k8s/service.yaml",
+        "k8s/deployment.yaml", "k8s/service.yaml", "alembic.ini", "migrations/env.py",
+        "migrations/script.py.mako", "migrations/versions/0001_initial.py",
+        "tests/test_migrations.py",
     }  # fmt: skip
     assert list(library_project.files) == sorted(files)
 
@@ -177,3 +182,33 @@ def test_write_puts_every_file_under_the_root(
     assert (tmp_path / "app/routers/book.py").read_text() == library_project.files[
         "app/routers/book.py"
     ]
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_requirements_carry_exactly_the_pins(library_project: GeneratedProject) -> None:
+    pins = service_pins()
+
+    assert _lines(library_project.files["requirements.txt"]) == list(
+        pins.requirements(accounts=False)
+    )
+    dev = _lines(library_project.files["requirements-dev.txt"])
+    assert dev == ["-r requirements.txt", *pins.dev]
+    pyproject = tomllib.loads(library_project.files["pyproject.toml"])
+    assert pyproject["project"]["dependencies"] == list(pins.requirements(accounts=False))
+    assert pyproject["project"]["optional-dependencies"]["dev"] == list(pins.dev)
+
+
+def test_the_initial_revision_creates_referenced_tables_first(
+    library_project: GeneratedProject,
+) -> None:
+    revision = library_project.files["migrations/versions/0001_initial.py"]
+    main = library_project.files["app/main.py"]
+
+    created = re.findall(r'op\.create_table\(\s*"(\w+)"', revision)
+    assert created.index("books") < created.index("loans")
+    assert created.index("members") < created.index("loans")
+    assert "create_all" not in main
+    assert "migrate(engine)" in main

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from devgen.kit.pins import service_pins
 from tests.helpers import Account, assert_error, eventually, register
 
 # A small pure-Python wheel on the machine's index: builds in a few seconds.
@@ -49,7 +50,9 @@ async def test_python_service_is_built_in(client: httpx.AsyncClient, owner: Acco
     data = response.json()["data"]
     assert data["builtin"] is True
     assert data["name"] == "python-service"
-    names = {p.split("=")[0].split(">")[0] for p in data["packages"]}
+    # Exactly the pins generated projects carry, so a suite that passes here passes there.
+    assert data["packages"] == sorted(service_pins().everything)
+    names = {p.split("==")[0] for p in data["packages"]}
     assert {"fastapi", "sqlalchemy", "pydantic", "httpx", "pytest", "pytest-cov"} <= names
     by_id = await client.get(f"/api/v1/environments/{data['id']}", headers=owner.headers)
     assert by_id.json()["data"]["name"] == "python-service"

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from devgen.kit.pins import service_pins
 from devgen.services.codegen.spec import EntitySpec, Operation, ServiceSpec
 
 ACCOUNTS = "accounts"
@@ -19,9 +20,9 @@ STATIC_TOKEN = "static_token"  # noqa: S105 - an auth mode, not a secret
 NONE = "none"
 AUTH_TEST_FILE = "tests/test_auth.py"
 FALLBACK_ROLE = "user"
-# Pinned: a generated project installs the same versions on every machine.
-ARGON2_REQUIREMENT = "argon2-cffi==25.1.0"
-PYJWT_REQUIREMENT = "PyJWT==2.15.1"
+# Pinned (kit/pins.toml): a generated project installs the same versions on every machine.
+ARGON2_REQUIREMENT = service_pins().pin("argon2-cffi")
+PYJWT_REQUIREMENT = service_pins().pin("pyjwt")
 
 
 def function_name(rule_id: str) -> str:

@@ -10,9 +10,8 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from devgen.kit.pins import service_pins
 from devgen.services.codegen.engines.accounts import (
-    ARGON2_REQUIREMENT,
-    PYJWT_REQUIREMENT,
     STATIC_TOKEN,
     AccountsCode,
     EntityAccess,
@@ -552,11 +551,14 @@ class ProjectCode:
         return [e.name for e in self.entities] + [link.module for link in self.links]
 
     @property
-    def extra_requirements(self) -> list[str]:
-        """Pinned runtime requirements beyond the base set."""
-        if self.accounts is None:
-            return []
-        return [ARGON2_REQUIREMENT, PYJWT_REQUIREMENT]
+    def requirements(self) -> tuple[str, ...]:
+        """The exact runtime pins (``kit/pins.toml``), with the accounts set if it has accounts."""
+        return service_pins().requirements(accounts=self.accounts is not None)
+
+    @property
+    def dev_requirements(self) -> tuple[str, ...]:
+        """The exact pins its tests and linters need on top of the runtime ones."""
+        return service_pins().dev
 
     @property
     def any_unique(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from devgen.services.codegen.engines.context import ProjectCode, build_project
+from devgen.services.codegen.engines.migrations import REVISION, initial_revision
 from devgen.services.codegen.engines.postprocess import PostprocessError, finish
 from devgen.services.codegen.engines.pycode import literal
 from devgen.services.codegen.engines.testplan import plan_tests
@@ -59,14 +60,16 @@ TEMPLATES: dict[str, TemplateInfo] = {
         ),
         generates=(
             "app/: main, config, db, models, schemas, routers per entity, auth when required",
+            "migrations/: Alembic, an initial revision matching the models, run at start-up",
             "CRUD routes with offset/limit pagination, filters, sorting, 404/409/422 handling",
             "app/rules.py: one function per business rule, called from the routers' hooks",
             "accounts mode: /auth/register, /auth/login, /auth/me; owned records; role checks",
             "many-to-many links as resources listable both ways; optional self-references",
             "tests/: a pytest module per entity and a health test, one SQLite file per test",
             "tests/test_rules_<entity>.py: tests named after each rule they check",
-            "README.md, requirements.txt, requirements-dev.txt, pyproject.toml (ruff, pytest)",
-            "Dockerfile, k8s/deployment.yaml, k8s/service.yaml, openapi.json",
+            "README.md, requirements.txt, requirements-dev.txt, pyproject.toml (exact pins)",
+            "Dockerfile, compose.yaml (with PostgreSQL), k8s/ (Deployment, Service, migration Job)",
+            "openapi.json",
         ),
     ),
 }
@@ -161,6 +164,12 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
 
     for path in _SHARED_FILES:
         render(path, f"{path}.j2")
+    render(
+        f"migrations/versions/{REVISION}_initial.py",
+        "migrations/versions/0001_initial.py.j2",
+        m=initial_revision(project),
+        m_revision=REVISION,
+    )
     if project.auth:
         render("app/auth.py", "app/auth.py.j2")
     if project.accounts:
@@ -191,6 +200,7 @@ _SHARED_FILES = (
     ".gitignore",
     "Dockerfile",
     "README.md",
+    "alembic.ini",
     "app/__init__.py",
     "app/config.py",
     "app/db.py",
@@ -201,8 +211,12 @@ _SHARED_FILES = (
     "app/routers/__init__.py",
     "app/rules.py",
     "app/schemas.py",
+    "compose.yaml",
     "k8s/deployment.yaml",
+    "k8s/migrate-job.yaml",
     "k8s/service.yaml",
+    "migrations/env.py",
+    "migrations/script.py.mako",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",
@@ -210,6 +224,7 @@ _SHARED_FILES = (
     "tests/conftest.py",
     "tests/factories.py",
     "tests/test_health.py",
+    "tests/test_migrations.py",
 )
 
 

@@ -26,6 +26,18 @@ from devgen.services.codegen.engines.rules import build_rules, rules_test_file
 from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
 
 HEALTH_FILE = "tests/test_health.py"
+MIGRATIONS_TEST_FILE = "tests/test_migrations.py"
+# The generated tests/test_migrations.py: the migrated schema is the models'.
+MIGRATIONS_TESTS = (
+    "test_a_postgresql_url_is_served_by_psycopg",
+    "test_a_postgresql_engine_uses_psycopg",
+    "test_the_migrated_schema_matches_the_models",
+    "test_migrating_an_up_to_date_database_changes_nothing",
+    "test_alembic_upgrade_head_migrates_the_database_of_database_url",
+    "test_the_initial_revision_downgrades_to_an_empty_database",
+    "test_start_up_applies_the_migrations",
+    "test_start_up_leaves_the_schema_alone_when_told",
+)
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,7 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
 def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     """Every test of the generated project: the health check, then entity by entity."""
     planned = [PlannedTest(HEALTH_FILE, "test_health", "AC-health")]
+    planned += [PlannedTest(MIGRATIONS_TEST_FILE, t, None) for t in MIGRATIONS_TESTS]
     planned += [PlannedTest(AUTH_TEST_FILE, t, c) for t, c in auth_test_names(spec)]
     for entity in spec.entities:
         planned.extend(plan_entity_tests(spec, entity))
