@@ -75,12 +75,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# devgen runs a generated project's tests in its own environment too (codegen's local
+# check), so the packages generated services pin (kit/pins.toml) constrain devgen's own.
+PINS := src/devgen/kit/pins.toml
+CONSTRAINTS := $(VENV)/pins-constraints.txt
+
+$(CONSTRAINTS): $(PINS) | $(BIN)/python
+	$(BIN)/python -c 'import sys, tomllib; pins = tomllib.load(open(sys.argv[1], "rb")); \
+		print("\n".join(f"{n}=={v}" for group in pins.values() for n, v in group.items()))' $(PINS) > $@
+
+$(RUNTIME_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
 	@touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(DEV_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@ $(RUNTIME_STAMP)
 
 # The executor runs untrusted code inside bubblewrap. Installed when missing if
