@@ -125,3 +125,29 @@ async def test_a_cancelled_transaction_releases_the_write_lock(
         async with database.transaction() as session:
             await session.execute(text("INSERT INTO t VALUES (2)"))
     assert await _values(database) == [2]
+
+
+async def test_a_read_session_lets_a_writer_commit_while_it_is_open(database: Database) -> None:
+    # transaction() takes SQLite's write lock at BEGIN; a read session must not, or
+    # every read-only request would queue behind (and in front of) every writer.
+    async with database.read_session() as reader:
+        assert await reader.scalar(text("SELECT count(*) FROM t")) == 0
+        async with database.transaction() as writer:
+            await writer.execute(text("INSERT INTO t VALUES (5)"))
+        # The reader keeps the snapshot it started with.
+        assert await reader.scalar(text("SELECT count(*) FROM t")) == 0
+    assert await _values(database) == [5]
+
+
+async def test_a_read_session_commits_nothing(database: Database) -> None:
+    async with database.read_session() as reader:
+        await reader.execute(text("INSERT INTO t VALUES (9)"))
+    assert await _values(database) == []
+
+
+async def test_a_read_session_is_not_the_tasks_transaction(database: Database) -> None:
+    async with database.read_session():
+        assert not database.in_transaction()
+        async with database.transaction() as session:  # no NestedTransactionError
+            await session.execute(text("INSERT INTO t VALUES (3)"))
+    assert await _values(database) == [3]

@@ -133,11 +133,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY_OPTION = "devgen_read_only"
+"""Execution option of the engine a read-only session is bound to."""
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     # A deferred transaction that reads and then writes fails at once with
     # SQLITE_BUSY when another connection wrote in between (waiting cannot
     # help it). Taking the write lock at BEGIN makes concurrent writers wait
-    # their turn (busy_timeout) instead of failing.
+    # their turn (busy_timeout) instead of failing. A read-only session never
+    # writes: its deferred transaction reads one WAL snapshot and takes no
+    # lock that makes anyone wait (readers and the writer run side by side).
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -264,6 +273,11 @@ class Database:
         self.strict = strict
         self.engine = build_engine(url, pool_size=pool_size, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}),
+            expire_on_commit=False,
+            autoflush=False,
+        )
 
     @property
     def backend(self) -> str:
@@ -348,6 +362,23 @@ class Database:
         """
         async with self.transaction() as session:
             yield session
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: one consistent snapshot, no write lock, rolled back.
+
+        On SQLite its transaction is a deferred one (``BEGIN``), so many
+        readers and the one writer proceed side by side instead of queueing
+        for the write lock that ``transaction()`` takes; on PostgreSQL it is
+        an ordinary transaction that is never committed. It is not a held
+        transaction: a write made meanwhile by the same task (``transaction()``)
+        is its own. Writing through it is a bug: nothing is ever committed.
+        """
+        session = self._read_sessionmaker()
+        try:
+            yield session
+        finally:
+            await _shielded_rollback(session)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

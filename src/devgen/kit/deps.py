@@ -20,6 +20,12 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.database
+    async with database.read_session() as session:
+        yield session
+
+
 def _clients(request: Request) -> ServiceClients:
     clients: ServiceClients = request.app.state.clients
     return clients
@@ -32,6 +38,9 @@ def _settings(request: Request) -> Settings:
 
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
 """The request's session, inside a transaction committed before the response is sent."""
+
+ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+"""A session for an endpoint that only reads: no write lock, nothing committed."""
 
 Clients = Annotated[ServiceClients, Depends(_clients)]
 """Clients for calling the other services."""

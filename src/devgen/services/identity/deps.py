@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from devgen.kit.auth import CurrentPrincipal
-from devgen.kit.deps import Session
+from devgen.kit.deps import ReadSession, Session
 from devgen.kit.errors import Forbidden
 from devgen.services.identity.service import SessionContext, active_context
 
@@ -18,6 +18,14 @@ async def _active(session: Session, principal: CurrentPrincipal) -> SessionConte
 
 Active = Annotated[SessionContext, Depends(_active)]
 """The caller, checked against revocation (identity owns the session state)."""
+
+
+async def _active_read(session: ReadSession, principal: CurrentPrincipal) -> SessionContext:
+    return await active_context(session, principal)
+
+
+ActiveReader = Annotated[SessionContext, Depends(_active_read)]
+"""``Active`` for an endpoint that only reads: the check runs without a write transaction."""
 
 
 def RequireActiveRole(role: str) -> object:  # noqa: N802 - reads as a type in signatures

@@ -21,7 +21,7 @@ from devgen.kit.errors import (
 )
 from devgen.kit.responses import Envelope
 from devgen.services.identity import service
-from devgen.services.identity.deps import Active
+from devgen.services.identity.deps import Active, ActiveReader
 from devgen.services.identity.schemas import (
     LoginRequest,
     LogoutRequest,
@@ -97,7 +97,7 @@ async def logout(body: LogoutRequest, session: Session, context: Active) -> None
 
 
 @router.get("/me", response_model=Envelope[Me], responses=error_responses(Unauthorized))
-async def me(context: Active) -> Envelope[Me]:
+async def me(context: ActiveReader) -> Envelope[Me]:
     """The caller's account, current tenant, role and scopes."""
     principal = context.principal
     return Envelope(
