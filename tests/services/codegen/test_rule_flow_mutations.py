@@ -144,12 +144,17 @@ def test_link_routes_are_proven_by_their_tests(school_project: Path, tmp_path: P
 @pytest.mark.slow
 def test_link_cascade_is_proven_by_its_tests(school_project: Path, tmp_path: Path) -> None:
     root = _mutant(school_project, tmp_path)
-    models = (root / "app/models.py").read_text(encoding="utf-8")
-    link = models[models.index("class CourseStudentsLink") :]
-    (root / "app/models.py").write_text(
-        models.replace(link, link.replace('ondelete="CASCADE"', 'ondelete="RESTRICT"')),
-        encoding="utf-8",
-    )
+    # The schema comes from the migration (the models mirror it): change the link table's
+    # foreign keys in both, from its definition on.
+    for path, start in (
+        (root / "app/models.py", "class CourseStudentsLink"),
+        (next((root / "migrations/versions").glob("*.py")), '"course_students"'),
+    ):
+        text = path.read_text(encoding="utf-8")
+        link = text[text.index(start) :]
+        mutated = link.replace('ondelete="CASCADE"', 'ondelete="RESTRICT"', 2)
+        assert mutated != link, path
+        path.write_text(text.replace(link, mutated), encoding="utf-8")
 
     _, failed = run_tests(root, "tests/test_course_students.py")
 

@@ -81,7 +81,7 @@ def test_every_problem_is_listed_structural_and_rules_together() -> None:
         ("class", "Python keyword"),
         ("select", "SQL keyword"),
         ("id", "reserved by the generated code"),
-        ("items", "reserved by the generated code"),
+        ("total", "reserved by the generated code"),
         ("model_name", "reserved by the generated code"),
         ("Title", "snake_case"),
         ("two__underscores", "snake_case"),

@@ -40,7 +40,7 @@ SQL_RESERVED = frozenset(
 GENERATED_FIELD_NAMES = frozenset(
     {
         "id", "dt", "decimal", "uuid", "sa", "limit", "offset", "sort", "metadata",
-        "registry", "query", "items",
+        "registry", "query", "items", "total",
     }
 )  # fmt: skip
 
