@@ -68,9 +68,11 @@ async def test_one_run_is_one_trace_across_the_services(
     (trace_id,) = trace_ids
 
     def services_in_the_trace() -> set[str]:
-        return {s.service for s in receiver.received() if s.trace_id == trace_id}
+        spans = [s for s in receiver.received() if s.trace_id == trace_id]
+        sandbox = {"sandbox"} if any(s.name == "executor sandbox run" for s in spans) else set()
+        return {s.service for s in spans} | sandbox
 
-    expected = {"gateway", "orchestrator", "codegen", "executor", "storage"}
+    expected = {"gateway", "orchestrator", "codegen", "executor", "storage", "sandbox"}
     await eventually(
         services_in_the_trace,
         until=lambda services: services >= expected,
@@ -96,6 +98,13 @@ async def test_one_run_is_one_trace_across_the_services(
         return found
 
     assert any(test_step.span_id in ancestors(s) for s in executor_servers)
+    # ... down to the sandbox run, which the executor's pool ran after the request ended.
+    sandbox_runs = [s for s in spans if s.name == "executor sandbox run"]
+    assert sandbox_runs
+    assert all(test_step.span_id in ancestors(s) for s in sandbox_runs)
+    assert run["tests"]["execution_id"] in {
+        s.attributes["devgen.execution_id"] for s in sandbox_runs
+    }
     # Other traffic (sign-up) is traced too, in traces of its own.
     assert len({s.trace_id for s in receiver.received()}) > 1
     # Every log line carries the trace ids.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
 import uuid
 from collections import Counter
@@ -82,6 +83,9 @@ class ExecutionPool:
         self._running: dict[uuid.UUID, _Running] = {}
         self._reserved: Counter[uuid.UUID] = Counter()
         self._done: dict[uuid.UUID, asyncio.Event] = {}
+        # Each execution runs in the context it was submitted in (the request's
+        # trace, request id and log fields), not that of whichever finish pumped it.
+        self._contexts: dict[uuid.UUID, contextvars.Context] = {}
         self._closed = False
         self._mean_run_s = 1.0
 
@@ -149,6 +153,7 @@ class ExecutionPool:
         if execution_id in self._queued or execution_id in self._running or self._closed:
             return
         self._queued[execution_id] = tenant
+        self._contexts[execution_id] = contextvars.copy_context()
         self._done.setdefault(execution_id, asyncio.Event())
         self._pump()
 
@@ -191,6 +196,7 @@ class ExecutionPool:
         """Stop taking work, cancel what runs (the run function records it) and wait."""
         self._closed = True
         self._queued.clear()
+        self._contexts.clear()
         tasks = [running.task for running in self._running.values()]
         for task in tasks:
             task.cancel()
@@ -208,7 +214,9 @@ class ExecutionPool:
             del self._queued[execution_id]
             busy[tenant] += 1
             stop = asyncio.Event()
-            task = asyncio.ensure_future(self._run_one(execution_id, stop))
+            task = asyncio.get_running_loop().create_task(
+                self._run_one(execution_id, stop), context=self._contexts.pop(execution_id, None)
+            )
             self._running[execution_id] = _Running(tenant, task, stop)
 
     async def _run_one(self, execution_id: uuid.UUID, stop: asyncio.Event) -> None:
@@ -228,6 +236,7 @@ class ExecutionPool:
             self._pump()
 
     def _finish(self, execution_id: uuid.UUID) -> None:
+        self._contexts.pop(execution_id, None)
         done = self._done.pop(execution_id, None)
         if done is not None:
             done.set()

@@ -17,6 +17,7 @@ import structlog
 
 from devgen.kit.commit_hooks import on_commit
 from devgen.kit.db import Database, utcnow
+from devgen.kit.telemetry import SERVICE_ATTRIBUTE, tracer
 from devgen.services.executor import events, repository
 from devgen.services.executor.builds import BuildFailed, Builds
 from devgen.services.executor.encoding import encode
@@ -119,6 +120,14 @@ class Worker:
         It is claimed (``running``) first, then waits for its environment if
         that is still being built: a cancellation meanwhile still stops it.
         """
+        # In the trace of the request that submitted it (the pool keeps its context).
+        with tracer().start_as_current_span(
+            "executor sandbox run",
+            attributes={SERVICE_ATTRIBUTE: "executor", "devgen.execution_id": str(execution_id)},
+        ):
+            await self._execute(execution_id, stop)
+
+    async def _execute(self, execution_id: uuid.UUID, stop: asyncio.Event) -> None:
         job: _Job | None = None
         try:
             job = await self._claim(execution_id)
