@@ -109,7 +109,7 @@ def test_analysing_an_example_shows_its_spec_rules_and_what_will_not_be_implemen
     dropped = page.get_by_test_id("not-implemented")
     expect(dropped).to_contain_text("This sentence will not be implemented")
     expect(dropped).to_contain_text(NOT_READ.rstrip("."))
-    expect(dropped).to_contain_text("no known sentence pattern")
+    expect(dropped).to_contain_text("nothing was built from it")
     for entity in ("book", "member", "loan"):
         expect(page.locator(f'[data-entity="{entity}"]')).to_be_visible()
     rules = page.get_by_test_id("rules")
