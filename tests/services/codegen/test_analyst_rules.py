@@ -508,3 +508,20 @@ def test_a_whole_requirement_reads_every_rule() -> None:
     rule = result.spec.rule("rental.no_overlap.1")
     assert rule is not None
     assert rule.source == "Rentals of the same vehicle must not overlap"
+
+
+def test_a_count_limit_sentence_declares_no_entity() -> None:
+    result = analyze(
+        "Each warehouse has a name and a capacity. "
+        "A stock level links a product and a warehouse and has a quantity. "
+        "A warehouse cannot have more stock levels than its capacity."
+    )
+
+    assert sorted(entity.name for entity in result.spec.entities) == [
+        "product",
+        "stock_level",
+        "warehouse",
+    ]
+    assert [rule["kind"] for rule in _rules(result.spec, "stock_level", "count_limit")] == [
+        "count_limit"
+    ]

@@ -112,7 +112,7 @@ class EnglishReader:
         found: set[str] = set()
         for sentence in self.sentences:
             text = sentence.text
-            if _is_auth(text):
+            if _is_auth(text) or self.rules.claims(text):
                 continue
             for pattern in (DECLARATION, LINK_SENTENCE, BELONG_SENTENCE, PASSIVE_SENTENCE):
                 match = pattern.match(text)
