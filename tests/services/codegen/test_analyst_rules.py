@@ -525,3 +525,32 @@ def test_a_count_limit_sentence_declares_no_entity() -> None:
     assert [rule["kind"] for rule in _rules(result.spec, "stock_level", "count_limit")] == [
         "count_limit"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "left", "right"),
+    [
+        (
+            "Each loan has a title, a loan date and a due date. "
+            "The due date must be after the loan date.",
+            "loan",
+            "due_date",
+            "loan_date",
+        ),
+        (
+            "Each incident has a title, an opened at timestamp and a resolved at timestamp. "
+            "The resolved at timestamp must be after the opened at timestamp.",
+            "incident",
+            "resolved_at",
+            "opened_at",
+        ),
+    ],
+)
+def test_compare_finds_fields_named_after_the_entity_or_called_timestamps(
+    text: str, entity: str, left: str, right: str
+) -> None:
+    result = analyze(text)
+
+    rules = _rules(result.spec, entity, "compare")
+    assert [(rule["left"], rule["op"], rule["right"]) for rule in rules] == [(left, "gt", right)]
+    assert result.spec.not_implemented == []

@@ -581,7 +581,7 @@ class EnglishReader:
                 name = renamed
             fields.append(_field_data(item, name))
         listable = "list" in entity.operations
-        default_filters = [r.name for r in entity.relations] + [
+        default_filters = [r.name for r in entity.relations if r.kind == "many_to_one"] + [
             f.name for f in entity.fields if f.type in {"enum", "boolean"}
         ]
         default_sorting = [
