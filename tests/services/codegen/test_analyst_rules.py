@@ -554,3 +554,14 @@ def test_compare_finds_fields_named_after_the_entity_or_called_timestamps(
     rules = _rules(result.spec, entity, "compare")
     assert [(rule["left"], rule["op"], rule["right"]) for rule in rules] == [(left, "gt", right)]
     assert result.spec.not_implemented == []
+
+
+@pytest.mark.parametrize("limit", ["of at least 1", "at most 12", "of no more than 12"])
+def test_a_bare_numeric_limit_makes_an_untyped_field_an_integer(limit: str) -> None:
+    result = analyze(f"Each reservation has a guest name and a party size {limit}.")
+
+    (entity,) = result.spec.entities
+    party = next(f for f in entity.fields if f.name == "party_size")
+    assert party.type == "integer"
+    assert party.min_length is None
+    assert party.max_length is None
