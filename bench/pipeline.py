@@ -11,7 +11,8 @@
 
 Prints the total, the ratio total / baseline and the platform's overhead in seconds
 (total - baseline). Run: ``.venv/bin/python bench/pipeline.py [--rounds N]`` (the
-median of N measured runs; default 1). The last line is ``pipeline ratio: <number>``.
+median of N measured runs; default 1; ``--example conference`` runs examples/conference.txt).
+The last line is ``pipeline ratio: <number>``.
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ async def main() -> None:
     """Measure and print; the last line is the headline ratio."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=1, help="measured runs (median)")
+    parser.add_argument("--example", default="library", help="examples/<name>.txt to run")
     args = parser.parse_args()
     configure_logging("WARNING", "console")
-    requirement = (EXAMPLES / "library.txt").read_text()
+    requirement = (EXAMPLES / f"{args.example}.txt").read_text()
     with tempfile.TemporaryDirectory(prefix="devgen-bench-pipeline-") as data_dir:
         os.environ.setdefault("DEVGEN_ORCHESTRATOR_POLL_SECONDS", "0.5")
         settings = Settings(
@@ -131,7 +133,7 @@ async def main() -> None:
     total = statistics.median(totals)
     baseline = statistics.median(baselines)
     tests = run["tests"]
-    print(f"library.txt (3 entities), template engine, {args.rounds} measured run(s), median:")
+    print(f"{args.example}.txt, template engine, {args.rounds} measured run(s), median:")
     for step in STEPS:
         seconds = statistics.median(per_step[step]) if per_step[step] else 0.0
         print(f"  {step:10s} {seconds:7.2f} s")

@@ -508,3 +508,60 @@ def test_a_whole_requirement_reads_every_rule() -> None:
     rule = result.spec.rule("rental.no_overlap.1")
     assert rule is not None
     assert rule.source == "Rentals of the same vehicle must not overlap"
+
+
+def test_a_count_limit_sentence_declares_no_entity() -> None:
+    result = analyze(
+        "Each warehouse has a name and a capacity. "
+        "A stock level links a product and a warehouse and has a quantity. "
+        "A warehouse cannot have more stock levels than its capacity."
+    )
+
+    assert sorted(entity.name for entity in result.spec.entities) == [
+        "product",
+        "stock_level",
+        "warehouse",
+    ]
+    assert [rule["kind"] for rule in _rules(result.spec, "stock_level", "count_limit")] == [
+        "count_limit"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "left", "right"),
+    [
+        (
+            "Each loan has a title, a loan date and a due date. "
+            "The due date must be after the loan date.",
+            "loan",
+            "due_date",
+            "loan_date",
+        ),
+        (
+            "Each incident has a title, an opened at timestamp and a resolved at timestamp. "
+            "The resolved at timestamp must be after the opened at timestamp.",
+            "incident",
+            "resolved_at",
+            "opened_at",
+        ),
+    ],
+)
+def test_compare_finds_fields_named_after_the_entity_or_called_timestamps(
+    text: str, entity: str, left: str, right: str
+) -> None:
+    result = analyze(text)
+
+    rules = _rules(result.spec, entity, "compare")
+    assert [(rule["left"], rule["op"], rule["right"]) for rule in rules] == [(left, "gt", right)]
+    assert result.spec.not_implemented == []
+
+
+@pytest.mark.parametrize("limit", ["of at least 1", "at most 12", "of no more than 12"])
+def test_a_bare_numeric_limit_makes_an_untyped_field_an_integer(limit: str) -> None:
+    result = analyze(f"Each reservation has a guest name and a party size {limit}.")
+
+    (entity,) = result.spec.entities
+    party = next(f for f in entity.fields if f.name == "party_size")
+    assert party.type == "integer"
+    assert party.min_length is None
+    assert party.max_length is None

@@ -89,3 +89,24 @@ async def test_analysis_needs_exactly_one_of_requirement_and_spec(
 
     assert_error(neither, 422, "VALIDATION_ERROR")
     assert_error(two, 422, "VALIDATION_ERROR")
+
+
+async def test_a_state_machine_is_analysed_with_its_transitions_written_from(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    requirement = (
+        "Each claim has a title and a status that is one of draft, submitted or approved.\n"
+        "The status of a claim goes from draft to submitted then approved.\n"
+    )
+
+    response = await client.post(
+        f"{API}/analyze", json={"requirement": requirement}, headers=account.headers
+    )
+
+    assert response.status_code == 200, response.text
+    (claim,) = response.json()["data"]["spec"]["entities"]
+    (rule,) = claim["rules"]
+    assert rule["transitions"] == [
+        {"from": "draft", "to": ["submitted"]},
+        {"from": "submitted", "to": ["approved"]},
+    ]

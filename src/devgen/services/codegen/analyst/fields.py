@@ -357,7 +357,7 @@ def _record_clause(kind: str, match: re.Match[str], facts: dict[str, object]) ->
     elif kind == "default":
         facts["default"] = groups["value"]
     else:
-        if kind == "range" and not chars:
+        if kind in {"range", "min", "max"} and not chars:
             facts["numeric_range"] = True
         if groups.get("low") is not None:
             facts["min_length" if chars else "min_value"] = _to_number(groups["low"])

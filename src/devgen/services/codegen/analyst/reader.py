@@ -112,7 +112,7 @@ class EnglishReader:
         found: set[str] = set()
         for sentence in self.sentences:
             text = sentence.text
-            if _is_auth(text):
+            if _is_auth(text) or self.rules.claims(text):
                 continue
             for pattern in (DECLARATION, LINK_SENTENCE, BELONG_SENTENCE, PASSIVE_SENTENCE):
                 match = pattern.match(text)
@@ -581,7 +581,7 @@ class EnglishReader:
                 name = renamed
             fields.append(_field_data(item, name))
         listable = "list" in entity.operations
-        default_filters = [r.name for r in entity.relations] + [
+        default_filters = [r.name for r in entity.relations if r.kind == "many_to_one"] + [
             f.name for f in entity.fields if f.type in {"enum", "boolean"}
         ]
         default_sorting = [

@@ -769,8 +769,12 @@ class RuleReader:
                 )
         left_words, right_words = match.group("left"), match.group("right")
         for entity in self.entities.values():
-            left = _find_field(entity, _strip_owner(entity, left_words))
-            right = _find_field(entity, _strip_owner(entity, right_words))
+            left = _find_field(entity, left_words) or _find_field(
+                entity, _strip_owner(entity, left_words)
+            )
+            right = _find_field(entity, right_words) or _find_field(
+                entity, _strip_owner(entity, right_words)
+            )
             if left is None or right is None or left is right:
                 continue
             if _family(left) != _family(right) or _family(left) not in {"number", "date"}:
@@ -872,6 +876,7 @@ def _find_field(entity: DraftEntity, words: str) -> FieldItem | None:
         f"{name}_date",
         name.removesuffix("_date"),
         name.removesuffix("_time"),
+        name.removesuffix("_timestamp"),
     ]
     for candidate in candidates:
         found = entity.field(candidate)

@@ -243,7 +243,9 @@ class Transition(_Model):
     @model_serializer(mode="wrap")
     def _dump_from(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        return {"from": data.pop("from_"), **data}
+        # by_alias dumps already name it "from"; plain dumps name it "from_"
+        source = data.pop("from_") if "from_" in data else data.pop("from")
+        return {"from": source, **data}
 
 
 class StateMachineRule(_Rule):
