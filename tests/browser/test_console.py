@@ -116,6 +116,9 @@ def test_analysing_an_example_shows_its_spec_rules_and_what_will_not_be_implemen
     expect(rules.get_by_role("row", name=re.compile(r"book\s+unique.*isbn"))).to_be_visible()
     expect(rules.get_by_role("row", name=re.compile(r"member\s+unique.*email"))).to_be_visible()
     expect(rules).to_contain_text("authentication")
+    # The rules the requirement states, next to those its constraints imply.
+    expect(rules.get_by_role("row", name=re.compile(r"loan\s+compare.*due_date"))).to_be_visible()
+    expect(rules.get_by_role("row", name=re.compile(r"loan\s+count_limit"))).to_be_visible()
     expect(page.get_by_test_id("stories")).to_contain_text("US-book-create")
     shot(page, tmp_path, "analysis", focus=page.locator("#analysis-title"))
 

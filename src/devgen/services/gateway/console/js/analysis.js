@@ -122,8 +122,8 @@ function constraintRules(spec) {
 }
 
 /**
- * The rules of a spec: those it states (`spec.rules`, `entity.rules`, any kind) or, while
- * a spec states none, the ones its field constraints and operations imply.
+ * The rules of a spec: the ones its field constraints, auth and operations imply, then those
+ * it states (`spec.rules`, `entity.rules`, any kind).
  */
 export function rulesOf(spec) {
   if (!spec) return [];
@@ -133,7 +133,7 @@ export function rulesOf(spec) {
       list(entity.rules).map((rule) => ruleOf(rule, entity.name)),
     ),
   ];
-  return stated.length ? stated : constraintRules(spec);
+  return [...constraintRules(spec), ...stated];
 }
 
 /**
