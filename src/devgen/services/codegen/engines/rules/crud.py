@@ -351,7 +351,11 @@ def _later(source: str, target: FieldSpec) -> tuple[str, str]:
     """(statement, helper kind): the payload's ``target`` set just after its ``source``."""
     kind = target.type.value
     extra = f", {target.decimal_places}" if target.type is FieldType.DECIMAL else ""
-    return f'payload["{target.name}"] = _later_{kind}(payload["{source}"]{extra})', kind
+    later = f'_later_{kind}(payload["{source}"]{extra})'
+    if target.type is FieldType.INTEGER and target.min_value is not None:
+        # Still after the source, and within the target's own lower bound.
+        later = f"max({later}, {int(_number_start(target))})"
+    return f'payload["{target.name}"] = {later}', kind
 
 
 def _interval_points(field: FieldSpec) -> list[str]:
