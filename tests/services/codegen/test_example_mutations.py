@@ -9,16 +9,15 @@ each kind not already covered (so every kind the examples carry is checked at le
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from devgen.services.codegen.engines import generate
 from devgen.services.codegen.engines.context import build_project
-from devgen.services.codegen.engines.mutation import disable_rule
-from devgen.services.codegen.engines.verify import check_project, run_tests
+from devgen.services.codegen.engines.verify import check_project
 from devgen.services.codegen.spec import ServiceSpec, validate_spec
+from tests.services.codegen.mutations import assert_disabling_fails_a_named_test
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 ALL_RULES = ("library", "fleet")
@@ -91,12 +90,4 @@ def test_disabling_an_example_rule_fails_a_test_named_for_it(
     generated: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    root = tmp_path / "project"
-    shutil.copytree(generated[example], root)
-    rules = root / "app/rules.py"
-    rules.write_text(disable_rule(rules.read_text(encoding="utf-8"), rule_id), encoding="utf-8")
-
-    passed, failed = run_tests(root, f"tests/test_rules_{entity}.py", "-k", f"test_{function}_")
-
-    named = [test for test in failed if test.split("::")[-1].startswith(f"test_{function}_")]
-    assert named, f"no test of {rule_id} failed; failed: {failed}; passed: {len(passed)}"
+    assert_disabling_fails_a_named_test(generated[example], entity, rule_id, function, tmp_path)

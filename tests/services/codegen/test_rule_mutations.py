@@ -18,6 +18,7 @@ from devgen.services.codegen.engines.context import build_project
 from devgen.services.codegen.engines.mutation import MutationError, disable_rule
 from devgen.services.codegen.engines.verify import check_project, run_tests
 from devgen.services.codegen.spec import ServiceSpec, validate_spec
+from tests.services.codegen.mutations import assert_disabling_fails_a_named_test
 
 SPECS = Path(__file__).parent / "rule_specs"
 NAMES = sorted(path.stem for path in SPECS.glob("*.json"))
@@ -90,15 +91,7 @@ def test_disabling_a_rule_fails_a_test_named_for_it(
     generated: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    root = tmp_path / "project"
-    shutil.copytree(generated[spec], root)
-    rules = root / "app/rules.py"
-    rules.write_text(disable_rule(rules.read_text(encoding="utf-8"), rule_id), encoding="utf-8")
-
-    passed, failed = run_tests(root, f"tests/test_rules_{entity}.py", "-k", f"test_{function}_")
-
-    named = [test for test in failed if test.split("::")[-1].startswith(f"test_{function}_")]
-    assert named, f"no test of {rule_id} failed; failed: {failed}; passed: {len(passed)}"
+    assert_disabling_fails_a_named_test(generated[spec], entity, rule_id, function, tmp_path)
 
 
 @pytest.mark.slow
