@@ -4,13 +4,20 @@ The distributed shape through the real gateway. While the run's tests run in
 the sandbox, the executor is killed with SIGKILL and started again; the
 orchestrator's circuit breaker, opened by the failed calls meanwhile, lets a
 call through as soon as the executor answers its health check, the step runs
-the tests again, and the run finishes within 8 s of the executor being back.
+the tests again, and the run finishes soon after.
+
+What the breaker costs is measured from the executor being back to the orchestrator's
+retried execution being accepted (about 1 s; the old fixed 15 s reset made it 12 s). The
+run's own generated tests come on top of that and take what the machine gives them, so
+the whole "back to done" figure is printed, not asserted: on a busy machine the same
+51 tests took 5 s once and 10 s another time.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -22,7 +29,7 @@ from tests.e2e.test_crash import _test_step_running
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]
 
-BACK_TO_DONE_SECONDS = 8.0
+BACK_TO_RETRY_SECONDS = 8.0
 
 
 @pytest.fixture
@@ -31,7 +38,7 @@ def platform(tmp_path: Path) -> Iterator[dict[str, Process]]:
         yield platform
 
 
-async def test_a_killed_executor_costs_the_run_no_more_than_8_s_once_it_is_back(
+async def test_a_killed_executor_is_called_again_within_8_s_of_being_back(
     platform: dict[str, Process],
 ) -> None:
     executor, orchestrator = platform["executor"], platform["orchestrator"]
@@ -42,17 +49,21 @@ async def test_a_killed_executor_costs_the_run_no_more_than_8_s_once_it_is_back(
         executor.kill()
         killed_at = time.monotonic()
         executor.start()  # returns once the executor answers /health
-        back_at = time.monotonic()
+        back_at, back_wall = time.monotonic(), datetime.now(UTC)
         run = await user.finished(started["id"], seconds=120)
         done_at = time.monotonic()
         assert run["state"] == "succeeded", run["error"]
         executions = await user.call("GET", "/api/v1/executions", params={"limit": 50})
-    verdicts = {e["id"]: e["verdict"] for e in executions}
-    assert verdicts[execution_id] == "killed"
-    assert run["tests"]["execution_id"] != execution_id
+    by_id = {e["id"]: e for e in executions}
+    assert by_id[execution_id]["verdict"] == "killed"
+    retry_id = run["tests"]["execution_id"]
+    assert retry_id != execution_id
+    retried_at = datetime.fromisoformat(by_id[retry_id]["created_at"])
+    back_to_retry = (retried_at - back_wall).total_seconds()
     print(  # the figures, for the record (pytest -s)
-        f"executor down {back_at - killed_at:.1f} s; run done {done_at - back_at:.1f} s later"
+        f"executor down {back_at - killed_at:.1f} s; retried {back_to_retry:.1f} s after it"
+        f" was back; run done {done_at - back_at:.1f} s after it was back"
     )
-    assert done_at - back_at <= BACK_TO_DONE_SECONDS, orchestrator.log()[-4000:]
+    assert back_to_retry <= BACK_TO_RETRY_SECONDS, orchestrator.log()[-4000:]
     # The breaker opened while the executor was down, and that was logged.
     assert '"circuit_breaker_changed"' in orchestrator.log()

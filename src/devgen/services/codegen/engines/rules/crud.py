@@ -358,16 +358,31 @@ def _later(source: str, target: FieldSpec) -> tuple[str, str]:
     return f'payload["{target.name}"] = {later}', kind
 
 
-def _interval_points(field: FieldSpec) -> list[str]:
+def _interval_points(field: FieldSpec, other: FieldSpec) -> list[str]:
+    """Four increasing points of ``field``, on the same scale as ``other``'s points.
+
+    The tests compare a start with an end (one interval ends where the next begins), so
+    both fields' points are the same numbers, starting where both lower bounds allow.
+    """
     if field.type is FieldType.DATE:
         return [literal(f"2024-03-0{day}") for day in (1, 3, 5, 7)]
     if field.type is FieldType.DATETIME:
         return [literal(f"2024-03-01T{hour}:00:00Z") for hour in ("08", "10", "12", "14")]
-    start = int(_number_start(field))
+    start = _shared_start((field, other), room=6)
     if field.type is FieldType.INTEGER:
         return [str(start + step) for step in (0, 2, 4, 6)]
     places = field.decimal_places or 0
     return [literal(f"{decimal.Decimal(start + step):.{places}f}") for step in (0, 2, 4, 6)]
+
+
+def _shared_start(fields: tuple[FieldSpec, ...], room: int) -> int:
+    """The lowest whole number from which ``room`` more steps fit within every field's bounds."""
+    lows = [decimal.Decimal(str(f.min_value)) for f in fields if f.min_value is not None]
+    highs = [decimal.Decimal(str(f.max_value)) for f in fields if f.max_value is not None]
+    start = max(lows).to_integral_value(decimal.ROUND_CEILING) if lows else decimal.Decimal(1)
+    if highs and start + room > min(highs):
+        start = min(highs).to_integral_value(decimal.ROUND_FLOOR) - room
+    return int(start)
 
 
 def no_overlap(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
@@ -392,8 +407,8 @@ def no_overlap(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
         scope=[c.column for c in scope],
         condition=condition,
         fixups=[] if _any_managed(start, end) else [_later(start.name, end)],
-        points=_interval_points(start),
-        end_points=_interval_points(end),
+        points=_interval_points(start, end),
+        end_points=_interval_points(end, start),
         setup=_setup(entity, scope),
         message=text,
     )
