@@ -47,7 +47,9 @@ class Recording:
         self.directory = directory
         data = json.loads((directory / "conversation.json").read_text("utf-8"))
         self.example: str = data.get("example", "")
-        self.exchanges = [self._exchange(index, item) for index, item in enumerate(data["exchanges"])]
+        self.exchanges = [
+            self._exchange(index, item) for index, item in enumerate(data["exchanges"])
+        ]
         self.answered = 0
         self.mismatches: list[str] = []
         self._lock = threading.Lock()
