@@ -43,6 +43,8 @@ def standin(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> LLMStandIn
     ("recording", "extension"),
     [
         ("helpdesk-sla", "page_on_call"),
+        ("webshop", "order_confirmation"),
+        ("expense-claims", "second_approval"),
     ],
 )
 def test_hybrid_generation_implements_the_sentence_and_repairs_the_first_answer(
