@@ -40,11 +40,12 @@ def standin(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> LLMStandIn
 
 
 @pytest.mark.parametrize(
-    ("recording", "extension"),
+    ("recording", "extension", "analyst"),
     [
-        ("helpdesk-sla", "page_on_call"),
-        ("webshop", "order_confirmation"),
-        ("expense-claims", "second_approval"),
+        ("helpdesk-sla", "page_on_call", "template"),
+        ("webshop", "order_confirmation", "template"),
+        ("expense-claims", "second_approval", "template"),
+        ("helpdesk-sla-llm-analyst", "page_on_call", "llm"),
     ],
 )
 def test_hybrid_generation_implements_the_sentence_and_repairs_the_first_answer(
@@ -53,13 +54,21 @@ def test_hybrid_generation_implements_the_sentence_and_repairs_the_first_answer(
     tmp_path: Path,
     recording: str,
     extension: str,
+    analyst: str,
 ) -> None:
     conversation = Recording.named(recording)
     standin.replay(conversation)
     requirement = ROOT / conversation.example
 
     result = devgen(
-        "generate", str(requirement), "--engine", "hybrid", "--out", str(tmp_path / "out")
+        "generate",
+        str(requirement),
+        "--engine",
+        "hybrid",
+        "--analyst",
+        analyst,
+        "--out",
+        str(tmp_path / "out"),
     )
 
     assert result.exit_code == 0, result.output
@@ -87,6 +96,6 @@ def test_hybrid_generation_implements_the_sentence_and_repairs_the_first_answer(
     assert all(t["id"] in ran for s in template_tests for t in s["tests"])
     assert (tmp_path / "out" / f"tests/test_ext_{extension}.py").is_file()
     # What the model saw: the requirement, the stories, the project, the sentence.
-    first = standin.requests[0].prompt
+    first = next(r.prompt for r in standin.requests if "extension module" in r.system)
     assert requirement.read_text("utf-8").splitlines()[0] in first
     assert "User stories and acceptance criteria:" in first

@@ -101,17 +101,17 @@ async def test_generate_with_the_llm_reports_files_plan_and_usage(
 async def test_a_spent_budget_stops_generation_with_a_clear_error(
     client: httpx.AsyncClient, account: Account, llm_env: LLMStandIn, codegen_app: FastAPI
 ) -> None:
-    llm_env.script(*(replies.Reply(text=r.text, usage=(1000, 500)) for r in project_replies()))
+    llm_env.script(*(replies.Reply(text=r.text, usage=(3000, 500)) for r in project_replies()))
 
     response = await client.post(
         f"{API}/generate",
-        json={"spec": _spec(), "engine": "llm", "budget": {"max_tokens": 3500}},
+        json={"spec": _spec(), "engine": "llm", "budget": {"max_tokens": 8000}},
         headers=account.headers,
     )
 
     error = assert_error(response, 422, "BUDGET_EXCEEDED")
-    assert error["details"]["usage"]["total_tokens"] == 3000
-    assert error["details"]["budget"]["max_tokens"] == 3500
+    assert error["details"]["usage"]["total_tokens"] == 7000
+    assert error["details"]["budget"]["max_tokens"] == 8000
     assert llm_env.count == 2
     # The failure is recorded although the request failed.
     [(kind, event)] = await _event_types(codegen_app)

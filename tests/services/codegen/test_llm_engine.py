@@ -52,10 +52,16 @@ async def test_architect_and_engineer_write_a_project_that_passes_its_checks(
     engine = LLMEngine(client, settings)
     standin.script(*project_replies())
 
-    project = await engine.generate(_spec(), meter=engine.meter())
+    project = await engine.generate(
+        _spec(), meter=engine.meter(), requirement="A to-do list keeps tasks."
+    )
     await client.aclose()
 
     assert sorted(project.files) == sorted(entry["path"] for entry in PLAN["files"])
+    # The architect and the engineers see the requirement and the stories with criteria.
+    for request in (standin.requests[0], standin.requests[2]):
+        assert "A to-do list keeps tasks." in request.last_user
+        assert '"acceptance_criteria":' in request.last_user
     _write(project.files, tmp_path)
     check = check_project(tmp_path)
     assert check.ok, check.output
@@ -221,15 +227,15 @@ async def test_a_refused_key_is_not_retried(standin: LLMStandIn) -> None:
 async def test_the_budget_stops_the_request_before_a_call_could_exceed_it(
     standin: LLMStandIn, engine: LLMEngine
 ) -> None:
-    standin.script(*(replies.Reply(text=r.text, usage=(1000, 500)) for r in project_replies()))
+    standin.script(*(replies.Reply(text=r.text, usage=(3000, 500)) for r in project_replies()))
 
     with pytest.raises(BudgetExceededError) as caught:
-        await engine.generate(_spec(), meter=engine.meter(max_tokens=3500))
+        await engine.generate(_spec(), meter=engine.meter(max_tokens=8000))
 
     assert standin.count == 2  # the plan and one file; the third call was never made
     details = caught.value.details
-    assert details["usage"]["total_tokens"] == 3000
-    assert details["budget"]["max_tokens"] == 3500
+    assert details["usage"]["total_tokens"] == 7000
+    assert details["budget"]["max_tokens"] == 8000
     assert standin.pending == 4
 
 

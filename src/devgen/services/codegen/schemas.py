@@ -172,7 +172,8 @@ class GenerateRequest(_Request):
     template: str = Field(default="fastapi-service", min_length=1, max_length=80)
     budget: BudgetIn | None = Field(default=None, description="engines `llm` and `hybrid`")
     requirement: LongText | None = Field(
-        default=None, description="the requirement's text, for the model (engine `hybrid`)"
+        default=None,
+        description="the requirement's text, for the model (engines `llm` and `hybrid`)",
     )
 
 

@@ -317,7 +317,11 @@ async def _generate(
         engine = _llm(state)
         meter = _meter(engine, body.budget, state)
         written = await engine.generate(
-            spec, meter=meter, language=body.language, template=body.template
+            spec,
+            meter=meter,
+            language=body.language,
+            template=body.template,
+            requirement=body.requirement,
         )
         return _generated(
             generation_id,

@@ -38,10 +38,8 @@ class GenerateStep:
         }
         if (budget := budget_or_fail(context)) is not None:
             body["budget"] = budget
-        if params.engine == "hybrid":
+        if params.engine in {"llm", "hybrid"} and params.requirement:
             body["requirement"] = params.requirement
-            if not body["requirement"]:
-                body.pop("requirement")
         data = await context.services.call(
             "codegen",
             "POST",

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from devgen.services.codegen.engines.hybrid.answer import FORMAT
-from devgen.services.codegen.engines.llm.prompts import project_context
+from devgen.services.codegen.engines.llm.prompts import project_context, requirement_block
 
 EXTENDER_SYSTEM = f"""\
 You are a senior Python engineer at devgen. devgen's templates generated a complete FastAPI
@@ -81,11 +81,9 @@ def extender_prompt(
     entities = [e["name"] for e in spec.get("entities") or []]
     shown = relevant_paths(files, str(sentence.get("sentence", "")), entities)
     listing = "\n".join(f"- {p}" for p in files)
-    requirement_part = (
-        f'The requirement:\n"""\n{requirement.strip()}\n"""\n\n' if requirement else ""
-    )
     return (
-        f"{requirement_part}User stories and acceptance criteria:\n{_stories(spec)}\n\n"
+        f"{requirement_block(requirement)}"
+        f"User stories and acceptance criteria:\n{_stories(spec)}\n\n"
         f"The generated project's files:\n{listing}\n\n"
         f"The files that matter most:\n{_context(files, shown, limit_chars)}\n"
         f"The sentence the templates did not implement:\n> {sentence.get('sentence')}\n"
@@ -107,11 +105,8 @@ def extension_repair_prompt(
     own = [p for p in extension.get("files") or [] if p in files]
     shared = ["app/extensions/__init__.py", "app/rules.py", "app/models.py", "tests/conftest.py"]
     shown = own + [p for p in shared if p in files]
-    requirement_part = (
-        f'The requirement:\n"""\n{requirement.strip()}\n"""\n\n' if requirement else ""
-    )
     return (
-        f"{requirement_part}Your extension `{extension.get('name')}` implements:\n"
+        f"{requirement_block(requirement)}Your extension `{extension.get('name')}` implements:\n"
         f"> {extension.get('sentence')}\n\n"
         f"The project's tests fail:\n{failures}\n\n"
         f"Its files and the ones it builds on:\n{_context(files, shown, limit_chars)}\n"

@@ -137,8 +137,19 @@ def mentioned_paths(paths: Sequence[str], texts: Sequence[str]) -> list[str]:
 
 
 def _prompt_spec(spec: ServiceSpec) -> dict[str, Any]:
-    """The spec as the model sees it: explicit (defaults filled in), without user stories."""
+    """The spec as the model sees it: explicit (defaults filled in), with the user stories,
+    their acceptance criteria and the sentences not implemented: what the code must do."""
     data: dict[str, Any] = spec.model_dump(mode="json", exclude={"user_stories"})
+    # Stories as sentences, criteria as their text: the JSON form (ids of the tests that
+    # check each criterion) would quadruple every prompt and tell the model nothing more.
+    data["user_stories"] = [
+        {
+            "id": story.id,
+            "story": story.text,
+            "acceptance_criteria": [c.text for c in story.acceptance_criteria],
+        }
+        for story in spec.user_stories
+    ]
     return data
 
 
@@ -178,8 +189,13 @@ class LLMEngine:
         meter: Meter,
         language: str = "python",
         template: str = "fastapi-service",
+        requirement: str | None = None,
     ) -> LLMProject:
-        """Plan, then write every planned file; see the module docstring."""
+        """Plan, then write every planned file; see the module docstring.
+
+        ``requirement`` (the text the spec was read from) is shown to the architect and to
+        each engineer: the spec cannot say everything the requirement does.
+        """
         info = TEMPLATES.get(template)
         if language not in LANGUAGES:
             raise GenerationError(f"unknown language {language!r}; known: {sorted(LANGUAGES)}")
@@ -195,7 +211,7 @@ class LLMEngine:
             self.client,
             meter,
             system=architect_system(max_files),
-            prompt=architect_prompt(data, template, info.generates),
+            prompt=architect_prompt(data, template, info.generates, requirement),
             read=lambda answer: parse_plan(
                 extract_json(answer.text, truncated=answer.truncated), max_files=max_files
             ),
@@ -207,7 +223,9 @@ class LLMEngine:
         written: dict[str, str] = {}
         for entry in plan.files:
             written[entry.path] = await self._write(
-                prompt=engineer_prompt(data, plan, entry, written, self.settings.llm_context_chars),
+                prompt=engineer_prompt(
+                    data, plan, entry, written, self.settings.llm_context_chars, requirement
+                ),
                 path=entry.path,
                 meter=meter,
             )

@@ -32,9 +32,12 @@ the packages the plan's requirements name."""
 ANALYST_SYSTEM = """\
 You are the business analyst of devgen. You turn a plain-English requirement into a service
 spec: the entities to store, their typed fields, relations between them, the operations
-offered, and user stories with acceptance criteria. Reply with ONE JSON object that is valid
-against the JSON Schema you are given, and nothing else. If the requirement describes no
-data to store at all, reply {"error": "<why, in one sentence>"} instead."""
+offered, and user stories with acceptance criteria. Every sentence of the requirement that
+the spec cannot express (no field, rule or operation says it) goes into `not_implemented`
+with the sentence as written and the reason; never drop a sentence silently. Reply with ONE
+JSON object that is valid against the JSON Schema you are given, and nothing else. If the
+requirement describes no data to store at all, reply {"error": "<why, in one sentence>"}
+instead."""
 
 TRIAGE_SYSTEM = """\
 You are the software architect of devgen. A project's tests fail. Name the files that must
@@ -52,10 +55,21 @@ def architect_system(max_files: int) -> str:
     return ARCHITECT_SYSTEM.format(example=json.dumps(PLAN_EXAMPLE), max_files=max_files)
 
 
-def architect_prompt(spec: Mapping[str, Any], template: str, generates: Sequence[str]) -> str:
-    """Ask for the file plan of ``spec``."""
+def requirement_block(requirement: str | None) -> str:
+    """The requirement's text, quoted, for a prompt (nothing when there is none)."""
+    return f'The requirement:\n"""\n{requirement.strip()}\n"""\n\n' if requirement else ""
+
+
+def architect_prompt(
+    spec: Mapping[str, Any],
+    template: str,
+    generates: Sequence[str],
+    requirement: str | None = None,
+) -> str:
+    """Ask for the file plan of ``spec`` (and of ``requirement``, its source, when known)."""
     hints = "\n".join(f"- {line}" for line in generates)
     return (
+        f"{requirement_block(requirement)}"
         f"Plan a Python project in the style of devgen's `{template}` template, which "
         f"usually contains:\n{hints}\n\nThe service spec:\n{_json_block(spec)}\n"
         "Reply with the file plan as one JSON object."
@@ -91,9 +105,11 @@ def engineer_prompt(
     entry: PlannedFile,
     written: Mapping[str, str],
     limit_chars: int,
+    requirement: str | None = None,
 ) -> str:
     """Ask for one file, with the plan and the files written so far as context."""
     return (
+        f"{requirement_block(requirement)}"
         f"The service spec:\n{_json_block(spec)}\n\nThe file plan:\n{plan_outline(plan)}\n\n"
         f"Files written so far:\n{project_context(written, entry.depends_on, limit_chars)}\n"
         f"Write `{entry.path}`: {entry.purpose or 'as the plan describes'}.\n"
