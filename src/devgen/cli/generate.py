@@ -196,6 +196,14 @@ async def _follow(platform: Platform, run_id: str, analysis: dict[str, Any]) -> 
             await asyncio.sleep(_POLL_SECONDS)
 
 
+async def _default_engine(platform: Platform) -> str:
+    """``hybrid`` when the platform's codegen offers it (a model is configured), else
+    ``template``."""
+    catalog: list[dict[str, Any]] = await platform.data("GET", "/api/v1/codegen/templates")
+    offered = {engine for item in catalog for engine in item.get("engines") or []}
+    return "hybrid" if "hybrid" in offered else "template"
+
+
 async def _generate(
     server: str | None,
     body: dict[str, Any],
@@ -204,6 +212,8 @@ async def _generate(
     analysis: dict[str, Any],
 ) -> tuple[dict[str, Any], Path | None]:
     async with connect(server, run_steps=server is None) as platform:
+        if body.get("engine") == "auto":
+            body = {**body, "engine": await _default_engine(platform)}
         started: dict[str, Any] = await platform.data(
             "POST", "/api/v1/runs", json=body, expect=(202,)
         )
@@ -248,9 +258,10 @@ def generate(
         typer.Option(
             help="`template` (offline, deterministic), `llm` (the model writes everything) or "
             "`hybrid` (the template builds what it covers, the model the sentences it does not; "
-            "DEVGEN_LLM_*).",
+            "DEVGEN_LLM_*). `auto`: hybrid when the platform has a model configured, else "
+            "template.",
         ),
-    ] = "template",
+    ] = "auto",
     analyst: Annotated[
         str,
         typer.Option(help="Who reads the requirement: `template` (offline) or `llm`."),
@@ -281,8 +292,8 @@ def generate(
     Exit status: 0 the run succeeded and every generated test passed; 1 the run or a
     generated test failed; 2 usage error; 3 with --strict, some sentences are not
     implemented (listed after the test tally)."""
-    if engine not in {"template", "llm", "hybrid"}:
-        fail("--engine is `template`, `llm` or `hybrid`", code=2)
+    if engine not in {"auto", "template", "llm", "hybrid"}:
+        fail("--engine is `auto`, `template`, `llm` or `hybrid`", code=2)
     if analyst not in {"template", "llm"}:
         fail("--analyst is `template` or `llm`", code=2)
     body: dict[str, Any] = {
