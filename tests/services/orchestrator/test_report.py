@@ -282,3 +282,83 @@ def test_a_rule_no_criterion_names_is_judged_by_the_tests_named_for_it():
     assert rule["status"] == "passed"
     assert [t["id"] for t in rule["tests"]] == [results[0]["id"]]
     assert summarize_rules(spec, [], [])[0]["status"] == "untested"
+
+
+def test_each_sentence_says_who_implements_it_and_the_models_come_with_their_tests():
+    spec = {
+        "name": "shop",
+        "entities": [
+            {"name": "order", "rules": [{"kind": "search", "id": "o.s-1", "source": "Find."}]}
+        ],
+        "not_implemented": [
+            {"sentence": "Customers get an email.", "reason": "no template"},
+            {"sentence": "Orders are printed.", "reason": "no template"},
+            {"sentence": "Orders glow.", "reason": "no template"},
+        ],
+    }
+    extensions = [
+        {
+            "sentence": "Customers get an email.",
+            "status": "implemented",
+            "name": "mail",
+            "explanation": "Logs a mail.",
+            "files": ["app/extensions/mail.py", "tests/test_ext_mail.py"],
+            "tests": ["tests/test_ext_mail.py::test_a", "tests/test_ext_mail.py::test_b"],
+        },
+        {
+            "sentence": "Orders are printed.",
+            "status": "not_implemented",
+            "explanation": "No printer is known.",
+        },
+    ]
+    results = [
+        {"id": "tests/test_ext_mail.py::test_a", "outcome": "passed"},
+        {"id": "tests/test_ext_mail.py::test_b", "outcome": "failed"},
+        {"id": "tests/test_rules_order.py::test_o_s_1_finds", "outcome": "passed"},
+    ]
+    report = build_report(
+        run={"id": "r-1", "workflow": "default"},
+        requirement=None,
+        spec=spec,
+        user_stories=[],
+        test_run={"passed": False, "summary": {}, "results": results},
+        diagnostics=[],
+        unparsed=[],
+        assumptions=[],
+        engine={"engine": "hybrid"},
+        usage={},
+        repair_rounds=[
+            {
+                "iteration": 1,
+                "changed": ["app/extensions/mail.py"],
+                "refused": [
+                    {"path": "tests/test_order.py", "action": "write", "reason": "protected"}
+                ],
+                "passed": False,
+            }
+        ],
+        timings=[],
+        files=[],
+        extensions=extensions,
+    )
+
+    by = {s["sentence"]: s for s in report["sentences"]}
+    assert by["Find."]["implemented_by"] == "template"
+    assert by["Find."]["status"] == "passed"
+    mail = by["Customers get an email."]
+    assert mail["implemented_by"] == "model"
+    assert mail["status"] == "failed"
+    assert [t["outcome"] for t in mail["tests"]] == ["passed", "failed"]
+    assert by["Orders are printed."]["implemented_by"] == "none"
+    assert by["Orders are printed."]["explanation"] == "No printer is known."
+    assert by["Orders glow."]["implemented_by"] == "none"
+    assert by["Orders glow."]["explanation"] is None
+    assert [n["sentence"] for n in report["not_implemented"]] == [
+        "Orders are printed.",
+        "Orders glow.",
+    ]
+    markdown = render_markdown(report)
+    assert "Sentences implemented by the model: 1." in markdown
+    assert "extension `mail`" in markdown
+    assert "The model: No printer is known." in markdown
+    assert "write tests/test_order.py: protected" in markdown
