@@ -312,7 +312,7 @@ def _verdict_error(
     )
     if rounds:
         why = f" after {rounds} repair round{'s' if rounds != 1 else ''}"
-    elif (run.params or {}).get("engine") != "llm":
+    elif (run.params or {}).get("engine") not in {"llm", "hybrid"}:
         why = " (the template engine does not repair; see the report)"
     else:
         why = ""

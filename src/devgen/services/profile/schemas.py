@@ -37,10 +37,11 @@ class Language(StrEnum):
 
 
 class Engine(StrEnum):
-    """Generation engines: the offline template engine or an LLM endpoint."""
+    """Generation engines: the offline template engine, an LLM endpoint, or both (hybrid)."""
 
     template = "template"
     llm = "llm"
+    hybrid = "hybrid"
 
 
 class ProgrammingLanguage(StrEnum):

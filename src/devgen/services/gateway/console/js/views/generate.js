@@ -132,7 +132,8 @@ export async function render(main, _route, shell) {
     try {
       const answer = await post("/api/v1/codegen/analyze", {
         requirement: requirement.value,
-        engine: engineSelect.value,
+        // The hybrid engine generates with the template analyst's spec.
+        engine: engineSelect.value === "llm" ? "llm" : "template",
       });
       fill(
         result,

@@ -11,7 +11,7 @@ const THEMES = [
   ["dark", "Dark"],
 ];
 const LANGUAGES = { en: "English", fr: "Français", de: "Deutsch", es: "Español", it: "Italiano", pt: "Português", ja: "日本語", zh: "中文" };
-const ENGINES = ["template", "llm"];
+const ENGINES = ["template", "llm", "hybrid"];
 
 export async function render(main, _route, shell) {
   const me = account.me;
