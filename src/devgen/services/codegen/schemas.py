@@ -189,6 +189,18 @@ class ExtensionRead(BaseModel):
     tests: list[str] = Field(description="pytest node ids of the model's tests for it")
 
 
+class ExtensionIn(_Request):
+    """An extension as the generation returned it (see :class:`ExtensionRead`)."""
+
+    sentence: str = Field(max_length=2000)
+    reason: str = Field(default="", max_length=2000)
+    status: Literal["implemented", "not_implemented"]
+    explanation: str = Field(default="", max_length=20_000)
+    name: str = Field(default="", max_length=41, pattern=r"^([a-z][a-z0-9_]*)?$")
+    files: list[str] = Field(default_factory=list, max_length=20)
+    tests: list[str] = Field(default_factory=list, max_length=500)
+
+
 class RefusalRead(BaseModel):
     """A change the model asked for that was refused."""
 
@@ -303,8 +315,8 @@ class RepairRequest(_Request):
     protected: dict[str, str] | None = Field(
         default=None, description="engine `hybrid`: path → SHA-256 from the generation"
     )
-    extensions: list[dict[str, Any]] | None = Field(
-        default=None, description="engine `hybrid`: the generation's extensions"
+    extensions: list[ExtensionIn] | None = Field(
+        default=None, max_length=200, description="engine `hybrid`: the generation's extensions"
     )
     requirement: LongText | None = None
 

@@ -501,7 +501,7 @@ async def _repair_hybrid(
             body.files,
             meter=meter,
             protected=body.protected or {},
-            extensions=[Extension.from_dict(e) for e in body.extensions or []],
+            extensions=[Extension.from_dict(e.model_dump()) for e in body.extensions or []],
             failures=[Failure(f.test, f.file, f.message) for f in body.failures],
             output=body.output,
             requirement=body.requirement,
