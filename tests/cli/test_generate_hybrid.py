@@ -83,6 +83,9 @@ def test_hybrid_generation_implements_the_sentence_and_repairs_the_first_answer(
     assert rounds[0]["changed"] == [f"app/extensions/{extension}.py"]
     assert rounds[0]["refused"] == []
     assert report["tests"]["all_passed"] is True
+    guarded = report["protected_tests"]
+    assert guarded["total"] > 10
+    assert guarded["passed"] == guarded["total"], guarded["not_passed"]
     ran = {r["id"] for r in report["tests"]["results"]}
     template_tests = [s for s in report["sentences"] if s["implemented_by"] == "template"]
     assert all(t["id"] in ran for s in template_tests for t in s["tests"])

@@ -196,6 +196,24 @@ def summarize_sentences(
     return sentences
 
 
+def _protected_tests(
+    template_tests: list[str] | None, results: list[Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """Whether every test the template wrote (protected from the model) ran and passed."""
+    if template_tests is None:
+        return None
+    outcomes = {str(r.get("id")): r.get("outcome") for r in results}
+    # A parametrised test reports as ``id[param]``: any of its cases counts.
+    for result_id, outcome in list(outcomes.items()):
+        outcomes.setdefault(result_id.split("[", 1)[0], outcome)
+    not_passed = [t for t in template_tests if outcomes.get(t) != "passed"]
+    return {
+        "total": len(template_tests),
+        "passed": len(template_tests) - len(not_passed),
+        "not_passed": [{"id": t, "outcome": outcomes.get(t, "not_run")} for t in not_passed],
+    }
+
+
 def _story_text(story: Mapping[str, Any]) -> str:
     return f"As a {story.get('as_a')}, I want {story.get('i_want')} so that {story.get('so_that')}."
 
@@ -216,8 +234,10 @@ def build_report(
     timings: list[Mapping[str, Any]],
     files: Iterable[str],
     extensions: list[Mapping[str, Any]] | None = None,
+    template_tests: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The report as JSON-ready data (``extensions``: the hybrid engine's, when it ran)."""
+    """The report as JSON-ready data (``extensions``, ``template_tests``: the hybrid
+    engine's, when it ran)."""
     results = list((test_run or {}).get("results") or [])
     criteria = map_criteria(user_stories, results)
     statuses = [criterion["status"] for criterion in criteria]
@@ -252,6 +272,7 @@ def build_report(
                 for e in extensions or []
             )
         ],
+        "protected_tests": _protected_tests(template_tests, results),
         "sentences": summarize_sentences(
             rules, (spec or {}).get("not_implemented") or [], extensions, results
         ),
@@ -333,6 +354,13 @@ def _summary(report: Mapping[str, Any]) -> list[str]:
             ),
         )
         lines.append("")
+    guarded = report.get("protected_tests")
+    if guarded:
+        lines += [
+            f"- Template tests (protected from the model): {guarded['passed']} of "
+            f"{guarded['total']} passed.",
+            "",
+        ]
     by_model = [s for s in report.get("sentences") or [] if s.get("implemented_by") == "model"]
     if by_model:
         lines += ["### Implemented by the model (hybrid engine)", ""]

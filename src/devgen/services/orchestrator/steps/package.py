@@ -71,6 +71,7 @@ async def report_for(context: StepContext, files: dict[str, str]) -> dict[str, A
         timings=timings,
         files=files,
         extensions=await context.input("extensions", None),
+        template_tests=await context.input("template_tests", None),
     )
 
 
