@@ -94,3 +94,35 @@ def test_hybrid_generation_implements_the_sentence_and_repairs_the_first_answer(
     first = next(r.prompt for r in standin.requests if "extension module" in r.system)
     assert requirement.read_text("utf-8").splitlines()[0] in first
     assert "User stories and acceptance criteria:" in first
+
+
+def test_a_repair_round_that_weakens_protected_tests_is_refused_and_spent(
+    devgen: Devgen, standin: LLMStandIn, tmp_path: Path
+) -> None:
+    conversation = Recording.named("helpdesk-sla-greedy-repair")
+    standin.replay(conversation)
+
+    result = devgen(
+        "generate", str(ROOT / conversation.example), "--engine", "hybrid", "--out", "out"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert conversation.done, conversation.mismatches
+    report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    first, second = report["repair"]["rounds"]
+    assert {(r["action"], r["path"]) for r in first["refused"]} == {
+        ("delete", "tests/test_rules_incident.py"),
+        ("write", "tests/test_incident.py"),
+        ("write", "tests/test_ext_page_on_call.py"),
+    }
+    assert first["changed"] == []
+    assert first["passed"] is False
+    assert second["refused"] == []
+    assert second["passed"] is True
+    # What the template wrote is what was tested and shipped.
+    assert (tmp_path / "out" / "tests/test_rules_incident.py").is_file()
+    assert "factory.incident_payload()" in (tmp_path / "out" / "tests/test_incident.py").read_text()
+    assert report["protected_tests"]["passed"] == report["protected_tests"]["total"]
+    assert "delete tests/test_rules_incident.py: protected" in (
+        tmp_path / "out" / "REPORT.md"
+    ).read_text("utf-8")
