@@ -16,6 +16,7 @@ is spent on it.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,7 +36,6 @@ from devgen.services.codegen.engines.hybrid.protection import (
     Refusal,
     broken_protection,
     check_write,
-    extension_of,
     hashes,
     module_path,
     test_path,
@@ -56,6 +56,7 @@ log = structlog.get_logger(__name__)
 GENERATOR_NAME = "devgen-hybrid-engine"
 GENERATOR_VERSION = "1.0.0"
 _FAILURES_CHARS = 20_000
+_MENTION = re.compile(r"(?:app/extensions/|tests/test_ext_)(?P<name>[a-z][a-z0-9_]{0,40})\.py")
 
 
 @dataclass(frozen=True)
@@ -382,11 +383,7 @@ def _failing_extensions(
     """The extensions the failures name; every implemented one when they name none."""
     implemented = [e for e in extensions if e.status == "implemented" and e.name]
     texts = [output, *(f"{f.test or ''} {f.file or ''} {f.message}" for f in failures)]
-    named = {
-        name
-        for text in texts
-        for word in text.replace("::", " ").replace(":", " ").split()
-        if (name := extension_of(word.strip("\"'(),")))
-    }
+    # Tracebacks name files with the sandbox's prefix (/workspace/app/...): search, not match.
+    named = {m.group("name") for text in texts for m in _MENTION.finditer(text)}
     chosen = [e for e in implemented if e.name in named]
     return chosen or implemented
