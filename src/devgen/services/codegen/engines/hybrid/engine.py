@@ -164,7 +164,7 @@ class HybridEngine:
         job = functools.partial(
             render_template, spec, language=language, template=template, extensions=True
         )
-        base = await anyio.to_thread.run_sync(job, limiter=self.llm._limiter)
+        base = await anyio.to_thread.run_sync(job, limiter=self.llm.limiter)
         protected = hashes(base.files)
         files = dict(base.files)
         spec_data = spec_for_prompt(spec)
@@ -370,7 +370,7 @@ class HybridEngine:
             return {}
         job = functools.partial(finish, files, openapi_path=None)
         try:
-            result: dict[str, str] = await anyio.to_thread.run_sync(job, limiter=self.llm._limiter)
+            result: dict[str, str] = await anyio.to_thread.run_sync(job, limiter=self.llm.limiter)
         except PostprocessError as exc:
             log.warning("hybrid_layout_failed", error=str(exc)[:500])
             return files

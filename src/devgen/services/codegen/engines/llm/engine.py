@@ -168,6 +168,11 @@ class LLMEngine:
         self._limiter = limiter
 
     @property
+    def limiter(self) -> CapacityLimiter | None:
+        """The worker-thread limiter CPU-bound steps (ruff, rendering) run under."""
+        return self._limiter
+
+    @property
     def prices(self) -> Prices:
         """The configured prices."""
         return Prices(self.settings.llm_price_input_per_1k, self.settings.llm_price_output_per_1k)
