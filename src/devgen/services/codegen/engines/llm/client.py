@@ -110,13 +110,14 @@ class _StructuredRefused(Exception):
     """The endpoint answered 400 to the structured-output parameters."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Call:
     """One call's request and what the budget needs to charge a failed attempt."""
 
     body: dict[str, Any]
     headers: dict[str, str]
     meter: Meter
+    prompt_chars: int
     prompt_tokens: int  # estimated
     allowed_output: int
     on_progress: ProgressCallback | None
@@ -302,6 +303,7 @@ class LLMClient:
             body=body,
             headers=self.protocol.headers(self.config.api_key),
             meter=meter,
+            prompt_chars=prompt_chars,
             prompt_tokens=estimate_tokens(prompt_chars),
             allowed_output=allowed,
             on_progress=on_progress or _progress_listener.get(),
@@ -343,7 +345,18 @@ class LLMClient:
         call.meter.record_failure(input_tokens, output)
         log.info("llm_failed_call_billed", reason=reason, input=input_tokens, output=output)
 
+    def _refit(self, call: _Call) -> None:
+        """Shrink a retry to what the budget has left after a billed failure (or refuse it)."""
+        allowed = call.meter.allowance(call.prompt_chars, call.allowed_output)
+        if allowed < call.allowed_output:
+            call.allowed_output = allowed
+            for key in ("max_tokens", "max_completion_tokens"):
+                if key in call.body:
+                    call.body[key] = allowed
+
     async def _attempt(self, call: _Call) -> Completion:
+        if call.meter.usage.billed_failures:
+            self._refit(call)
         trial = self.breaker.state is BreakerState.half_open
         self.breaker.before_call()
         try:

@@ -153,6 +153,7 @@ class StreamReader:
     reasoning_tokens: int = 0
     structured: bool = False
     done: bool = False
+    final_usage: bool = False  # the stream's closing usage arrived (not only message_start's)
 
     @property
     def chars(self) -> int:
@@ -177,6 +178,7 @@ class StreamReader:
         if isinstance(usage, dict):  # the last chunk, with stream_options.include_usage
             self.input_tokens = _int(usage.get("prompt_tokens"))
             self.output_tokens = _int(usage.get("completion_tokens"))
+            self.final_usage = self.output_tokens is not None
             details = usage.get("completion_tokens_details")
             if isinstance(details, dict):
                 self.reasoning_tokens = _int(details.get("reasoning_tokens")) or 0
@@ -227,7 +229,7 @@ class StreamReader:
             usage = data.get("usage") or {}
             # message_delta's usage is cumulative: it replaces message_start's counts.
             if (tokens := _int(usage.get("output_tokens"))) is not None:
-                self.output_tokens = tokens
+                self.output_tokens, self.final_usage = tokens, True
             if (tokens := _int(usage.get("input_tokens"))) is not None:
                 self.input_tokens = tokens
         elif kind == "message_stop":
@@ -242,8 +244,11 @@ class StreamReader:
         refusal = "".join(self.refusal)
         if refusal:
             stop = "refusal"
-        estimated = self.input_tokens is None or self.output_tokens is None
-        output = self.output_tokens if self.output_tokens is not None else _estimated(text)
+        estimated = self.input_tokens is None or not self.final_usage
+        output = self.output_tokens or 0
+        if not self.final_usage:
+            # Cut before the closing usage (message_start says 1): count what arrived.
+            output = max(output, _estimated(text) if text else 0)
         return Completion(
             text=text,
             input_tokens=self.input_tokens or 0,
