@@ -318,17 +318,20 @@ async def test_a_cut_off_answer_is_continued_not_asked_again(
 
 
 async def test_an_answer_cut_beyond_the_continuations_is_asked_again_shorter(
-    standin: LLMStandIn, client: LLMClient
+    standin: LLMStandIn, provider: str
 ) -> None:
+    client = LLMClient.from_settings(llm_settings(standin, provider, llm_max_continuations=1))
     standin.script(
         replies.cut_off("```python\nx = 1\n"),
         replies.cut_off("y = 2\n"),
         replies.fenced("x = 1"),
     )
 
-    assert await _ask_file(client, continuations=1) == "x = 1\n"
+    assert await _ask_file(client) == "x = 1\n"
+    await client.aclose()
 
     assert standin.count == 3
+    assert standin.requests[1].last_user == CONTINUE_PROMPT
     assert "more concisely" in standin.requests[2].last_user
 
 

@@ -142,6 +142,7 @@ class ClientConfig:
     stream_idle_seconds: float = 30.0
     reasoning: bool = False
     structured_output: bool = False
+    max_continuations: int = 2
 
     @classmethod
     def from_settings(cls, settings: LLMSettings) -> ClientConfig:
@@ -162,6 +163,7 @@ class ClientConfig:
             stream_idle_seconds=settings.llm_stream_idle_seconds,
             reasoning=settings.reasoning,
             structured_output=settings.structured_output,
+            max_continuations=settings.llm_max_continuations,
         )
 
 

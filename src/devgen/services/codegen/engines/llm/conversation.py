@@ -33,7 +33,6 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_CONTINUATIONS = 2
 CONTINUE_PROMPT = (
     "Your answer was cut off at the output limit. Continue it exactly where it stopped: "
     "do not repeat anything already written, do not start a new code block, and do not "
@@ -89,7 +88,7 @@ async def ask(
     max_tokens: int,
     what: str,
     schema: Schema | None = None,
-    continuations: int = DEFAULT_CONTINUATIONS,
+    continuations: int | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> T:
     """``read(answer)`` of the first answer it accepts, asking at most ``retries`` more times.
@@ -98,8 +97,11 @@ async def ask(
     the conversation and the model is asked again; after the last attempt
     :class:`LLMOutputError` says what was wrong with the final answer. ``schema`` asks
     for JSON through the endpoint's structured output where it has one. See the module
-    docstring for cut-off answers and refusals.
+    docstring for cut-off answers and refusals; ``continuations`` defaults to the
+    client's ``max_continuations`` (``DEVGEN_LLM_MAX_CONTINUATIONS``).
     """
+    if continuations is None:
+        continuations = client.config.max_continuations
     messages = [Message("user", prompt)]
     problem: OutputProblem | None = None
     refused = False
