@@ -25,12 +25,12 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from devgen.cli.follow import RunFollower
 from devgen.cli.output import err, fail, out, run
 from devgen.cli.runs import TERMINAL, Platform, Server, connect, step_line, tests_line
 
 REPORT_FILES = ("REPORT.md", "report.json")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_IMPLEMENTED = 0, 1, 2, 3
-_POLL_SECONDS = 0.25
 
 
 def _read_requirement(requirement: str | None, spec: Path | None) -> dict[str, Any]:
@@ -175,8 +175,8 @@ async def _analysis(platform: Platform, step: dict[str, Any]) -> dict[str, Any]:
 async def _follow(platform: Platform, run_id: str, analysis: dict[str, Any]) -> dict[str, Any]:
     reported: set[str] = set()
     with err.status("starting…", spinner="dots") as status:
-        while True:
-            current: dict[str, Any] = await platform.data("GET", f"/api/v1/runs/{run_id}")
+
+        async def show(current: dict[str, Any]) -> None:
             for step in [*current["steps"], *current.get("compensations", [])]:
                 if step["state"] in TERMINAL | {"skipped"} and step["id"] not in reported:
                     reported.add(step["id"])
@@ -191,9 +191,8 @@ async def _follow(platform: Platform, run_id: str, analysis: dict[str, Any]) -> 
                             analysis["extensions"] = extensions
             running = [s["step"] for s in current["steps"] if s["state"] in {"running", "retrying"}]
             status.update(f"{', '.join(running) or current['state']}…")
-            if current["state"] in TERMINAL:
-                return current
-            await asyncio.sleep(_POLL_SECONDS)
+
+        return await RunFollower(platform, run_id, on_run=show, on_status=status.update).follow()
 
 
 async def _default_engine(platform: Platform) -> str:

@@ -60,6 +60,8 @@ TEMPLATES: dict[str, TemplateInfo] = {
         ),
         generates=(
             "app/: main, config, db, models, schemas, routers per entity, auth when required",
+            "production basics: settings checked at start (pydantic-settings), JSON request "
+            "logs with request ids, /health and /ready, CORS from settings, a body limit",
             "migrations/: Alembic, an initial revision matching the models, run at start-up",
             "CRUD routes with offset/limit pagination, filters, sorting, 404/409/422 handling",
             "app/rules.py: one function per business rule, called from the routers' hooks",
@@ -212,8 +214,12 @@ _SHARED_FILES = (
     "alembic.ini",
     "app/__init__.py",
     "app/config.py",
+    "app/cors.py",
     "app/db.py",
+    "app/health.py",
     "app/integrity.py",
+    "app/limits.py",
+    "app/logs.py",
     "app/main.py",
     "app/models.py",
     "app/params.py",
@@ -232,8 +238,12 @@ _SHARED_FILES = (
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/factories.py",
+    "tests/test_body_limit.py",
+    "tests/test_cors.py",
     "tests/test_health.py",
     "tests/test_migrations.py",
+    "tests/test_request_logs.py",
+    "tests/test_settings.py",
 )
 
 
