@@ -23,6 +23,7 @@ from devgen.services.orchestrator.steps.base import StepContext, StepError
 EXECUTE_PATH = "/api/v1/execute"
 EXECUTION_PATH = "/api/v1/executions/{id}"
 CANCEL_PATH = "/api/v1/executions/{id}/cancel"
+ENVIRONMENT = testruns.ENVIRONMENT
 _FINISHED = frozenset({"finished"})
 _NOT_A_RESULT = frozenset({"internal_error", "killed"})
 _SLACK_SECONDS = 60.0
