@@ -34,6 +34,7 @@ import httpx
 
 from devgen.kit.logging import configure_logging
 from devgen.kit.settings import CoreSettings, DatabaseSettings, RateLimitSettings, Settings
+from devgen.kit.testruns import pytest_command
 from devgen.runtime.allinone import build_platform
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -70,10 +71,9 @@ async def _run(
 def _baseline(project: bytes) -> float:
     """Seconds to run the project's tests directly: same command, no platform."""
     with tempfile.TemporaryDirectory(prefix="devgen-bench-baseline-") as directory:
-        zipfile.ZipFile(io.BytesIO(project)).extractall(directory)
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        command += ["-p", "pytest_cov", "--junitxml=junit.xml", "--cov=app"]
-        command += ["--cov-report=xml:coverage.xml"]
+        archive = zipfile.ZipFile(io.BytesIO(project))
+        archive.extractall(directory)
+        command = pytest_command(archive.namelist(), python=sys.executable)
         # Only the plugin the project's tests use: this virtualenv has the whole
         # dev toolbox (hypothesis, schemathesis, xdist, ...), whose loading would
         # double the baseline; the sandbox's python-service environment is lean.

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from devgen.services.codegen.engines.mutation import disable_rule
-from devgen.services.codegen.engines.verify import run_tests
+from tests.project_checks import run_tests
 
 
 def disable(root: Path, path: str, old: str, new: str) -> None:

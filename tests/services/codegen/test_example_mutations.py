@@ -15,8 +15,8 @@ import pytest
 
 from devgen.services.codegen.engines import generate
 from devgen.services.codegen.engines.context import build_project
-from devgen.services.codegen.engines.verify import check_project
 from devgen.services.codegen.spec import ServiceSpec, validate_spec
+from tests.project_checks import check_project
 from tests.services.codegen.mutations import assert_disabling_fails_a_named_test
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

@@ -18,9 +18,9 @@ from devgen.services.codegen.engines.llm import (
     LLMUnavailableError,
     analyze_with_llm,
 )
-from devgen.services.codegen.engines.verify import check_project
 from devgen.services.codegen.spec import validate_spec
 from tests.llm_standin import LLMStandIn, replies
+from tests.project_checks import check_project
 from tests.services.codegen.llm_support import (
     BROKEN_MAIN,
     MAIN,

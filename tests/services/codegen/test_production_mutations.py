@@ -14,7 +14,7 @@ import pytest
 from devgen.services.codegen.analyst import analyze
 from devgen.services.codegen.engines import generate
 from devgen.services.codegen.engines.testplan import API_TOKEN_TEST, PRODUCTION_TESTS
-from devgen.services.codegen.engines.verify import check_project, run_tests
+from tests.project_checks import check_project, run_tests
 from tests.services.codegen.mutations import disable
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

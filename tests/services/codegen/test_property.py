@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devgen.services.codegen.engines import generate
-from devgen.services.codegen.engines.verify import check_project
 from devgen.services.codegen.spec import ServiceSpec, validate_spec
+from tests.project_checks import check_project
 
 ENTITY_NAMES = ["book", "person", "category", "box", "status_report", "order_line"]
 FIELD_PREFIXES = ["label", "x", "a_long_field_name_that_wraps_the_line"]

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from devgen.services.codegen.engines import generate
-from devgen.services.codegen.engines.verify import check_project, run_tests
 from devgen.services.codegen.spec import validate_spec
+from tests.project_checks import check_project, run_tests
 from tests.services.codegen.mutations import disable
 
 SPECS = Path(__file__).parent / "rule_specs"

@@ -16,8 +16,8 @@ import pytest
 from devgen.services.codegen.engines import generate
 from devgen.services.codegen.engines.context import build_project
 from devgen.services.codegen.engines.mutation import MutationError, disable_rule
-from devgen.services.codegen.engines.verify import check_project, run_tests
 from devgen.services.codegen.spec import ServiceSpec, validate_spec
+from tests.project_checks import check_project, run_tests
 from tests.services.codegen.mutations import assert_disabling_fails_a_named_test
 
 SPECS = Path(__file__).parent / "rule_specs"

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devgen.services.codegen.engines import generate
-from devgen.services.codegen.engines.verify import check_project
 from devgen.services.codegen.spec import ServiceSpec, validate_spec
+from tests.project_checks import check_project
 
 EXAMPLES = int(os.environ.get("DEVGEN_PROPERTY_EXAMPLES", "5"))
 

@@ -9,7 +9,7 @@ import pytest
 
 from devgen.services.codegen.analyst import analyze
 from devgen.services.codegen.engines import generate
-from devgen.services.codegen.engines.verify import check_project
+from tests.project_checks import check_project
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from devgen.kit.testruns import coverage_sources, pytest_command
 from devgen.services.codegen.validation import (
     ReportError,
     Severity,
@@ -16,12 +17,7 @@ from devgen.services.codegen.validation import (
     parse_junit,
     static_diagnostics,
 )
-from devgen.services.codegen.validation.sandbox import (
-    SandboxLimits,
-    coverage_sources,
-    execute_request,
-    pytest_command,
-)
+from devgen.services.codegen.validation.sandbox import SandboxLimits, execute_request
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="1" skipped="1"

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import pytest
 
+from devgen.kit import testruns
+from devgen.kit.testruns import ReportError, failures_of
 from devgen.services.orchestrator.report import (
     build_report,
     map_criteria,
     render_markdown,
     summarize_rules,
 )
-from devgen.services.orchestrator.testresults import (
-    ReportError,
-    failures_of,
-    parse_coverage,
-    parse_junit,
-    summarise,
-)
+
+
+def parse_junit(raw: bytes, files: list[str] | tuple[str, ...] = ()) -> list[dict]:
+    """The junit report's tests as the test step's output holds them."""
+    return [result.as_output() for result in testruns.parse_junit(raw, files)]
+
+
+def parse_coverage(raw: bytes, files: list[str]) -> dict:
+    """The coverage report as the test step's output holds it."""
+    return testruns.parse_coverage(raw, files).as_output()
+
+
+def summarise(execution: dict, files: list[str]) -> dict:
+    """The test step's output for ``execution``."""
+    return testruns.summarise(execution, files).as_output()
+
 
 JUNIT = b"""<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="4">

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from devgen.services.storage.benchmark import compare, sign_up, store_artifact
+from bench.storage_writes import compare, sign_up, store_artifact
+
 from tests.services.storage.support import FILES
 
 

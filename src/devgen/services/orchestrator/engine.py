@@ -42,7 +42,7 @@ from devgen.services.orchestrator import leases, lifecycle, metrics
 from devgen.services.orchestrator.calls import CallFailed, CredentialSource, ServiceCaller
 from devgen.services.orchestrator.events import EventType, record
 from devgen.services.orchestrator.models import Run, Task
-from devgen.services.orchestrator.outputs import OutputStore
+from devgen.services.orchestrator.outputs import OutputCache, OutputStore
 from devgen.services.orchestrator.settings import OrchestratorSettings
 from devgen.services.orchestrator.states import TERMINAL, State, is_terminal
 from devgen.services.orchestrator.steps.base import (
@@ -139,6 +139,8 @@ class RunEngine:
         self._traces: dict[uuid.UUID, tuple[str | None, str]] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._removal_not_before: dict[uuid.UUID, float] = {}
+        # One per process: a step reads what an earlier step of its run stored here.
+        self._outputs = OutputCache()
 
     async def start(self) -> None:
         """Start claiming and heartbeating in the background."""
@@ -455,7 +457,9 @@ class RunEngine:
             await self._cancel_leftovers(run, task)
             return _Stop("the run is stopping")
         services = ServiceCaller(self._clients, self._credentials, run.tenant_id, run.user_id)
-        store = OutputStore(services, self._settings.orchestrator_inline_output_bytes)
+        store = OutputStore(
+            services, self._settings.orchestrator_inline_output_bytes, self._outputs
+        )
         definition = lifecycle.step_definition(run, task.step)
         options: Any = NoOptions()
         bindings: dict[str, list[str]] = {}

@@ -12,12 +12,18 @@ attempt; a step taken over after a crash finds its earlier upload by that
 label instead of storing the value twice. Once the run has ended, every
 upload labelled with it is deleted (:meth:`OutputStore.remove_run`): the
 artifact is what stays.
+
+The project's files are handed along once: ``generate`` stores them, and
+``validate``, ``test`` and ``package`` in the same process read them from
+the :class:`OutputCache` (keyed by SHA-256, so what comes out is what went
+in) instead of downloading them again each; another replica downloads once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from typing import Any
 
 import httpx
@@ -28,6 +34,8 @@ REF_MARKER = "storage:file"
 FILES_PATH = "/api/v1/files"
 RUN_LABEL = "devgen-run"
 KEY_LABEL = "devgen-output"
+CACHE_BYTES = 64 * 1024 * 1024
+"""How much of the outputs it stored or read lately one process keeps at hand."""
 
 
 def is_ref(value: Any) -> bool:
@@ -49,12 +57,41 @@ def _multipart(name: str, body: bytes, labels: dict[str, str]) -> tuple[bytes, s
     return request.read(), request.headers["Content-Type"]
 
 
+class OutputCache:
+    """The encoded outputs this process stored or read lately, by SHA-256, least recent out."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self._max_bytes = max_bytes
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+
+    def get(self, digest: str) -> bytes | None:
+        """The body whose SHA-256 is ``digest``, when it is at hand."""
+        body = self._bodies.get(digest)
+        if body is not None:
+            self._bodies.move_to_end(digest)
+        return body
+
+    def put(self, digest: str, body: bytes) -> None:
+        """Keep ``body`` (evicting the least recently used beyond the budget)."""
+        if digest in self._bodies or len(body) > self._max_bytes:
+            return
+        self._bodies[digest] = body
+        self._size += len(body)
+        while self._size > self._max_bytes:
+            _, evicted = self._bodies.popitem(last=False)
+            self._size -= len(evicted)
+
+
 class OutputStore:
     """Puts large output values into storage and reads them back."""
 
-    def __init__(self, services: ServiceCaller, inline_bytes: int) -> None:
+    def __init__(
+        self, services: ServiceCaller, inline_bytes: int, cache: OutputCache | None = None
+    ) -> None:
         self._services = services
         self._inline_bytes = inline_bytes
+        self._cache = cache if cache is not None else OutputCache(0)
 
     async def externalise(self, output: dict[str, Any], *, run_id: str, key: str) -> dict[str, Any]:
         """``output`` with each too-large value replaced by a reference."""
@@ -71,6 +108,9 @@ class OutputStore:
         """The value behind a reference (anything else as it is)."""
         if not is_ref(value):
             return value
+        kept = self._cache.get(value["sha256"])
+        if kept is not None:
+            return json.loads(kept)
         response = await self._services.request(
             "storage", "GET", f"{FILES_PATH}/{value['file_id']}/content"
         )
@@ -86,6 +126,7 @@ class OutputStore:
             raise CallFailed(
                 "storage", 200, "OUTPUT_CORRUPT", "A stored step output changed.", retryable=False
             )
+        self._cache.put(value["sha256"], response.content)
         return json.loads(response.content)
 
     async def remove_run(self, run_id: str) -> int:
@@ -124,6 +165,7 @@ class OutputStore:
         )
         for item in found or []:
             if item["sha256"] == digest:
+                self._cache.put(digest, body)
                 return _ref(item)
         content, content_type = _multipart(f"{key[:200]}.json", body, labels)
         stored = await self._services.call(
@@ -133,6 +175,7 @@ class OutputStore:
             content=content,
             headers={"Content-Type": content_type},
         )
+        self._cache.put(digest, body)
         return _ref(stored)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
+from devgen.kit.testruns import pytest_command
 from devgen.services.codegen.analyst import analyze
 from devgen.services.codegen.engines import generate
 from tests.services.executor.api.conftest import Execute
@@ -20,15 +21,7 @@ async def test_a_generated_service_passes_its_tests_with_junit_and_coverage(
     response = await execute(
         environment="python-service",
         files=project.files,
-        command=[
-            "python",
-            "-m",
-            "pytest",
-            "-q",
-            "--junitxml=junit.xml",
-            "--cov=app",
-            "--cov-report=xml",
-        ],
+        command=pytest_command(list(project.files)),
         collect=["junit.xml", "coverage.xml"],
         wait=True,
     )

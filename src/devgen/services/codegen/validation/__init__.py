@@ -2,12 +2,11 @@
 
 - :mod:`.static` — compile every ``.py`` file, ``ruff check``/``ruff format --check`` and
   bandit, locally (the tools read the code; nothing in it runs here);
-- :mod:`.reports` — junit and coverage XML into per-test results and a percentage (pure);
-- :mod:`.sandbox` — the run of the project's tests through the executor service.
+- :mod:`.sandbox` — the run of the project's tests through the executor service (the
+  command, and the reading of junit and coverage, are :mod:`devgen.kit.testruns`').
 """
 
-from devgen.services.codegen.validation.diagnostics import Diagnostic, Severity
-from devgen.services.codegen.validation.reports import (
+from devgen.kit.testruns import (
     CoverageReport,
     ReportError,
     TestOutcome,
@@ -15,6 +14,7 @@ from devgen.services.codegen.validation.reports import (
     parse_coverage,
     parse_junit,
 )
+from devgen.services.codegen.validation.diagnostics import Diagnostic, Severity
 from devgen.services.codegen.validation.sandbox import (
     SandboxLimits,
     TestRun,

@@ -1,9 +1,9 @@
 """The project's own tests, run by the executor service in its sandbox.
 
-The call (``POST /api/v1/execute``) follows the executor's contract: the
-``python-service`` environment (FastAPI, SQLAlchemy, pydantic, httpx, pytest, pytest-cov),
-the files, a pytest command writing ``junit.xml`` and ``coverage.xml``, ``collect`` for
-those two files and ``wait: true``. The answer is the execution (``status``,
+The call (``POST /api/v1/execute``) is the one :mod:`devgen.kit.testruns` builds for
+every test run of a generated project (the same pytest command, junit and coverage
+flags as the orchestrator's ``test`` step), with ``wait: true``; the answer is read by
+the same :func:`~devgen.kit.testruns.summarise`. The answer is the execution (``status``,
 ``verdict``, ``exit_code``, ``result.stdout/stderr``, ``result.files`` with each file's
 ``status``, ``encoding`` and ``content``); when it has not finished yet (202, or status
 ``queued``/``running`` because ``wait`` has a cap) it is polled at ``/executions/{id}``.
@@ -13,8 +13,6 @@ means the step is *skipped*, said so in a diagnostic, never a failure of the val
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,28 +22,18 @@ from typing import Any
 import anyio
 import structlog
 
+from devgen.kit import testruns
 from devgen.kit.client import ServiceClient, ServiceClients
 from devgen.kit.errors import ServiceUnavailable
-from devgen.services.codegen.files import is_test_file
+from devgen.kit.testruns import CoverageReport, TestResult
 from devgen.services.codegen.validation.diagnostics import Diagnostic, Severity
-from devgen.services.codegen.validation.reports import (
-    CoverageReport,
-    ReportError,
-    TestOutcome,
-    TestResult,
-    parse_coverage,
-    parse_junit,
-)
 
 log = structlog.get_logger(__name__)
 
 EXECUTE_PATH = "/api/v1/execute"
 EXECUTION_PATH = "/api/v1/executions/{id}"
-JUNIT_FILE = "junit.xml"
-COVERAGE_FILE = "coverage.xml"
 _FINISHED = {"finished"}
 _POLL_SECONDS = 0.5
-_OUTPUT_CHARS = 20_000
 
 
 class TestStatus(StrEnum):
@@ -84,47 +72,20 @@ class TestRun:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def coverage_sources(paths: list[str]) -> list[str]:
-    """What ``--cov`` measures: the top-level packages and modules that are not tests."""
-    sources = set()
-    for path in paths:
-        if not path.endswith(".py") or is_test_file(path):
-            continue
-        head = path.split("/", 1)[0]
-        sources.add(head.removesuffix(".py") if "/" not in path else head)
-    return sorted(s for s in sources if s.isidentifier())
-
-
-def pytest_command(paths: list[str]) -> list[str]:
-    """The pytest command run in the sandbox: quiet, junit always, coverage when there is code."""
-    command = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={JUNIT_FILE}"]
-    sources = coverage_sources(paths)
-    if sources:
-        command += [
-            "-p",
-            "pytest_cov",
-            *(f"--cov={s}" for s in sources),
-            f"--cov-report=xml:{COVERAGE_FILE}",
-        ]
-    return command
-
-
 def execute_request(
     files: Mapping[str, str], *, environment: str, limits: SandboxLimits
 ) -> dict[str, Any]:
     """The body of ``POST /api/v1/execute`` for the project's tests."""
-    return {
-        "environment": environment,
-        "files": dict(files),
-        "command": pytest_command(list(files)),
-        "collect": [JUNIT_FILE, COVERAGE_FILE],
-        "limits": {
+    return testruns.execute_body(
+        files,
+        environment=environment,
+        limits={
             "wall_time_s": limits.wall_time_s,
             "cpu_time_s": limits.cpu_time_s,
             "memory_bytes": limits.memory_bytes,
         },
-        "wait": True,
-    }
+        wait=True,
+    )
 
 
 def skipped(reason: str) -> TestRun:
@@ -233,94 +194,32 @@ async def _wait_for(
     return {}
 
 
-def _result(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Where output and files are: the execution's ``result`` (the executor's shape), or itself."""
-    result = data.get("result")
-    return result if isinstance(result, dict) else data
-
-
-def _decoded(content: str, encoding: object) -> str:
-    if encoding == "base64":
-        return base64.b64decode(content, validate=True).decode("utf-8", "replace")
-    return content
-
-
-def collected_text(data: Mapping[str, Any], name: str) -> str | None:
-    """A collected file's text from the execution, None when it was not collected.
-
-    The executor answers ``result.files[name] = {status, size, encoding, content}``, the
-    content UTF-8 text or base64 (``encoding``); a plain string is taken as the text.
-    Only ``ok`` and ``truncated`` files have content.
-    """
-    entries = _result(data).get("files")
-    if not isinstance(entries, dict) or name not in entries:
-        return None
-    entry = entries[name]
-    if isinstance(entry, str):
-        return entry
-    if not isinstance(entry, dict) or entry.get("status", "ok") not in {"ok", "truncated"}:
-        return None
-    content = entry.get("content")
-    if not isinstance(content, str):
-        return None
-    try:
-        return _decoded(content, entry.get("encoding"))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _output(data: Mapping[str, Any]) -> str:
-    result = _result(data)
-    parts = []
-    for stream in ("stdout", "stderr"):
-        text = result.get(stream)
-        if isinstance(text, str):
-            try:
-                parts.append(_decoded(text, result.get(f"{stream}_encoding")))
-            except (binascii.Error, ValueError):
-                parts.append("(binary output)")
-    return "".join(parts)[-_OUTPUT_CHARS:]
-
-
 def interpret(data: Mapping[str, Any], paths: list[str]) -> TestRun:
     """The test step's outcome from an execution result (pure; tested on sample answers)."""
-    verdict = str(data.get("verdict") or "")
-    code = data.get("exit_code", _result(data).get("exit_code"))
-    exit_code = code if isinstance(code, int) else None
-    output = _output(data)
+    summary = testruns.summarise(data, paths)
     run = TestRun(
-        status=TestStatus.error, verdict=verdict or None, exit_code=exit_code, output=output
+        status=TestStatus.error,
+        results=summary.results,
+        coverage=summary.coverage,
+        verdict=summary.verdict,
+        exit_code=summary.exit_code,
+        output=summary.output,
     )
-    junit = collected_text(data, JUNIT_FILE)
-    if junit is not None:
-        try:
-            run.results = parse_junit(junit, known_files=paths)
-        except ReportError as exc:
-            run.diagnostics.append(_diagnostic(None, "tests", str(exc), Severity.error))
-    report = collected_text(data, COVERAGE_FILE)
-    if report is not None:
-        try:
-            run.coverage = parse_coverage(report, known_files=paths)
-        except ReportError as exc:
-            run.diagnostics.append(_diagnostic(None, "coverage", str(exc), Severity.warning))
-    bad = [r for r in run.results if r.outcome in {TestOutcome.failed, TestOutcome.error}]
+    for problem in summary.problems:
+        rule = "coverage" if problem.startswith("the coverage") else "tests"
+        severity = Severity.warning if rule == "coverage" else Severity.error
+        run.diagnostics.append(_diagnostic(None, rule, f"{rule}: {problem}", severity))
+    bad = summary.failing
     for result in bad:
         file = result.id.split("::", 1)[0]
         message = f"{result.id} {result.outcome.value}: {result.message}".rstrip(": ")
         run.diagnostics.append(_diagnostic(file, "tests", message, Severity.error))
-    if verdict not in {"succeeded", "failed"}:
-        reason = data.get("reason") or _result(data).get("detail")
-        run.reason = f"the run ended with verdict {verdict or 'unknown'}" + (
-            f": {reason}" if reason else ""
-        )
-        run.diagnostics.append(_diagnostic(None, "tests", f"tests: {run.reason}", Severity.error))
+    if summary.verdict not in {"succeeded", "failed"} or not summary.results:
+        run.reason = summary.problems[-1]
     elif bad:
         run.status, run.reason = TestStatus.failed, f"{len(bad)} of {len(run.results)} failed"
-    elif not run.results:
-        run.reason = f"no test results (pytest exit code {exit_code})"
-        run.diagnostics.append(_diagnostic(None, "tests", f"tests: {run.reason}", Severity.error))
-    elif exit_code not in (0, None):
-        run.reason = f"pytest exited with {exit_code} although every test passed"
+    elif summary.exit_code not in (0, None):
+        run.reason = f"pytest exited with {summary.exit_code} although every test passed"
         run.diagnostics.append(_diagnostic(None, "tests", f"tests: {run.reason}", Severity.error))
     else:
         run.status, run.reason = TestStatus.passed, f"{len(run.results)} passed"

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from devgen.kit.testruns import failures_of
 from devgen.services.orchestrator.steps.base import StepContext, StepOutcome
 from devgen.services.orchestrator.steps.generate import budget_or_fail
 from devgen.services.orchestrator.steps.testing import run_tests
 from devgen.services.orchestrator.steps.types import RepairOptions
-from devgen.services.orchestrator.testresults import failures_of
 
 REPAIR_PATH = "/api/v1/codegen/repair"
 

@@ -16,19 +16,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from devgen.kit import testruns
 from devgen.services.orchestrator.calls import CallFailed
 from devgen.services.orchestrator.steps.base import StepContext, StepError
-from devgen.services.orchestrator.testresults import (
-    COVERAGE_FILE,
-    JUNIT_FILE,
-    pytest_command,
-    summarise,
-)
 
 EXECUTE_PATH = "/api/v1/execute"
 EXECUTION_PATH = "/api/v1/executions/{id}"
 CANCEL_PATH = "/api/v1/executions/{id}/cancel"
-ENVIRONMENT = "python-service"
+ENVIRONMENT = testruns.ENVIRONMENT
 _FINISHED = frozenset({"finished"})
 _NOT_A_RESULT = frozenset({"internal_error", "killed"})
 _SLACK_SECONDS = 60.0
@@ -39,18 +34,12 @@ def execute_body(
 ) -> dict[str, Any]:
     """The body of ``POST /api/v1/execute`` for the project's tests."""
     settings = context.settings
-    return {
-        "environment": ENVIRONMENT,
-        "files": dict(files),
-        "command": pytest_command(list(files)),
-        "collect": [JUNIT_FILE, COVERAGE_FILE],
-        "limits": {
-            "wall_time_s": wall_time,
-            "cpu_time_s": min(settings.orchestrator_test_cpu_time_seconds, wall_time),
-            "memory_bytes": settings.orchestrator_test_memory_bytes,
-        },
-        "wait": False,
+    limits = {
+        "wall_time_s": wall_time,
+        "cpu_time_s": min(settings.orchestrator_test_cpu_time_seconds, wall_time),
+        "memory_bytes": settings.orchestrator_test_memory_bytes,
     }
+    return testruns.execute_body(files, limits=limits, wait=False)
 
 
 async def run_tests(
@@ -92,7 +81,7 @@ async def run_tests(
             retryable=True,
             details={"execution_id": execution_id},
         )
-    summary = summarise(execution, list(files))
+    summary = testruns.summarise(execution, list(files)).as_output()
     summary["execution_id"] = execution_id
     return summary
 

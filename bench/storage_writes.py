@@ -1,6 +1,6 @@
 """Measure files/s written through storage's HTTP API against plain Python file I/O.
 
-For benchmarks (``bench/``), not for the service itself: it only speaks
+Kept in ``bench/`` (run from the repository root), not in the service: it only speaks
 HTTP, so it measures what a caller gets, whichever way the platform runs.
 Typical use, in process (see ``docs/services/storage.md``)::
 

@@ -1,8 +1,10 @@
 """Run a generated project's own checks locally: ruff, the formatter and its pytest suite.
 
 The platform runs generated tests in the executor's sandbox; this is the trusted, local
-counterpart used by the codegen tests and by anyone checking a template change. Only run it
-on projects this engine generated: it executes their code.
+counterpart used by devgen's own tests. The pytest command and the reading of its junit
+report are :mod:`devgen.kit.testruns`', as in the sandbox, so a test has the same node id
+and the project the same coverage flags here and there. Only run it on projects devgen
+generated: it executes their code.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import os
 import subprocess  # nosec B404 - runs ruff and pytest on a generated project
 import sys
 import time
-import xml.etree.ElementTree as ElementTree  # nosec B405 - reads our own junit file
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devgen.kit.testruns import JUNIT_FILE, TestOutcome, parse_junit, pytest_command
 
 
 @dataclass(frozen=True)
@@ -39,19 +42,19 @@ def check_project(root: Path, *, coverage: bool = True, timeout: float = 600) ->
     """Run ``ruff check``, ``ruff format --check`` and pytest in ``root``.
 
     pytest runs with the project's own configuration, third-party plugin autoloading off
-    (so plugins of the calling environment cannot change the run) and, when ``coverage`` is
-    set and pytest-cov is installed, ``--cov=app --cov-report=xml --junitxml=junit.xml``.
+    (so plugins of the calling environment cannot change the run) and the sandbox's flags
+    (:func:`~devgen.kit.testruns.pytest_command`; coverage when ``coverage`` is set and
+    pytest-cov is installed).
     """
     started = time.perf_counter()
     env = _clean_env(root)
     python = sys.executable
     lint = _run([python, "-m", "ruff", "check", "--no-cache", "."], root, env, timeout)
     fmt = _run([python, "-m", "ruff", "format", "--check", "--no-cache", "."], root, env, timeout)
-    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=junit.xml"]
-    if coverage and importlib.util.find_spec("pytest_cov") is not None:
-        command += ["-p", "pytest_cov", "--cov=app", "--cov-report=xml"]
+    with_coverage = coverage and importlib.util.find_spec("pytest_cov") is not None
+    command = pytest_command(_project_files(root), python=python, coverage=with_coverage)
     tests = _run(command, root, env, timeout)
-    passed, failed = _junit_results(root / "junit.xml")
+    passed, failed = _junit_results(root, JUNIT_FILE)
     return ProjectCheck(
         lint_ok=lint.returncode == 0,
         format_ok=fmt.returncode == 0,
@@ -74,12 +77,22 @@ def run_tests(root: Path, *paths: str, timeout: float = 600) -> tuple[list[str],
     env = _clean_env(root)
     junit = root / "junit-mutation.xml"
     junit.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    _run([*command, f"--junitxml={junit.name}", *paths], root, env, timeout)
+    command = pytest_command(
+        _project_files(root), python=sys.executable, junit=junit.name, coverage=False
+    )
+    _run([*command, *paths], root, env, timeout)
     try:
-        return _junit_results(junit)
+        return _junit_results(root, junit.name)
     finally:
         junit.unlink(missing_ok=True)
+
+
+def _project_files(root: Path) -> list[str]:
+    return sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*.py")
+        if ".venv" not in path.relative_to(root).parts
+    )
 
 
 def _clean_env(root: Path) -> dict[str, str]:
@@ -99,21 +112,22 @@ def _run(
     command: list[str], root: Path, env: dict[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(  # noqa: S603  # nosec B603 - fixed argv, no shell
+        return subprocess.run(  # nosec B603 - fixed argv, no shell
             command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired as exc:
         return subprocess.CompletedProcess(command, 124, str(exc.stdout or ""), f"timeout: {exc}")
 
 
-def _junit_results(path: Path) -> tuple[list[str], list[str]]:
-    """(passed, failed) pytest node ids, e.g. ``tests/test_book.py::test_get_book``."""
+def _junit_results(root: Path, name: str) -> tuple[list[str], list[str]]:
+    """(passed, failed) pytest node ids, e.g. ``tests/test_book.py::test_get_book``.
+
+    Skipped tests count as failed: a check that skips proves nothing.
+    """
+    path = root / name
     if not path.exists():
         return [], []
     passed, failed = [], []
-    for case in ElementTree.parse(path).iter("testcase"):  # noqa: S314  # nosec B314
-        module = case.get("classname", "").replace(".", "/")
-        node = f"{module}.py::{case.get('name', '')}"
-        bad = any(case.find(tag) is not None for tag in ("failure", "error", "skipped"))
-        (failed if bad else passed).append(node)
+    for result in parse_junit(path.read_bytes(), _project_files(root)):
+        (passed if result.outcome == TestOutcome.passed else failed).append(result.id)
     return passed, failed
