@@ -388,6 +388,20 @@ async def test_a_reasoning_model_gets_max_completion_tokens_and_its_reasoning_is
     assert meter.usage.cost_usd == pytest.approx(0.2 * 0.001 + 1.0 * 0.004)
 
 
+async def test_a_reasoning_model_that_spent_its_allowance_thinking_is_asked_again() -> None:
+    with LLMStandIn(model="gpt-5-mini") as standin:
+        client = LLMClient.from_settings(llm_settings(standin))
+        standin.script(
+            replies.Reply(text="", finish="length", usage=(200, 1024), reasoning_tokens=1024),
+            replies.fenced("x = 1"),
+        )
+        meter = _meter()
+        assert await _ask_file(client, meter) == "x = 1\n"
+        await client.aclose()
+    assert "cut off" in standin.requests[1].last_user  # nothing to continue: asked again
+    assert meter.usage.reasoning_tokens == 1024
+
+
 async def test_a_reasoning_model_refuses_the_classic_request_form() -> None:
     # The stand-in answers as OpenAI does when max_tokens or a temperature is sent to o3.
     with LLMStandIn(model="o3") as standin:

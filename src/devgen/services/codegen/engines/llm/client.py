@@ -252,12 +252,10 @@ class LLMClient:
         """
         prompt_chars = len(system) + sum(len(m.content) for m in messages)
         allowed = meter.allowance(prompt_chars, max_tokens)
-        wants_schema = schema is not None and self.structured_output
+        structured = schema if self.structured_output else None
         try:
             completion = await self._send(
-                self._call(system, messages, meter, prompt_chars, allowed, schema, on_progress)
-                if wants_schema
-                else self._call(system, messages, meter, prompt_chars, allowed, None, on_progress)
+                self._call(system, messages, meter, prompt_chars, allowed, structured, on_progress)
             )
         except _StructuredRefused:
             log.warning("llm_structured_output_refused", model=self.config.model)

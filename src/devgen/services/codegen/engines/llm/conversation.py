@@ -161,8 +161,9 @@ async def _whole_answer(
     )
     text = completion.text
     for number in range(continuations):
-        # A structured answer cannot be resumed (a tool call is all or nothing).
-        if not completion.truncated or completion.structured:
+        # A structured answer cannot be resumed (a tool call is all or nothing), and a
+        # reasoning model that spent the whole allowance thinking left nothing to resume.
+        if not completion.truncated or completion.structured or not text.strip():
             break
         log.info("llm_answer_continued", continuation=number + 1, chars=len(text))
         conversation = [
