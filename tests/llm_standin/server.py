@@ -384,7 +384,7 @@ class LLMStandIn:
             await _send_event(send, event)
         for index, event in enumerate(deltas):
             if reply.stall_after is not None and index == reply.stall_after:
-                await _wait_for_disconnect(receive)
+                await _stall(send, receive, request.protocol, reply.keepalive_seconds)
                 return
             if reply.cut_after is not None and index == reply.cut_after:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -402,6 +402,39 @@ class _Answer:
     usage: tuple[int, int]
     reasoning_tokens: int = 0
     tool_name: str | None = None  # set: the text is the input of this (forced) tool call
+
+
+async def _stall(
+    send: Send, receive: Receive, protocol: str, keepalive_seconds: float | None
+) -> None:
+    """Send nothing but keep-alives (Anthropic ``ping`` events, OpenAI-style SSE comments)
+    until the client gives up."""
+
+    async def beat(interval: float) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                if protocol == "anthropic":
+                    await _send_event(send, ("ping", {"type": "ping"}))
+                else:
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": b": keep-alive\n\n",
+                            "more_body": True,
+                        }
+                    )
+        except OSError:  # the client left (uvicorn: ClientDisconnected): nothing to keep alive
+            return
+
+    beating = asyncio.create_task(beat(keepalive_seconds)) if keepalive_seconds else None
+    try:
+        await _wait_for_disconnect(receive)
+    finally:
+        if beating is not None:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

@@ -15,6 +15,7 @@ from devgen.services.codegen.engines.llm import (
     BudgetExceededError,
     LLMClient,
     LLMEngine,
+    LLMUnavailableError,
     Meter,
 )
 from devgen.services.codegen.engines.llm.client import Progress, _events, reporting_progress
@@ -139,6 +140,26 @@ async def test_a_stalled_stream_is_cut_retried_and_what_it_sent_is_billed(
     # 16-character deltas, about 12 tokens of output.
     assert usage.output_tokens == 80 + 12
     assert usage.input_tokens > 100
+
+
+async def test_keep_alives_do_not_keep_a_stalled_stream_open(
+    standin: LLMStandIn, provider: str
+) -> None:
+    # Pings (Anthropic) or SSE comments (OpenAI-compatible servers) every 50 ms, nothing
+    # else: the 0.3 s idle limit still cuts the stream.
+    settings = llm_settings(
+        standin, provider, llm_stream=True, llm_stream_idle_seconds=0.3, llm_max_retries=0
+    )
+    client = LLMClient.from_settings(settings)
+    standin.script(replies.stalled(MAIN, after=1, keepalive=0.05))
+    meter = _meter()
+
+    with pytest.raises(LLMUnavailableError) as caught:
+        await _ask_file(client, meter)
+    await client.aclose()
+
+    assert "the stream stalled" in caught.value.details["reason"]
+    assert meter.usage.billed_failures == 1
 
 
 async def test_a_stream_that_ends_early_is_retried_and_billed(
