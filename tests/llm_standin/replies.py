@@ -39,6 +39,7 @@ class Reply:
     stall_after: int | None = None
     cut_after: int | None = None
     keepalive_seconds: float | None = None  # while stalled, send keep-alives this often
+    error_after: int | None = None  # streamed: an error event (overloaded) after this many
 
 
 def text(content: str, *, usage: tuple[int, int] | None = None) -> Reply:
@@ -175,3 +176,9 @@ def malformed() -> Reply:
 def cut_off(content: str) -> Reply:
     """An answer the model stopped because it reached ``max_tokens``."""
     return Reply(text=content, finish="length")
+
+
+def overloaded_mid_stream(content: str, *, after: int = 2, chunk_chars: int = 16) -> Reply:
+    """A stream that reports an error after ``after`` deltas (Anthropic ``event: error``
+    with ``overloaded_error``; an ``{"error": ...}`` chunk for OpenAI-compatible servers)."""
+    return Reply(text=content, chunk_chars=chunk_chars, error_after=after)

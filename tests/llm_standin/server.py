@@ -386,6 +386,10 @@ class LLMStandIn:
             if reply.stall_after is not None and index == reply.stall_after:
                 await _stall(send, receive, request.protocol, reply.keepalive_seconds)
                 return
+            if reply.error_after is not None and index == reply.error_after:
+                await _send_event(send, _stream_error(request.protocol))
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
             if reply.cut_after is not None and index == reply.cut_after:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
@@ -402,6 +406,14 @@ class _Answer:
     usage: tuple[int, int]
     reasoning_tokens: int = 0
     tool_name: str | None = None  # set: the text is the input of this (forced) tool call
+
+
+def _stream_error(protocol: str) -> tuple[str | None, Any]:
+    if protocol == "anthropic":
+        error = {"type": "overloaded_error", "message": "Overloaded"}
+        return "error", {"type": "error", "error": error}
+    error = {"message": "The server is overloaded.", "type": "server_error", "code": None}
+    return None, {"error": error}
 
 
 async def _stall(

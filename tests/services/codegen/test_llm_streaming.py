@@ -173,6 +173,31 @@ async def test_a_stream_that_ends_early_is_retried_and_billed(
     assert standin.count == 2
 
 
+async def test_an_error_inside_a_stream_is_retried_and_what_came_is_billed(
+    standin: LLMStandIn, streaming: LLMClient
+) -> None:
+    standin.script(replies.overloaded_mid_stream(MAIN, after=2), replies.fenced("x = 1"))
+    meter = _meter()
+
+    assert await _ask_file(streaming, meter) == "x = 1\n"
+    assert standin.count == 2
+    assert meter.usage.billed_failures == 1
+
+
+async def test_an_error_inside_a_stream_is_reported_as_the_provider_said_it(
+    standin: LLMStandIn, provider: str
+) -> None:
+    settings = llm_settings(standin, provider, llm_stream=True, llm_max_retries=0)
+    client = LLMClient.from_settings(settings)
+    standin.script(replies.overloaded_mid_stream(MAIN, after=1))
+
+    with pytest.raises(LLMUnavailableError) as caught:
+        await _ask_file(client, _meter())
+    await client.aclose()
+
+    assert "overloaded" in caught.value.details["reason"].lower()
+
+
 async def test_a_call_that_times_out_is_billed_at_its_worst_case(standin: LLMStandIn) -> None:
     # Not streamed, the endpoint had the request and may bill all it was allowed to write.
     client = LLMClient.from_settings(llm_settings(standin, llm_timeout_seconds=0.5))
