@@ -129,6 +129,10 @@ class LLMStandIn:
         """Answer with ``responder(request)`` once the queue is empty."""
         self._responder = responder
 
+    def replay(self, recording: Responder) -> None:
+        """Answer from a recorded conversation (see :mod:`tests.llm_standin.recorded`)."""
+        self.respond_with(recording)
+
     def reset(self) -> None:
         """Forget the script and the recorded requests."""
         with self._lock:

@@ -9,6 +9,14 @@ from devgen.services.codegen.engines.mutation import disable_rule
 from devgen.services.codegen.engines.verify import run_tests
 
 
+def disable(root: Path, path: str, old: str, new: str) -> None:
+    """Replace ``old`` (which must be there) by ``new`` in a generated file."""
+    target = root / path
+    text = target.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    target.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def assert_disabling_fails_a_named_test(
     project: Path, entity: str, rule_id: str, function: str, workdir: Path
 ) -> None:

@@ -133,8 +133,8 @@ def test_openapi_document_lists_every_route(library_project: GeneratedProject) -
 
     assert document["info"]["title"] == "Library"
     assert set(document["paths"]) == {
-        "/health", "/books", "/books/{book_id}", "/members", "/members/{member_id}", "/loans",
-        "/loans/{loan_id}",
+        "/health", "/ready", "/books", "/books/{book_id}", "/members", "/members/{member_id}",
+        "/loans", "/loans/{loan_id}",
     }  # fmt: skip
     assert "delete" not in document["paths"]["/members/{member_id}"]
     assert "401" in document["paths"]["/books"]["get"]["responses"]

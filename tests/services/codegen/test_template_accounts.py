@@ -22,8 +22,8 @@ def test_accounts_mode_pins_its_libraries_and_has_no_secret_default() -> None:
     assert PYJWT_REQUIREMENT in requirements
     assert all("==" in line for line in (ARGON2_REQUIREMENT, PYJWT_REQUIREMENT))
     config = project.files["app/config.py"]
-    assert "    secret_key: str\n" in config
-    assert 'os.environ.get("SECRET_KEY", "")' in config
+    # Required (no default) and at least 32 characters, checked before the service starts.
+    assert "    secret_key: str = Field(\n        min_length=MIN_SECRET_KEY_LENGTH,\n" in config
     assert "app/routers/auth.py" in project.files
     assert "tests/test_auth.py::test_register_account" in project.tests
 

@@ -70,3 +70,13 @@ def test_compose_runs_the_service_on_postgresql(project: GeneratedProject) -> No
     app = compose["services"]["app"]
     assert app["environment"]["DATABASE_URL"].startswith("postgresql://")
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_the_probes_are_ready_for_readiness_and_health_for_liveness(
+    project: GeneratedProject,
+) -> None:
+    container = _yaml(project, "k8s/deployment.yaml")["spec"]["template"]["spec"]["containers"][0]
+
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert set(json.loads(project.files["openapi.json"])["paths"]) >= {"/health", "/ready"}

@@ -52,9 +52,9 @@ def builtins() -> dict[str, BuiltinEnvironment]:
         name=PYTHON_SERVICE,
         runtime=PYTHON,
         packages=service_pins().everything,
-        description="What generated services and their tests need (FastAPI, SQLAlchemy, "
-        "Alembic, psycopg, argon2-cffi, PyJWT, httpx, pytest, pytest-cov, ruff), at the "
-        "exact versions generated projects pin.",
+        description="What generated services and their tests need (FastAPI, pydantic-settings, "
+        "SQLAlchemy, Alembic, psycopg, argon2-cffi, PyJWT, httpx, pytest, pytest-cov, ruff), at "
+        "the exact versions generated projects pin.",
         default_limits=_PYTHON_SERVICE_LIMITS,
     )
     return {python_service.name: python_service}

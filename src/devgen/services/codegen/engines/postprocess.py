@@ -15,11 +15,15 @@ from pathlib import Path
 
 _TIMEOUT_SECONDS = 120
 
-# Prints the OpenAPI document of the rendered app; creating the app opens no database.
+# Prints the OpenAPI document of the rendered app; creating the app opens no database. The
+# document does not depend on the settings, so they are the defaults, unvalidated: the
+# secrets the service refuses to start without are not needed to describe it.
 _OPENAPI_SCRIPT = (
     "import json, sys\n"
+    "from app.config import Settings\n"
     "from app.main import create_app\n"
-    "sys.stdout.write(json.dumps(create_app().openapi(), indent=2, ensure_ascii=False) + '\\n')\n"
+    "app = create_app(Settings.model_construct())\n"
+    "sys.stdout.write(json.dumps(app.openapi(), indent=2, ensure_ascii=False) + '\\n')\n"
 )
 
 

@@ -60,6 +60,8 @@ TEMPLATES: dict[str, TemplateInfo] = {
         ),
         generates=(
             "app/: main, config, db, models, schemas, routers per entity, auth when required",
+            "production basics: settings checked at start (pydantic-settings), JSON request "
+            "logs with request ids, /health and /ready, CORS from settings, a body limit",
             "migrations/: Alembic, an initial revision matching the models, run at start-up",
             "CRUD routes with offset/limit pagination, filters, sorting, 404/409/422 handling",
             "app/rules.py: one function per business rule, called from the routers' hooks",
@@ -124,9 +126,16 @@ def spec_hash(spec: ServiceSpec) -> str:
 
 
 def generate(
-    spec: ServiceSpec, *, language: str = "python", template: str = "fastapi-service"
+    spec: ServiceSpec,
+    *,
+    language: str = "python",
+    template: str = "fastapi-service",
+    extensions: bool = False,
 ) -> GeneratedProject:
     """Render ``template`` for ``spec``; the same spec always gives byte-identical files.
+
+    With ``extensions``, the rule hooks also call ``app/extensions/`` (a package with no
+    module yet), where the hybrid engine's model adds code for what the templates lack.
 
     Raises :class:`GenerationError` for an unknown template or language, or a template that
     does not fit the language.
@@ -140,7 +149,7 @@ def generate(
         raise GenerationError(f"template {template!r} generates {info.language}, not {language}")
     # Re-validating makes the spec canonical (defaults filled in) even if it was built in code.
     spec = validate_spec(spec.model_dump(mode="json"))
-    project = build_project(spec)
+    project = build_project(spec, extensions=extensions)
     rendered = _render_fastapi(project)
     try:
         files = finish(rendered, openapi_path="openapi.json")
@@ -170,6 +179,8 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
         m=initial_revision(project),
         m_revision=REVISION,
     )
+    if project.extensions:
+        render("app/extensions/__init__.py", "app/extensions/__init__.py.j2")
     if project.auth:
         render("app/auth.py", "app/auth.py.j2")
     if project.accounts:
@@ -203,8 +214,12 @@ _SHARED_FILES = (
     "alembic.ini",
     "app/__init__.py",
     "app/config.py",
+    "app/cors.py",
     "app/db.py",
+    "app/health.py",
     "app/integrity.py",
+    "app/limits.py",
+    "app/logs.py",
     "app/main.py",
     "app/models.py",
     "app/params.py",
@@ -223,8 +238,12 @@ _SHARED_FILES = (
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/factories.py",
+    "tests/test_body_limit.py",
+    "tests/test_cors.py",
     "tests/test_health.py",
     "tests/test_migrations.py",
+    "tests/test_request_logs.py",
+    "tests/test_settings.py",
 )
 
 

@@ -26,6 +26,30 @@ from devgen.services.codegen.engines.rules import build_rules, rules_test_file
 from devgen.services.codegen.spec import EntitySpec, FieldSpec, Operation, ServiceSpec
 
 HEALTH_FILE = "tests/test_health.py"
+# The production basics every generated service has: probes, settings, logs, limits, CORS.
+PRODUCTION_TESTS: dict[str, tuple[str, ...]] = {
+    HEALTH_FILE: (
+        "test_ready",
+        "test_ready_answers_503_when_the_database_is_unreachable",
+    ),
+    "tests/test_settings.py": (
+        "test_the_served_app_reads_its_settings_from_the_environment",
+        "test_an_invalid_setting_stops_the_start_by_name",
+    ),
+    "tests/test_request_logs.py": (
+        "test_each_request_writes_one_json_line",
+        "test_the_callers_request_id_is_kept",
+        "test_a_request_id_that_could_break_a_line_is_replaced",
+        "test_a_request_that_fails_is_logged_with_status_500",
+    ),
+    "tests/test_body_limit.py": (
+        "test_a_body_over_the_limit_answers_413",
+        "test_a_chunked_body_over_the_limit_answers_413",
+    ),
+    "tests/test_cors.py": ("test_only_the_configured_origins_may_call_from_a_browser",),
+}
+# tests/test_settings.py with a static token: the service does not start without it.
+API_TOKEN_TEST = "test_service_refuses_to_start_without_api_token"  # noqa: S105 - a test name
 MIGRATIONS_TEST_FILE = "tests/test_migrations.py"
 # The generated tests/test_migrations.py: the migrated schema is the models'.
 MIGRATIONS_TESTS = (
@@ -171,6 +195,9 @@ def plan_entity_tests(spec: ServiceSpec, entity: EntitySpec) -> list[PlannedTest
 def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     """Every test of the generated project: the health check, then entity by entity."""
     planned = [PlannedTest(HEALTH_FILE, "test_health", "AC-health")]
+    planned += [PlannedTest(f, t, None) for f, tests in PRODUCTION_TESTS.items() for t in tests]
+    if auth_mode(spec) == STATIC_TOKEN:
+        planned.append(PlannedTest("tests/test_settings.py", API_TOKEN_TEST, None))
     planned += [PlannedTest(MIGRATIONS_TEST_FILE, t, None) for t in MIGRATIONS_TESTS]
     planned += [PlannedTest(AUTH_TEST_FILE, t, c) for t, c in auth_test_names(spec)]
     for entity in spec.entities:
