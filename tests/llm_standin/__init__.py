@@ -11,13 +11,9 @@ truncated bodies and malformed JSON.
         llm.script(replies.json_answer({...}), replies.fenced("print(1)"))
         ... point the engine at llm.openai_base_url (or llm.anthropic_base_url) ...
         assert llm.count == 2
-
-A realistic conversation can be replayed from files (``recording.Recording``): answers
-recorded as Markdown in ``recordings/<name>/``, each given to the request it fits.
 """
 
 from tests.llm_standin import replies
-from tests.llm_standin.recording import Recording
 from tests.llm_standin.server import LLMStandIn, RecordedRequest
 
-__all__ = ["LLMStandIn", "RecordedRequest", "Recording", "replies"]
+__all__ = ["LLMStandIn", "RecordedRequest", "replies"]
