@@ -250,6 +250,23 @@ async def test_a_second_refusal_fails_the_file_with_the_model_s_words(
     assert "scrapes websites" in error.message
 
 
+async def test_an_answer_filtered_twice_fails_the_file_saying_so(
+    standin: LLMStandIn, client: LLMClient, provider: str
+) -> None:
+    standin.script(replies.filtered("import os\nos.sys"), replies.filtered())
+
+    with pytest.raises(LLMRefusedError) as caught:
+        await _ask_file(client)
+
+    said = caught.value.details["model_said"]
+    # OpenAI says content_filter; Anthropic has no filter of its own, only refusal.
+    assert said == (
+        "(the provider's content filter withheld the answer)"
+        if provider == "openai"
+        else "(the model declined without saying why)"
+    )
+
+
 async def test_an_empty_answer_twice_fails_the_file(standin: LLMStandIn, client: LLMClient) -> None:
     standin.script(replies.empty(), replies.empty())
 

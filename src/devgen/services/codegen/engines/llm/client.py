@@ -343,6 +343,8 @@ class LLMClient:
     def _bill_failure(self, call: _Call, reason: str, *, input_tokens: int, output: int) -> None:
         """Charge what a failed attempt the provider took may cost, and say so in the log."""
         call.meter.record_failure(input_tokens, output)
+        cost = call.meter.prices.cost(input_tokens, output)
+        record_completion(self.config.model, input_tokens, output, cost)
         log.info("llm_failed_call_billed", reason=reason, input=input_tokens, output=output)
 
     def _refit(self, call: _Call) -> None:

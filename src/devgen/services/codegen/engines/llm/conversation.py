@@ -53,7 +53,7 @@ def declined(completion: Completion) -> str | None:
     if completion.structured and completion.text.strip() not in {"", "null"}:
         return None
     if completion.stop == "filtered":
-        return completion.text.strip() or _FILTERED
+        return _FILTERED  # what came before the filter stopped it is not the model's reason
     if completion.stop == "refusal":
         return completion.refusal.strip() or completion.text.strip() or _DECLINED
     if completion.truncated:
