@@ -292,6 +292,9 @@ def test_managed_codes_sequences_counters(
         ("Products can be searched by their name.", ["name"]),
         ("You can search for products by name or description.", ["name", "description"]),
         ("Staff should be able to search products by description.", ["description"]),
+        # Any subject, not a fixed list of who searches (docs/requirements/gym.txt).
+        ("Members can search products by name.", ["name"]),
+        ("Shoppers search products by name and description.", ["name", "description"]),
     ],
 )
 def test_search(sentence: str, fields: list[str]) -> None:
@@ -308,6 +311,7 @@ def test_search(sentence: str, fields: list[str]) -> None:
         (RENTALS, "Staff can list rentals by pickup date range.", "rental", "pickup_date"),
         (RENTALS, "Rentals can be filtered by pickup date range.", "rental", "pickup_date"),
         (SHOP, "Users can find products cheaper than a price.", "product", "price"),
+        (SHOP, "Shoppers can find products under a given price.", "product", "price"),
     ],
 )
 def test_ranges(document: str, sentence: str, entity: str, field: str) -> None:
