@@ -39,3 +39,24 @@ async def test_a_model_that_declines_a_file_twice_fails_generation_with_its_word
     [(kind, event)] = await _event_types(codegen_app)
     assert kind == "codegen.generation.failed"
     assert words in event["message"]
+
+
+@pytest.mark.usefixtures("llm_env")
+async def test_the_usage_shows_reasoning_tokens(
+    client: httpx.AsyncClient, account: Account, standin: LLMStandIn
+) -> None:
+    standin.script(
+        *(
+            replies.Reply(text=r.text, usage=(100, 60), reasoning_tokens=40)
+            for r in project_replies()
+        )
+    )
+
+    response = await client.post(
+        f"{API}/generate", json={"spec": _spec(), "engine": "llm"}, headers=account.headers
+    )
+
+    assert response.status_code == 200, response.text
+    usage = response.json()["data"]["usage"]
+    assert (usage["output_tokens"], usage["reasoning_tokens"]) == (6 * 60, 6 * 40)
+    assert usage["billed_failures"] == 0
