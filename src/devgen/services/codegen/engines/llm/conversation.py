@@ -168,7 +168,8 @@ async def _whole_answer(
         log.info("llm_answer_continued", continuation=number + 1, chars=len(text))
         conversation = [
             *messages,
-            # Trailing whitespace is refused in a final assistant turn by Anthropic.
+            # Stripped: the model resumes from visible text (and Anthropic refuses a
+            # trailing-whitespace assistant turn where prefill is allowed).
             Message("assistant", text.rstrip() or "(empty answer)"),
             Message("user", CONTINUE_PROMPT),
         ]
