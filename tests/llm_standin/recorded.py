@@ -7,9 +7,15 @@ A recording is a directory ``tests/llm_standin/recordings/<example>/`` holding
       "example": "docs/requirements/helpdesk-sla.txt",
       "exchanges": [
         {"expect": ["a phrase the prompt must hold", "..."], "reply_file": "01-extension.md"},
-        {"expect": ["..."], "reply": "an answer written inline", "usage": [1200, 300]}
+        {"expect": ["..."], "reply": "an answer written inline", "usage": [1200, 300]},
+        {"expect": ["..."], "reply_file": "03-cut.md", "finish": "length"},
+        {"expect": ["..."], "reply_file": "04-plan.md", "json": true}
       ]
     }
+
+``finish`` says why the answer ended (``stop``, ``length``, ``content_filter``,
+``refusal``); ``json`` gives the answer's ```` ```json ```` fence as structured output
+to a request that asks for it.
 
 Requests are answered in order, one exchange each. Each exchange names phrases the
 request must contain (system prompt and messages together): a request that does not is
@@ -21,14 +27,23 @@ answered out of place.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.llm_standin.replies import Reply
 from tests.llm_standin.server import RecordedRequest
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
+_JSON_FENCE = re.compile(r"^```json\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def _json_in(text: str) -> Any:
+    """The JSON of ``text``'s ```json fence, or of the whole text."""
+    fence = _JSON_FENCE.search(text)
+    return json.loads(fence.group("body") if fence else text)
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,11 @@ class Recording:
         else:
             text, source = item["reply"], f"exchange {index + 1}"
         usage = tuple(item["usage"]) if item.get("usage") else None
-        return Exchange(tuple(item.get("expect") or ()), Reply(text=text, usage=usage), source)  # type: ignore[arg-type]
+        # "finish": why the answer ended (stop, length, content_filter, refusal);
+        # "json": true: the answer's ```json fence is given as structured output when asked.
+        data = _json_in(text) if item.get("json") else None
+        reply = Reply(text=text, usage=usage, finish=item.get("finish", "stop"), data=data)  # type: ignore[arg-type]
+        return Exchange(tuple(item.get("expect") or ()), reply, source)
 
     @property
     def done(self) -> bool:

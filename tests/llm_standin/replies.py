@@ -38,6 +38,8 @@ class Reply:
     chunk_chars: int = 40
     stall_after: int | None = None
     cut_after: int | None = None
+    keepalive_seconds: float | None = None  # while stalled, send keep-alives this often
+    error_after: int | None = None  # streamed: an error event (overloaded) after this many
 
 
 def text(content: str, *, usage: tuple[int, int] | None = None) -> Reply:
@@ -130,10 +132,14 @@ def streamed(content: str, *, chunk_chars: int = 16) -> Reply:
     return Reply(text=content, chunk_chars=chunk_chars)
 
 
-def stalled(content: str, *, after: int = 2, chunk_chars: int = 16) -> Reply:
+def stalled(
+    content: str, *, after: int = 2, chunk_chars: int = 16, keepalive: float | None = None
+) -> Reply:
     """A stream that stops after ``after`` deltas and never finishes (or, not streamed,
-    an answer that never comes)."""
-    return Reply(text=content, chunk_chars=chunk_chars, stall_after=after)
+    an answer that never comes); with ``keepalive``, pings keep the connection busy."""
+    return Reply(
+        text=content, chunk_chars=chunk_chars, stall_after=after, keepalive_seconds=keepalive
+    )
 
 
 def cut_stream(content: str, *, after: int = 2, chunk_chars: int = 16) -> Reply:
@@ -170,3 +176,9 @@ def malformed() -> Reply:
 def cut_off(content: str) -> Reply:
     """An answer the model stopped because it reached ``max_tokens``."""
     return Reply(text=content, finish="length")
+
+
+def overloaded_mid_stream(content: str, *, after: int = 2, chunk_chars: int = 16) -> Reply:
+    """A stream that reports an error after ``after`` deltas (Anthropic ``event: error``
+    with ``overloaded_error``; an ``{"error": ...}`` chunk for OpenAI-compatible servers)."""
+    return Reply(text=content, chunk_chars=chunk_chars, error_after=after)

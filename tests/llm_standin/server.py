@@ -388,7 +388,11 @@ class LLMStandIn:
             await _send_event(send, event)
         for index, event in enumerate(deltas):
             if reply.stall_after is not None and index == reply.stall_after:
-                await _wait_for_disconnect(receive)
+                await _stall(send, receive, request.protocol, reply.keepalive_seconds)
+                return
+            if reply.error_after is not None and index == reply.error_after:
+                await _send_event(send, _stream_error(request.protocol))
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
             if reply.cut_after is not None and index == reply.cut_after:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -406,6 +410,47 @@ class _Answer:
     usage: tuple[int, int]
     reasoning_tokens: int = 0
     tool_name: str | None = None  # set: the text is the input of this (forced) tool call
+
+
+def _stream_error(protocol: str) -> tuple[str | None, Any]:
+    if protocol == "anthropic":
+        error = {"type": "overloaded_error", "message": "Overloaded"}
+        return "error", {"type": "error", "error": error}
+    error = {"message": "The server is overloaded.", "type": "server_error", "code": None}
+    return None, {"error": error}
+
+
+async def _stall(
+    send: Send, receive: Receive, protocol: str, keepalive_seconds: float | None
+) -> None:
+    """Send nothing but keep-alives (Anthropic ``ping`` events, OpenAI-style SSE comments)
+    until the client gives up."""
+
+    async def beat(interval: float) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                if protocol == "anthropic":
+                    await _send_event(send, ("ping", {"type": "ping"}))
+                else:
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": b": keep-alive\n\n",
+                            "more_body": True,
+                        }
+                    )
+        except OSError:  # the client left (uvicorn: ClientDisconnected): nothing to keep alive
+            return
+
+    beating = asyncio.create_task(beat(keepalive_seconds)) if keepalive_seconds else None
+    try:
+        await _wait_for_disconnect(receive)
+    finally:
+        if beating is not None:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

@@ -250,6 +250,23 @@ async def test_a_second_refusal_fails_the_file_with_the_model_s_words(
     assert "scrapes websites" in error.message
 
 
+async def test_an_answer_filtered_twice_fails_the_file_saying_so(
+    standin: LLMStandIn, client: LLMClient, provider: str
+) -> None:
+    standin.script(replies.filtered("import os\nos.sys"), replies.filtered())
+
+    with pytest.raises(LLMRefusedError) as caught:
+        await _ask_file(client)
+
+    said = caught.value.details["model_said"]
+    # OpenAI says content_filter; Anthropic has no filter of its own, only refusal.
+    assert said == (
+        "(the provider's content filter withheld the answer)"
+        if provider == "openai"
+        else "(the model declined without saying why)"
+    )
+
+
 async def test_an_empty_answer_twice_fails_the_file(standin: LLMStandIn, client: LLMClient) -> None:
     standin.script(replies.empty(), replies.empty())
 
@@ -386,6 +403,20 @@ async def test_a_reasoning_model_gets_max_completion_tokens_and_its_reasoning_is
     assert meter.usage.reasoning_tokens == 950
     assert meter.usage.output_tokens == 1000  # the 50 visible ones and the 950 reasoning ones
     assert meter.usage.cost_usd == pytest.approx(0.2 * 0.001 + 1.0 * 0.004)
+
+
+async def test_a_reasoning_model_that_spent_its_allowance_thinking_is_asked_again() -> None:
+    with LLMStandIn(model="gpt-5-mini") as standin:
+        client = LLMClient.from_settings(llm_settings(standin))
+        standin.script(
+            replies.Reply(text="", finish="length", usage=(200, 1024), reasoning_tokens=1024),
+            replies.fenced("x = 1"),
+        )
+        meter = _meter()
+        assert await _ask_file(client, meter) == "x = 1\n"
+        await client.aclose()
+    assert "cut off" in standin.requests[1].last_user  # nothing to continue: asked again
+    assert meter.usage.reasoning_tokens == 1024
 
 
 async def test_a_reasoning_model_refuses_the_classic_request_form() -> None:

@@ -15,12 +15,18 @@ from devgen.services.codegen.engines.llm import (
     BudgetExceededError,
     LLMClient,
     LLMEngine,
+    LLMUnavailableError,
     Meter,
 )
 from devgen.services.codegen.engines.llm.client import Progress, _events, reporting_progress
 from devgen.services.codegen.engines.llm.conversation import CONTINUE_PROMPT, ask
 from devgen.services.codegen.engines.llm.parsing import check_file, extract_code, extract_json
-from devgen.services.codegen.engines.llm.protocols import Completion, Schema
+from devgen.services.codegen.engines.llm.protocols import (
+    AnthropicMessages,
+    Completion,
+    OpenAIChat,
+    Schema,
+)
 from devgen.services.codegen.spec import validate_spec
 from tests.llm_standin import LLMStandIn, replies
 from tests.services.codegen.llm_support import MAIN, PLAN, llm_settings, project_replies
@@ -141,6 +147,26 @@ async def test_a_stalled_stream_is_cut_retried_and_what_it_sent_is_billed(
     assert usage.input_tokens > 100
 
 
+async def test_keep_alives_do_not_keep_a_stalled_stream_open(
+    standin: LLMStandIn, provider: str
+) -> None:
+    # Pings (Anthropic) or SSE comments (OpenAI-compatible servers) every 50 ms, nothing
+    # else: the 0.3 s idle limit still cuts the stream.
+    settings = llm_settings(
+        standin, provider, llm_stream=True, llm_stream_idle_seconds=0.3, llm_max_retries=0
+    )
+    client = LLMClient.from_settings(settings)
+    standin.script(replies.stalled(MAIN, after=1, keepalive=0.05))
+    meter = _meter()
+
+    with pytest.raises(LLMUnavailableError) as caught:
+        await _ask_file(client, meter)
+    await client.aclose()
+
+    assert "the stream stalled" in caught.value.details["reason"]
+    assert meter.usage.billed_failures == 1
+
+
 async def test_a_stream_that_ends_early_is_retried_and_billed(
     standin: LLMStandIn, streaming: LLMClient
 ) -> None:
@@ -150,6 +176,31 @@ async def test_a_stream_that_ends_early_is_retried_and_billed(
     assert await _ask_file(streaming, meter) == "x = 1\n"
     assert meter.usage.billed_failures == 1
     assert standin.count == 2
+
+
+async def test_an_error_inside_a_stream_is_retried_and_what_came_is_billed(
+    standin: LLMStandIn, streaming: LLMClient
+) -> None:
+    standin.script(replies.overloaded_mid_stream(MAIN, after=2), replies.fenced("x = 1"))
+    meter = _meter()
+
+    assert await _ask_file(streaming, meter) == "x = 1\n"
+    assert standin.count == 2
+    assert meter.usage.billed_failures == 1
+
+
+async def test_an_error_inside_a_stream_is_reported_as_the_provider_said_it(
+    standin: LLMStandIn, provider: str
+) -> None:
+    settings = llm_settings(standin, provider, llm_stream=True, llm_max_retries=0)
+    client = LLMClient.from_settings(settings)
+    standin.script(replies.overloaded_mid_stream(MAIN, after=1))
+
+    with pytest.raises(LLMUnavailableError) as caught:
+        await _ask_file(client, _meter())
+    await client.aclose()
+
+    assert "overloaded" in caught.value.details["reason"].lower()
 
 
 async def test_a_call_that_times_out_is_billed_at_its_worst_case(standin: LLMStandIn) -> None:
@@ -236,3 +287,67 @@ async def test_server_sent_events_are_read_as_the_spec_says() -> None:
     events = [event async for event in _events(lines, idle_seconds=5)]
 
     assert events == [("message_start", '{"a":\n1}'), ("", "[DONE]")]
+
+
+def test_stream_readers_take_what_servers_differ_on() -> None:
+    # vLLM ends with a usage-only chunk whose choices are null; reasoning tokens in it.
+    openai = OpenAIChat().stream_reader()
+    openai.feed("", {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+    openai.feed("", {"choices": [{"index": 0, "delta": {"content": "x = 1"}}]})
+    openai.feed("", {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]})
+    openai.feed(
+        "",
+        {
+            "choices": None,
+            "usage": {
+                "prompt_tokens": 7,
+                "completion_tokens": 30,
+                "completion_tokens_details": {"reasoning_tokens": 25},
+            },
+        },
+    )
+    openai.feed("", "[DONE]")
+    got = openai.completion()
+    assert openai.done
+    assert (got.text, got.stop, got.input_tokens, got.output_tokens) == ("x = 1", "length", 7, 30)
+    assert got.reasoning_tokens == 25
+    assert not got.usage_estimated
+
+    # Anthropic with extended thinking: the thinking block is not the answer.
+    anthropic = AnthropicMessages().stream_reader()
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": 9}}}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking"}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta"}},
+        ),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 1, "content_block": {"type": "text"}},
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "text_delta", "text": "ok"},
+            },
+        ),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "refusal"},
+                "usage": {"output_tokens": 4},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    for event, data in events:
+        anthropic.feed(event, data)
+    got = anthropic.completion()
+    assert (got.text, got.stop, got.input_tokens, got.output_tokens) == ("ok", "refusal", 9, 4)

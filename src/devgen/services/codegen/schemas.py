@@ -70,6 +70,12 @@ class UsageRead(BaseModel):
     total_tokens: int
     cost_usd: float
     budget: BudgetRead
+    reasoning_tokens: int = Field(
+        default=0, description="reasoning models' hidden tokens, inside output_tokens"
+    )
+    billed_failures: int = Field(
+        default=0, description="calls that timed out or were cut off and may still be billed"
+    )
 
 
 class SpecSchemaRead(BaseModel):

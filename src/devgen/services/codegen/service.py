@@ -162,6 +162,8 @@ def _usage(meter: Meter, model: str) -> UsageRead:
         output_tokens=usage.output_tokens,
         total_tokens=usage.total_tokens,
         cost_usd=round(usage.cost_usd, 6),
+        reasoning_tokens=usage.reasoning_tokens,
+        billed_failures=usage.billed_failures,
         budget=BudgetRead(
             max_tokens=meter.budget.max_tokens, max_cost_usd=meter.budget.max_cost_usd
         ),

@@ -8,7 +8,13 @@ breaker) and is charged to a per-request :class:`Meter` with a hard budget.
 
 from devgen.services.codegen.engines.llm.analyst import analyze_with_llm
 from devgen.services.codegen.engines.llm.budget import Budget, Meter, Prices, Usage
-from devgen.services.codegen.engines.llm.client import ClientConfig, LLMClient
+from devgen.services.codegen.engines.llm.client import (
+    ClientConfig,
+    LLMClient,
+    Progress,
+    ProgressCallback,
+    reporting_progress,
+)
 from devgen.services.codegen.engines.llm.engine import (
     GENERATOR_NAME,
     GENERATOR_VERSION,
@@ -23,8 +29,10 @@ from devgen.services.codegen.engines.llm.errors import (
     LLMError,
     LLMNotConfiguredError,
     LLMOutputError,
+    LLMRefusedError,
     LLMUnavailableError,
 )
+from devgen.services.codegen.engines.llm.protocols import Schema
 from devgen.services.codegen.engines.llm.settings import LLMSettings
 
 __all__ = [
@@ -40,12 +48,17 @@ __all__ = [
     "LLMNotConfiguredError",
     "LLMOutputError",
     "LLMProject",
+    "LLMRefusedError",
     "LLMSettings",
     "LLMUnavailableError",
     "Meter",
     "Prices",
+    "Progress",
+    "ProgressCallback",
     "RepairResult",
+    "Schema",
     "Usage",
     "analyze_with_llm",
     "collect_test_ids",
+    "reporting_progress",
 ]

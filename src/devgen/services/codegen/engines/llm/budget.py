@@ -4,7 +4,8 @@ The budget is checked *before* each call, against the worst case that call could
 the prompt's tokens (estimated generously, three characters a token) plus the output
 tokens it is allowed. The call's ``max_tokens`` is shrunk to what the budget has left, and
 when not even a useful answer fits the call is refused, so a request never starts a call
-that could take it past its budget.
+that could take it past its budget. A call that failed after the provider took it (timed
+out, cut off) is still charged what it may be billed (:meth:`Meter.record_failure`).
 """
 
 from __future__ import annotations

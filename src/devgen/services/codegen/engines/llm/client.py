@@ -252,12 +252,10 @@ class LLMClient:
         """
         prompt_chars = len(system) + sum(len(m.content) for m in messages)
         allowed = meter.allowance(prompt_chars, max_tokens)
-        wants_schema = schema is not None and self.structured_output
+        structured = schema if self.structured_output else None
         try:
             completion = await self._send(
-                self._call(system, messages, meter, prompt_chars, allowed, schema, on_progress)
-                if wants_schema
-                else self._call(system, messages, meter, prompt_chars, allowed, None, on_progress)
+                self._call(system, messages, meter, prompt_chars, allowed, structured, on_progress)
             )
         except _StructuredRefused:
             log.warning("llm_structured_output_refused", model=self.config.model)
@@ -345,6 +343,8 @@ class LLMClient:
     def _bill_failure(self, call: _Call, reason: str, *, input_tokens: int, output: int) -> None:
         """Charge what a failed attempt the provider took may cost, and say so in the log."""
         call.meter.record_failure(input_tokens, output)
+        cost = call.meter.prices.cost(input_tokens, output)
+        record_completion(self.config.model, input_tokens, output, cost)
         log.info("llm_failed_call_billed", reason=reason, input=input_tokens, output=output)
 
     def _refit(self, call: _Call) -> None:

@@ -53,7 +53,7 @@ def declined(completion: Completion) -> str | None:
     if completion.structured and completion.text.strip() not in {"", "null"}:
         return None
     if completion.stop == "filtered":
-        return completion.text.strip() or _FILTERED
+        return _FILTERED  # what came before the filter stopped it is not the model's reason
     if completion.stop == "refusal":
         return completion.refusal.strip() or completion.text.strip() or _DECLINED
     if completion.truncated:
@@ -161,13 +161,15 @@ async def _whole_answer(
     )
     text = completion.text
     for number in range(continuations):
-        # A structured answer cannot be resumed (a tool call is all or nothing).
-        if not completion.truncated or completion.structured:
+        # A structured answer cannot be resumed (a tool call is all or nothing), and a
+        # reasoning model that spent the whole allowance thinking left nothing to resume.
+        if not completion.truncated or completion.structured or not text.strip():
             break
         log.info("llm_answer_continued", continuation=number + 1, chars=len(text))
         conversation = [
             *messages,
-            # Trailing whitespace is refused in a final assistant turn by Anthropic.
+            # Stripped: the model resumes from visible text (and Anthropic refuses a
+            # trailing-whitespace assistant turn where prefill is allowed).
             Message("assistant", text.rstrip() or "(empty answer)"),
             Message("user", CONTINUE_PROMPT),
         ]
