@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ReplyKind = Literal["text", "error", "truncated", "malformed"]
+# Why the stand-in says the answer ended. Sent as each protocol says it: OpenAI
+# finish_reason stop/length/content_filter (a refusal is message.refusal); Anthropic
+# stop_reason end_turn/max_tokens/refusal (it has no content filter: refusal).
+Finish = Literal["stop", "length", "content_filter", "refusal"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,18 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     usage: tuple[int, int] | None = None
-    finish: Literal["stop", "length"] = "stop"
+    finish: Finish = "stop"
+    # JSON the answer holds: given as the request asks for it (a json_schema reply, a
+    # forced tool call's input, or a ```json fence when the request asked for neither).
+    data: Any = None
+    reasoning_tokens: int = 0  # OpenAI reasoning models: inside completion_tokens
+    # Streaming (when the request asks for it): characters per delta, and misbehaviour:
+    # stop sending after this many deltas and wait for the client to give up (stall),
+    # or end the stream there without its last events (cut). Not streamed, a stall
+    # holds the whole answer back.
+    chunk_chars: int = 40
+    stall_after: int | None = None
+    cut_after: int | None = None
 
 
 def text(content: str, *, usage: tuple[int, int] | None = None) -> Reply:
@@ -45,9 +60,85 @@ def fenced(
 
 
 def json_answer(data: Any, *, fence: bool = True, usage: tuple[int, int] | None = None) -> Reply:
-    """An answer holding ``data`` as JSON (fenced as ```json by default)."""
+    """An answer holding ``data`` as JSON (fenced as ```json by default).
+
+    A request asking for structured output gets ``data`` in that form instead, when the
+    stand-in offers it (``LLMStandIn(structured=...)``).
+    """
     body = json.dumps(data, indent=2)
-    return Reply(text=f"```json\n{body}\n```" if fence else body, usage=usage)
+    return Reply(text=f"```json\n{body}\n```" if fence else body, usage=usage, data=data)
+
+
+def chatty(code: str, path: str, *, lang: str = "python") -> Reply:
+    """Prose before and after, the path in bold above the fence, as chat models answer."""
+    body = code if code.endswith("\n") else code + "\n"
+    return Reply(
+        text=(
+            f"Sure! Below is the complete implementation of `{path}`. I kept it small and "
+            "followed the plan.\n\n"
+            f"**{path}**\n```{lang}\n{body}```\n\n"
+            "### Notes\n- Run the tests with `pytest -q`.\n- Let me know if you want changes!"
+        )
+    )
+
+
+def multi_fence(files: dict[str, str], *, lang: str = "python", example: str = "") -> Reply:
+    """Several files in one answer, each fence labelled with its path, and maybe a usage
+    example in a plain ``python`` fence first (which must not be taken for a file)."""
+    parts = ["I wrote the files you need."]
+    if example:
+        parts.append(f"For example, you would use it like this:\n\n```{lang}\n{example}\n```")
+    for path, code in files.items():
+        body = code if code.endswith("\n") else code + "\n"
+        parts.append(f"```{lang} {path}\n{body}```")
+    parts.append("That's all.")
+    return Reply(text="\n\n".join(parts))
+
+
+def refusing(words: str = "I'm sorry, but I can't help with that.") -> Reply:
+    """The model declines in words (OpenAI sends them as ``message.refusal``, Anthropic
+    stops with ``stop_reason: refusal``)."""
+    return Reply(text=words, finish="refusal")
+
+
+def refusing_in_text(words: str = "I can't help with that.") -> Reply:
+    """A refusal in the answer's text, with an ordinary stop (as most models do it)."""
+    return Reply(text=words)
+
+
+def filtered(partial: str = "") -> Reply:
+    """The provider's content filter withheld (the rest of) the answer."""
+    return Reply(text=partial, finish="content_filter")
+
+
+def empty() -> Reply:
+    """A 200 with an empty answer."""
+    return Reply(text="")
+
+
+def reasoning(content: str, *, reasoning_tokens: int, visible_tokens: int = 50) -> Reply:
+    """A reasoning model's answer: its hidden reasoning tokens count in the usage."""
+    return Reply(
+        text=content,
+        usage=(200, visible_tokens + reasoning_tokens),
+        reasoning_tokens=reasoning_tokens,
+    )
+
+
+def streamed(content: str, *, chunk_chars: int = 16) -> Reply:
+    """An answer sent in small deltas (when the request streams)."""
+    return Reply(text=content, chunk_chars=chunk_chars)
+
+
+def stalled(content: str, *, after: int = 2, chunk_chars: int = 16) -> Reply:
+    """A stream that stops after ``after`` deltas and never finishes (or, not streamed,
+    an answer that never comes)."""
+    return Reply(text=content, chunk_chars=chunk_chars, stall_after=after)
+
+
+def cut_stream(content: str, *, after: int = 2, chunk_chars: int = 16) -> Reply:
+    """A stream that ends after ``after`` deltas without its final events."""
+    return Reply(text=content, chunk_chars=chunk_chars, cut_after=after)
 
 
 def error(status: int, *, retry_after: str | None = None, message: str = "") -> Reply:

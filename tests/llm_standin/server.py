@@ -8,15 +8,17 @@ blocks its loop cannot stall the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import math
+import re
 import socket
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
@@ -26,6 +28,11 @@ from tests.llm_standin.replies import Reply
 
 ANTHROPIC_VERSION = "2023-06-01"
 Responder = Callable[["RecordedRequest"], Reply]
+# How the endpoint treats structured output: answers in it (OpenAI, Anthropic, recent
+# vLLM/Ollama), rejects the parameter with a 400, or ignores it and answers in text.
+Structured = Literal["native", "reject", "ignore"]
+_REASONING_MODEL = re.compile(r"(?:^|/)(?:o\d+(?:-[\w.-]+)?|gpt-5[\w.-]*)$", re.IGNORECASE)
+_STALL_LIMIT_SECONDS = 60.0  # a stalled answer waits at most this for the client to leave
 
 
 @dataclass(frozen=True)
@@ -70,9 +77,19 @@ class LLMStandIn:
     (so a test that sends one request too many fails visibly).
     """
 
-    def __init__(self, *, api_key: str = "test-key", model: str = "stand-in-model") -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key",
+        model: str = "stand-in-model",
+        structured: Structured = "native",
+        prefill: bool = False,
+    ) -> None:
         self.api_key = api_key
         self.model = model
+        self.structured = structured
+        # Anthropic's newer models refuse a conversation ending with the assistant's turn.
+        self.prefill = prefill
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Reply] = deque()
         self._responder: Responder | None = None
@@ -111,6 +128,10 @@ class LLMStandIn:
     def respond_with(self, responder: Responder | None) -> None:
         """Answer with ``responder(request)`` once the queue is empty."""
         self._responder = responder
+
+    def replay(self, recording: Responder) -> None:
+        """Answer from a recorded conversation (see :mod:`tests.llm_standin.recorded`)."""
+        self.respond_with(recording)
 
     def reset(self) -> None:
         """Forget the script and the recorded requests."""
@@ -200,7 +221,7 @@ class LLMStandIn:
             await _send_json(send, status, _error_body(protocol, status, error))
             return
         reply = self._next_reply(request)
-        await self._answer(send, request, reply)
+        await self._answer(send, receive, request, reply)
 
     def _check(self, request: RecordedRequest, raw: bytes) -> tuple[int, str] | None:
         """The refusal a real server would give this request, if any."""
@@ -235,6 +256,35 @@ class LLMStandIn:
                 return 400, "messages: first message must use the user role"
             if any(a["role"] == b["role"] for a, b in itertools.pairwise(messages)):
                 return 400, "messages: roles must alternate between user and assistant"
+            if messages[-1]["role"] == "assistant" and not self.prefill:
+                return 400, (
+                    "This model does not support assistant message prefill. "
+                    "The conversation must end with a user message."
+                )
+            if any(not m["content"] for m in messages):
+                return 400, "messages: text content blocks must be non-empty"
+            if "tools" in body or "tool_choice" in body:
+                if self.structured == "reject":
+                    return 400, "tools: Extra inputs are not permitted"
+                names = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
+                choice = body.get("tool_choice") or {}
+                if choice.get("type") == "tool" and choice.get("name") not in names:
+                    return 400, "tool_choice: the named tool is not in tools"
+        else:
+            if _REASONING_MODEL.search(str(body.get("model", ""))):
+                if "max_tokens" in body:
+                    return 400, (
+                        "Unsupported parameter: 'max_tokens' is not supported with this "
+                        "model. Use 'max_completion_tokens' instead."
+                    )
+                if body.get("temperature", 1) != 1:
+                    return 400, (
+                        f"Unsupported value: 'temperature' does not support "
+                        f"{body['temperature']} with this model. Only the default (1) value "
+                        "is supported."
+                    )
+            if "response_format" in body and self.structured == "reject":
+                return 400, "Unknown parameter: 'response_format'."
         return None
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
@@ -245,7 +295,9 @@ class LLMStandIn:
             return self._responder(request)
         return Reply(kind="error", status=500, text="the stand-in's script ran out of answers")
 
-    async def _answer(self, send: Send, request: RecordedRequest, reply: Reply) -> None:
+    async def _answer(
+        self, send: Send, receive: Receive, request: RecordedRequest, reply: Reply
+    ) -> None:
         if reply.kind == "error":
             await _send_json(
                 send,
@@ -257,24 +309,211 @@ class LLMStandIn:
         if reply.kind == "malformed":
             await _send_raw(send, 200, b'{"id": "chatcmpl-1", "choices": [{"mess')
             return
-        text, finish = reply.text, reply.finish
-        limit = _max_tokens(request.body)
-        if limit is not None and _tokens(text) > limit:
-            text, finish = text[: limit * 4], "length"
-        usage = reply.usage or (_tokens(request.prompt), _tokens(text))
-        if limit is not None and usage[1] > limit:
-            # A real server never reports more output than it was allowed to write.
-            usage, finish = (usage[0], limit), "length"
+        answer = self._shape(request, reply)
         number = next(self._ids)
+        if request.body.get("stream") is True:
+            await self._stream(send, receive, request, reply, answer, number)
+            return
+        if reply.stall_after is not None:
+            await _wait_for_disconnect(receive)
+            return
         if request.protocol == "openai":
-            payload = _openai_completion(number, request.body["model"], text, finish, usage)
+            payload = _openai_completion(number, request.body["model"], answer)
         else:
-            payload = _anthropic_message(number, request.body["model"], text, finish, usage)
+            payload = _anthropic_message(number, request.body["model"], answer)
         data = json.dumps(payload).encode()
         if reply.kind == "truncated":
             await _send_raw(send, 200, data[: len(data) // 2], len_override=len(data))
             return
         await _send_raw(send, 200, data)
+
+    def _shape(self, request: RecordedRequest, reply: Reply) -> _Answer:
+        """What the answer is once the request's limits and output form are applied."""
+        body = request.body
+        text, finish, tool = reply.text, reply.finish, False
+        if reply.data is not None and self.structured == "native":
+            if request.protocol == "openai" and (body.get("response_format") or {}).get("type") in {
+                "json_schema",
+                "json_object",
+            }:
+                text = json.dumps(reply.data)
+            elif (
+                request.protocol == "anthropic"
+                and (body.get("tool_choice") or {}).get("type") == "tool"
+            ):
+                text, tool = json.dumps(reply.data), True
+        limit = _max_tokens(body)
+        if limit is not None and _tokens(text) > limit:
+            text, finish = text[: limit * 4], "length"
+        usage = reply.usage or (_tokens(request.prompt), _tokens(text) + reply.reasoning_tokens)
+        if limit is not None and usage[1] > limit:
+            # A real server never reports more output than it was allowed to write.
+            usage, finish = (usage[0], limit), "length"
+        return _Answer(
+            text=text,
+            finish=finish,
+            usage=usage,
+            reasoning_tokens=reply.reasoning_tokens,
+            tool_name=str((body.get("tool_choice") or {}).get("name")) if tool else None,
+        )
+
+    async def _stream(
+        self,
+        send: Send,
+        receive: Receive,
+        request: RecordedRequest,
+        reply: Reply,
+        answer: _Answer,
+        number: int,
+    ) -> None:
+        """The answer as server-sent events, in ``reply.chunk_chars`` deltas."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                ],
+            }
+        )
+        size = max(reply.chunk_chars, 1)
+        pieces = [answer.text[i : i + size] for i in range(0, len(answer.text), size)] or [""]
+        model = request.body["model"]
+        if request.protocol == "openai":
+            opening, deltas, closing = _openai_events(number, model, request.body, answer, pieces)
+        else:
+            opening, deltas, closing = _anthropic_events(number, model, answer, pieces)
+        for event in opening:
+            await _send_event(send, event)
+        for index, event in enumerate(deltas):
+            if reply.stall_after is not None and index == reply.stall_after:
+                await _wait_for_disconnect(receive)
+                return
+            if reply.cut_after is not None and index == reply.cut_after:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await _send_event(send, event)
+        for event in closing:
+            await _send_event(send, event)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+@dataclass(frozen=True)
+class _Answer:
+    text: str
+    finish: str
+    usage: tuple[int, int]
+    reasoning_tokens: int = 0
+    tool_name: str | None = None  # set: the text is the input of this (forced) tool call
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    """Hold the answer back until the client gives up (or a minute passes)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_STALL_LIMIT_SECONDS):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+
+async def _send_event(send: Send, event: tuple[str | None, Any]) -> None:
+    name, data = event
+    text = data if isinstance(data, str) else json.dumps(data)
+    frame = (f"event: {name}\n" if name else "") + f"data: {text}\n\n"
+    await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
+
+
+_OPENAI_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+_ANTHROPIC_STOP = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "refusal": "refusal",
+    "content_filter": "refusal",
+}
+
+Events = list[tuple[str | None, Any]]
+
+
+def _openai_events(
+    number: int, model: str, body: dict[str, Any], answer: _Answer, pieces: list[str]
+) -> tuple[Events, Events, Events]:
+    with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    base = {
+        "id": f"chatcmpl-standin{number}",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000 + number,
+        "model": model,
+        "system_fingerprint": "fp_standin",
+    }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if with_usage:
+            data["usage"] = None  # every chunk but the last carries a null usage
+        return data
+
+    field = "refusal" if answer.finish == "refusal" else "content"
+    opening: Events = [(None, chunk({"role": "assistant", "content": "", "refusal": None}))]
+    deltas: Events = [(None, chunk({field: piece})) for piece in pieces if piece]
+    closing: Events = [(None, chunk({}, _OPENAI_FINISH.get(answer.finish, "stop")))]
+    if with_usage:
+        closing.append((None, {**base, "choices": [], "usage": _openai_usage(answer)}))
+    closing.append((None, "[DONE]"))
+    return opening, deltas, closing
+
+
+def _anthropic_events(
+    number: int, model: str, answer: _Answer, pieces: list[str]
+) -> tuple[Events, Events, Events]:
+    message = {
+        "id": f"msg_standin{number:08d}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": answer.usage[0], "output_tokens": 1},
+    }
+    if answer.tool_name:
+        block = {"type": "tool_use", "id": f"toolu_standin{number}", "name": answer.tool_name}
+        block["input"] = {}
+        delta_type, key = "input_json_delta", "partial_json"
+    else:
+        block, delta_type, key = {"type": "text", "text": ""}, "text_delta", "text"
+    opening: Events = [
+        ("message_start", {"type": "message_start", "message": message}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": block},
+        ),
+        ("ping", {"type": "ping"}),
+    ]
+    deltas: Events = [
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": delta_type, key: piece}},
+        )
+        for piece in pieces
+        if piece
+    ]
+    stop = "tool_use" if answer.tool_name else _ANTHROPIC_STOP.get(answer.finish, "end_turn")
+    closing: Events = [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": answer.usage[1]},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return opening, deltas, closing
 
 
 def _tokens(text: str) -> int:
@@ -289,9 +528,19 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     return None
 
 
-def _openai_completion(
-    number: int, model: str, text: str, finish: str, usage: tuple[int, int]
-) -> dict[str, Any]:
+def _openai_usage(answer: _Answer) -> dict[str, Any]:
+    usage: dict[str, Any] = {
+        "prompt_tokens": answer.usage[0],
+        "completion_tokens": answer.usage[1],
+        "total_tokens": answer.usage[0] + answer.usage[1],
+    }
+    if answer.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": answer.reasoning_tokens}
+    return usage
+
+
+def _openai_completion(number: int, model: str, answer: _Answer) -> dict[str, Any]:
+    refused = answer.finish == "refusal"
     return {
         "id": f"chatcmpl-standin{number}",
         "object": "chat.completion",
@@ -301,31 +550,42 @@ def _openai_completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "message": {
+                    "role": "assistant",
+                    "content": None if refused else answer.text,
+                    "refusal": answer.text if refused else None,
+                },
                 "logprobs": None,
-                "finish_reason": finish,
+                "finish_reason": _OPENAI_FINISH.get(answer.finish, "stop"),
             }
         ],
-        "usage": {
-            "prompt_tokens": usage[0],
-            "completion_tokens": usage[1],
-            "total_tokens": usage[0] + usage[1],
-        },
+        "usage": _openai_usage(answer),
     }
 
 
-def _anthropic_message(
-    number: int, model: str, text: str, finish: str, usage: tuple[int, int]
-) -> dict[str, Any]:
+def _anthropic_message(number: int, model: str, answer: _Answer) -> dict[str, Any]:
+    if answer.tool_name:
+        content: list[dict[str, Any]] = [
+            {
+                "type": "tool_use",
+                "id": f"toolu_standin{number}",
+                "name": answer.tool_name,
+                "input": json.loads(answer.text),
+            }
+        ]
+        stop = "tool_use"
+    else:
+        content = [{"type": "text", "text": answer.text}] if answer.text else []
+        stop = _ANTHROPIC_STOP.get(answer.finish, "end_turn")
     return {
         "id": f"msg_standin{number:08d}",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "max_tokens" if finish == "length" else "end_turn",
+        "content": content,
+        "stop_reason": stop,
         "stop_sequence": None,
-        "usage": {"input_tokens": usage[0], "output_tokens": usage[1]},
+        "usage": {"input_tokens": answer.usage[0], "output_tokens": answer.usage[1]},
     }
 
 

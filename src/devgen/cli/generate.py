@@ -25,12 +25,12 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from devgen.cli.follow import RunFollower
 from devgen.cli.output import err, fail, out, run
 from devgen.cli.runs import TERMINAL, Platform, Server, connect, step_line, tests_line
 
 REPORT_FILES = ("REPORT.md", "report.json")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_IMPLEMENTED = 0, 1, 2, 3
-_POLL_SECONDS = 0.25
 
 
 def _read_requirement(requirement: str | None, spec: Path | None) -> dict[str, Any]:
@@ -142,6 +142,19 @@ def not_implemented_block(sentences: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def model_lines(extensions: list[dict[str, Any]]) -> list[str]:
+    """The sentences the hybrid engine's model implemented, with its tests."""
+    if not extensions:
+        return []
+    lines = [f"Implemented by the model ({len(extensions)} sentence(s)):"]
+    for extension in extensions:
+        lines.append(
+            f"  - “{extension.get('sentence')}”: extension {extension.get('name')}, "
+            f"{len(extension.get('tests') or [])} test(s)"
+        )
+    return lines
+
+
 def exit_status(finished: dict[str, Any], not_implemented: list[Any], *, strict: bool) -> int:
     """0 all good; 1 the run or a test failed; 3 (``--strict``) something is not implemented."""
     tests = finished.get("tests") or {}
@@ -162,8 +175,8 @@ async def _analysis(platform: Platform, step: dict[str, Any]) -> dict[str, Any]:
 async def _follow(platform: Platform, run_id: str, analysis: dict[str, Any]) -> dict[str, Any]:
     reported: set[str] = set()
     with err.status("starting…", spinner="dots") as status:
-        while True:
-            current: dict[str, Any] = await platform.data("GET", f"/api/v1/runs/{run_id}")
+
+        async def show(current: dict[str, Any]) -> None:
             for step in [*current["steps"], *current.get("compensations", [])]:
                 if step["state"] in TERMINAL | {"skipped"} and step["id"] not in reported:
                     reported.add(step["id"])
@@ -172,11 +185,14 @@ async def _follow(platform: Platform, run_id: str, analysis: dict[str, Any]) -> 
                         analysis.update(await _analysis(platform, step))
                         for line in plan_lines(analysis):
                             out.print(escape(line), highlight=False)
+                    if step["type"] in {"generate", "repair"} and step["state"] == "succeeded":
+                        extensions = (await _analysis(platform, step)).get("extensions")
+                        if isinstance(extensions, list):
+                            analysis["extensions"] = extensions
             running = [s["step"] for s in current["steps"] if s["state"] in {"running", "retrying"}]
             status.update(f"{', '.join(running) or current['state']}…")
-            if current["state"] in TERMINAL:
-                return current
-            await asyncio.sleep(_POLL_SECONDS)
+
+        return await RunFollower(platform, run_id, on_run=show, on_status=status.update).follow()
 
 
 async def _generate(
@@ -227,7 +243,16 @@ def generate(
         Path | None, typer.Option(help="A spec file (JSON or YAML) instead of a requirement.")
     ] = None,
     engine: Annotated[
-        str, typer.Option(help="`template` (offline, deterministic) or `llm` (DEVGEN_LLM_*).")
+        str,
+        typer.Option(
+            help="`template` (offline, deterministic), `llm` (the model writes everything) or "
+            "`hybrid` (the template builds what it covers, the model the sentences it does not; "
+            "DEVGEN_LLM_*).",
+        ),
+    ] = "template",
+    analyst: Annotated[
+        str,
+        typer.Option(help="Who reads the requirement: `template` (offline) or `llm`."),
     ] = "template",
     out_dir: Annotated[
         Path | None,
@@ -249,14 +274,21 @@ def generate(
     ] = False,
 ) -> None:
     """Generate a tested service: analyse, generate, validate and test in the sandbox, repair
-    (LLM engine), package. Prints what will be built and what will not before the result.
+    (LLM and hybrid engines), package. Prints what will be built and what will not before
+    the result.
 
     Exit status: 0 the run succeeded and every generated test passed; 1 the run or a
     generated test failed; 2 usage error; 3 with --strict, some sentences are not
     implemented (listed after the test tally)."""
-    if engine not in {"template", "llm"}:
-        fail("--engine is `template` or `llm`", code=2)
-    body: dict[str, Any] = {**_read_requirement(requirement, spec), "engine": engine}
+    if engine not in {"template", "llm", "hybrid"}:
+        fail("--engine is `template`, `llm` or `hybrid`", code=2)
+    if analyst not in {"template", "llm"}:
+        fail("--analyst is `template` or `llm`", code=2)
+    body: dict[str, Any] = {
+        **_read_requirement(requirement, spec),
+        "engine": engine,
+        "analyst": analyst,
+    }
     budget = {
         key: value
         for key, value in (("max_tokens", budget_tokens), ("max_cost_usd", budget_usd))
@@ -268,7 +300,13 @@ def generate(
     finished, target = run(_generate(server, body, out_dir, force, analysis))
     tests = finished.get("tests")
     out.print(f"Tests: {tests_line(tests)}")
-    not_implemented = analysis.get("not_implemented") or []
+    by_model = [e for e in analysis.get("extensions") or [] if e.get("status") == "implemented"]
+    for line in model_lines(by_model):
+        out.print(escape(line), highlight=False)
+    built = {e.get("sentence") for e in by_model}
+    not_implemented = [
+        item for item in analysis.get("not_implemented") or [] if item.get("sentence") not in built
+    ]
     for line in not_implemented_block(not_implemented):
         out.print(escape(line), highlight=False)
     usage = finished.get("usage") or {}

@@ -174,7 +174,11 @@ async def connect(
         platform = build_platform(settings)
     except ValueError as exc:
         fail(str(exc), code=2)
-    transport = httpx.ASGITransport(app=platform, client=("127.0.0.1", 0))
+    from devgen.cli.streaming import StreamingASGITransport
+
+    # Streaming, so that a run's events show as they happen (httpx's ASGITransport
+    # hands a response over only once it has ended).
+    transport = StreamingASGITransport(platform, client=("127.0.0.1", 0))
     async with (
         platform.router.lifespan_context(platform),
         httpx.AsyncClient(

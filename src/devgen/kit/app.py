@@ -64,6 +64,9 @@ def create_app(
         credentials = ServiceCredentials(definition.name, clients, settings.auth.service_secret)
         app.state.service_credentials = credentials
         app.state.authenticator = remote_authenticator(clients, settings.auth, credentials)
+        if events is not None:
+            # Known before the service's own start-up, which may listen on it.
+            app.state.bus = events.bus
         try:
             async with AsyncExitStack() as stack:
                 if definition.lifespan is not None:

@@ -292,6 +292,9 @@ def test_managed_codes_sequences_counters(
         ("Products can be searched by their name.", ["name"]),
         ("You can search for products by name or description.", ["name", "description"]),
         ("Staff should be able to search products by description.", ["description"]),
+        # Any subject, not a fixed list of who searches (docs/requirements/gym.txt).
+        ("Members can search products by name.", ["name"]),
+        ("Shoppers search products by name and description.", ["name", "description"]),
     ],
 )
 def test_search(sentence: str, fields: list[str]) -> None:
@@ -308,6 +311,7 @@ def test_search(sentence: str, fields: list[str]) -> None:
         (RENTALS, "Staff can list rentals by pickup date range.", "rental", "pickup_date"),
         (RENTALS, "Rentals can be filtered by pickup date range.", "rental", "pickup_date"),
         (SHOP, "Users can find products cheaper than a price.", "product", "price"),
+        (SHOP, "Shoppers can find products under a given price.", "product", "price"),
     ],
 )
 def test_ranges(document: str, sentence: str, entity: str, field: str) -> None:
@@ -433,6 +437,34 @@ def test_units_are_metadata_never_names(phrase: str, name: str, kind: str, unit:
     field = spec.entities[0].field(name)
     assert field is not None
     assert (field.type.value, field.unit) == (kind, unit)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "name", "pattern"),
+    [
+        ("a plate number like AB-123-CD", "plate_number", "[A-Z]{2}-[0-9]{3}-[A-Z]{2}"),
+        ("a licence code in the form DL-12345", "licence_code", "[A-Z]{2}-[0-9]{5}"),
+        ("a ticket code such as TK-0042", "ticket_code", "[A-Z]{2}-[0-9]{4}"),
+        ("a postcode formatted as 1234 AB", "postcode", "[0-9]{4} [A-Z]{2}"),
+        ("a badge code of the form b12", "badge_code", "[a-z][0-9]{2}"),
+        ("a version that looks like v1.2", "version", r"[a-z][0-9]\.[0-9]"),
+        ("an employee code matching `[A-Z]{3}[0-9]{2}`", "employee_code", "[A-Z]{3}[0-9]{2}"),
+    ],
+)
+def test_shapes_and_regexes_become_patterns(phrase: str, name: str, pattern: str) -> None:
+    """An example of the shape (it has a digit) or a regex in backticks is a field's pattern."""
+    spec = _read("", f"Each driver has a name and {phrase}.")
+
+    field = spec.entities[0].field(name)
+    assert field is not None
+    assert (field.type.value, field.pattern) == ("string", pattern)
+
+
+def test_a_name_like_a_person_is_not_a_pattern() -> None:
+    """Without a digit, "like" is not read as an example of a shape."""
+    result = analyze("Each driver has a name like Alice and a phone.")
+
+    assert all(f.pattern is None for f in result.spec.entities[0].fields)
 
 
 @pytest.mark.parametrize(

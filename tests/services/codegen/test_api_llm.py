@@ -66,7 +66,7 @@ async def test_the_catalog_offers_the_llm_engine(
 ) -> None:
     response = await client.get(f"{API}/templates", headers=account.headers)
 
-    assert response.json()["data"][0]["engines"] == ["template", "llm"]
+    assert response.json()["data"][0]["engines"] == ["template", "llm", "hybrid"]
 
 
 async def test_generate_with_the_llm_reports_files_plan_and_usage(

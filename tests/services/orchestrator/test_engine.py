@@ -186,6 +186,28 @@ async def test_failing_generated_tests_fail_the_run_but_keep_its_artifact(
     assert executors["compensate:delete_artifacts"].calls == []
 
 
+async def test_a_test_run_cut_by_a_limit_says_so_in_the_run_error(database, principal, make_engine):
+    """Every test passed before the sandbox's limit ended the run: the error names the limit."""
+    executors = happy_executors()
+    problem = "the test run ended with verdict time_limit cpu time limit (30 s)"
+    cut = {
+        "passed": False,
+        "summary": {
+            "total": 56, "passed": 56, "failed": 0, "error": 0, "skipped": 0,
+            "verdict": "time_limit", "problems": [problem],
+        },
+        "results": [],
+        "coverage": None,
+    }  # fmt: skip
+    executors["test"].output = {"test_run": cut, "passed": False}
+    await make_engine(executors)
+    run = await wait_run(database, await start_run(database, principal))
+    assert run.state == "failed"
+    assert run.error["code"] == "TESTS_FAILED"
+    assert problem in run.error["message"]
+    assert run.tests["verdict"] == "time_limit"
+
+
 async def test_a_step_that_overruns_its_timeout_fails(database, principal, make_engine):
     executors = happy_executors()
 

@@ -108,6 +108,24 @@ def _steps(run: dict) -> dict[str, dict]:
     return {step["step"]: step for step in run["steps"]}
 
 
+async def _outputs_of(client: httpx.AsyncClient, account: Account, run_id: str) -> list[dict]:
+    response = await client.get(
+        "/api/v1/files", params={"label": f"devgen-run={run_id}"}, headers=account.headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+async def _assert_outputs_removed(client: httpx.AsyncClient, account: Account, run: dict) -> None:
+    """Once the run has ended, storage holds none of its step outputs any more."""
+    await eventually(
+        lambda: _outputs_of(client, account, run["id"]),
+        until=lambda found: found == [],
+        timeout=30,
+        what=f"the step outputs of run {run['id']} deleted",
+    )
+
+
 async def test_a_requirement_the_analyst_cannot_read_fails_at_analyze(client, owner):
     run = await _start(client, owner, requirement="Make me something nice, quickly!")
     done = await _finished(client, owner, run["id"], seconds=30)
@@ -185,13 +203,17 @@ async def test_a_template_run_stores_the_project_and_its_report(client, owner):
     assert all(t["outcome"] == "passed" for c in report["acceptance_criteria"] for t in c["tests"])
     assert report["coverage"]["percent"] > 80
     assert {t["step"] for t in report["timings"]} >= {"analyze", "generate", "validate", "test"}
-    # The generated files were kept in storage, the step's row holds a reference.
+    # The generated files were kept in storage while the run lasted (the step's row
+    # holds a reference); once it ended they were deleted, and the artifact stays.
     generate = _steps(done)["generate"]
     detail = await client.get(f"/api/v1/tasks/{generate['id']}", headers=owner.headers)
     reference = detail.json()["data"]["output"]["files"]
     assert reference["$ref"] == "storage:file"
+    await _assert_outputs_removed(client, owner, done)
     stored = await client.get(f"/api/v1/files/{reference['file_id']}", headers=owner.headers)
-    assert stored.json()["data"]["labels"]["devgen-run"] == done["id"]
+    assert_error(stored, 404)
+    kept = await client.get(done["artifact_url"], headers=owner.headers)
+    assert kept.status_code == 200
 
 
 async def test_cancelling_during_the_tests_stops_the_sandbox_run(client, owner):
@@ -213,6 +235,7 @@ async def test_cancelling_during_the_tests_stops_the_sandbox_run(client, owner):
     assert {_steps(done)[s]["state"] for s in ("repair", "package")} == {"cancelled"}
     execution = await _execution_finished(client, owner, execution_id)
     assert execution["verdict"] == "killed"
+    await _assert_outputs_removed(client, owner, done)
     assert "cancel" in (execution["reason"] or "")
 
 

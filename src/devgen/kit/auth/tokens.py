@@ -9,6 +9,7 @@ introspected at identity's ``/auth/validate`` and the answer cached briefly.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 import jwt
 import structlog
-from cachetools import TTLCache
+from cachetools import TLRUCache, TTLCache
 
 from devgen.kit.auth.ed25519 import ALGORITHM
 from devgen.kit.auth.principal import Principal, PrincipalKind
@@ -30,6 +31,17 @@ MAX_TOKEN_LENGTH = 8192
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]
 _LEEWAY_SECONDS = 5
 _REFUSAL_CACHE_SECONDS = 2.0
+_VERIFIED_CACHE_SIZE = 10_000
+
+
+def token_digest(token: str) -> bytes:
+    """SHA-256 of a credential: what caches are keyed by, so none holds a usable secret."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _until_expiry(_key: bytes, principal: Principal, _now: float) -> float:
+    # A verified token is remembered exactly as long as it is valid.
+    return principal.expires_at.timestamp() if principal.expires_at else 0.0
 
 
 class KeySource(Protocol):
@@ -149,9 +161,11 @@ class Authenticator:
         self._introspector = introspector
         self._issuer = issuer
         self._audience = audience
-        # Verified tokens are remembered until shortly before they expire, so the
+        # Verified tokens are remembered (by digest) until they expire, so the
         # signature is checked once per token rather than once per request.
-        self._verified: TTLCache[str, Principal] = TTLCache(maxsize=10_000, ttl=60)
+        self._verified: TLRUCache[bytes, Principal] = TLRUCache(
+            maxsize=_VERIFIED_CACHE_SIZE, ttu=_until_expiry, timer=time.time
+        )
         self._introspected: TTLCache[str, Principal] = TTLCache(
             maxsize=10_000, ttl=max(introspection_cache_seconds, 0.001)
         )
@@ -169,16 +183,17 @@ class Authenticator:
             raise Unauthorized("The credential is not valid.")
         if token.startswith(API_KEY_PREFIX):
             return await self._authenticate_api_key(token)
-        cached = self._verified.get(token)
-        if cached is not None and cached.expires_at and cached.expires_at > datetime.now(UTC):
+        digest = token_digest(token)
+        cached = self._verified.get(digest)
+        if cached is not None:
             return cached
         principal = await self._verify_jwt(token)
-        self._verified[token] = principal
+        self._verified[digest] = principal
         return principal
 
     def forget(self, token: str) -> None:
         """Drop any cached verification of ``token`` (after a revocation)."""
-        self._verified.pop(token, None)
+        self._verified.pop(token_digest(token), None)
         self._introspected.pop(token, None)
         self._refused.pop(token, None)
 

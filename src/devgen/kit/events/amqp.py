@@ -6,6 +6,8 @@ Topology, named from ``DEVGEN_BUS_PREFIX`` (``devgen`` below):
 - ``devgen.<service>``: one durable quorum queue per consuming service, bound
   by its patterns, with ``x-delivery-limit`` and a dead-letter route to
 - ``devgen.<service>.dead``: the service's dead-letter queue.
+- ``devgen.listen.<random>``: one exclusive, auto-deleted queue per listener
+  (``EventBus.listen``), gone with its connection; listeners never ack.
 
 Messages are persistent and published with publisher confirms; a consumer
 acknowledges only after its handler's transaction committed. A failed event
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from devgen.kit.events.bus import Batcher, OutgoingEvent, retry_delay
+from devgen.kit.events.bus import Batcher, GapHandler, Listener, OutgoingEvent, retry_delay
 from devgen.kit.events.consumer import ConsumerGroup
 from devgen.kit.events.envelope import CONTENT_TYPE, Event, InvalidEvent
 from devgen.kit.events.metrics import event_metrics
@@ -68,6 +71,10 @@ class Topology:
     def dead_queue(self, group: str) -> str:
         """The dead-letter queue of a consuming service."""
         return f"{self.prefix}.{group}.dead"
+
+    def listener_queue(self) -> str:
+        """A fresh name for one listener's own queue."""
+        return f"{self.prefix}.listen.{uuid.uuid4().hex}"
 
 
 def queue_arguments(topology: Topology, group: str, max_attempts: int) -> dict[str, Any]:
@@ -139,6 +146,7 @@ class AmqpBus:
         self._declared: dict[str, tuple[str, ...]] = {}
         self._groups: dict[str, ConsumerGroup] = {}
         self._consumers: dict[str, _QueueConsumer] = {}
+        self._listeners: list[_AmqpListening] = []
         self._users = 0
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
@@ -168,6 +176,8 @@ class AmqpBus:
                 await self._connector
         for group in list(self._consumers):
             await self.stop_consuming(group)
+        for listening in list(self._listeners):
+            await listening.close()
         connection, self._connection = self._connection, None
         self._channel = self._exchange = None
         if connection is not None:
@@ -216,6 +226,8 @@ class AmqpBus:
         log.info("bus_connected", exchange=self.topology.exchange)
         for consumer_group in list(self._groups.values()):
             await self._start_consumer(consumer_group)
+        for listening in list(self._listeners):
+            await listening.start(connection)
 
     async def publish(self, events: Sequence[OutgoingEvent]) -> list[asyncio.Future[bool]]:
         """Publish each event (persistent, confirmed); the futures finish on the confirms."""
@@ -234,6 +246,21 @@ class AmqpBus:
             timeout=_PUBLISH_TIMEOUT_SECONDS,
         )
         return True
+
+    async def listen(
+        self, patterns: Sequence[str], listener: Listener, on_gap: GapHandler
+    ) -> _AmqpListening:
+        """Bind a queue of this process's own to ``patterns`` (now, or once connected)."""
+        listening = _AmqpListening(self, tuple(patterns), listener, on_gap)
+        self._listeners.append(listening)
+        if self._ready.is_set() and self._connection is not None:
+            await listening.start(self._connection)
+        return listening
+
+    def forget_listener(self, listening: _AmqpListening) -> None:
+        """Remove ``listening`` (its ``close`` calls this)."""
+        if listening in self._listeners:
+            self._listeners.remove(listening)
 
     async def consume(self, group: ConsumerGroup) -> None:
         """Consume ``group``'s queue (now, or as soon as the connection is up)."""
@@ -254,6 +281,97 @@ class AmqpBus:
         consumer = self._consumers.pop(group, None)
         if consumer is not None:
             await consumer.stop()
+
+
+class _AmqpListening:
+    """One listener's exclusive queue; not live while the connection is down.
+
+    The robust connection declares the queue and its bindings again when it
+    comes back; whatever was published in between is lost to the listener,
+    which ``on_gap`` tells its owner, once when the connection drops and
+    once when it is back.
+    """
+
+    def __init__(
+        self,
+        bus: AmqpBus,
+        patterns: tuple[str, ...],
+        listener: Listener,
+        on_gap: GapHandler,
+    ) -> None:
+        self._bus = bus
+        self._patterns = patterns
+        self._listener = listener
+        self._on_gap = on_gap
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._live = False
+
+    @property
+    def live(self) -> bool:
+        """Whether the queue is bound and consumed on an open connection."""
+        connection = self._connection
+        return self._live and connection is not None and connection.connected.is_set()
+
+    async def start(self, connection: AbstractRobustConnection) -> None:
+        import aio_pika
+
+        if self._connection is not None:
+            return
+        self._connection = connection
+        channel = connection.channel()
+        await channel.initialize()
+        exchange = await channel.declare_exchange(
+            self._bus.topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(
+            self._bus.topology.listener_queue(), durable=False, exclusive=True, auto_delete=True
+        )
+        for pattern in self._patterns:
+            await queue.bind(exchange, routing_key=pattern)
+        await queue.consume(self._deliver, no_ack=True)
+        self._channel = channel
+        connection.close_callbacks.add(self._dropped)
+        connection.reconnect_callbacks.add(self._back)
+        self._live = True
+
+    def _dropped(self, *_args: object) -> None:
+        self._live = False
+        self._gap()
+
+    def _back(self, *_args: object) -> None:
+        self._gap()
+        self._live = True
+
+    def _gap(self) -> None:
+        try:
+            self._on_gap()
+        except Exception:  # a listener's bug must not break the connection's callbacks
+            log.exception("event_listener_gap_failed")
+
+    async def _deliver(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = Event.from_json(message.body)
+        except InvalidEvent as exc:
+            log.warning("event_unreadable", listener=True, error=str(exc)[:300])
+            return
+        try:
+            self._listener(event)
+        except Exception:  # a listener's bug must not stop the consumer
+            log.exception("event_listener_failed", event_type=event.type)
+
+    async def close(self) -> None:
+        """Stop listening; the broker deletes the queue with its channel."""
+        self._bus.forget_listener(self)
+        self._live = False
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close_callbacks.discard(self._dropped)
+            connection.reconnect_callbacks.discard(self._back)
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            with contextlib.suppress(Exception):
+                await channel.close()
 
 
 class _QueueConsumer:

@@ -6,16 +6,24 @@ per event, a future that says when the bus has it for good: ``True`` once
 confirmed, ``False`` when no consumer is declared for its type (the relay
 leaves such an event in the outbox), an exception when publishing failed
 (the relay retries with back-off).
+
+Besides the consuming services, a process may *listen*: every listener, in
+every process, sees every matching event once it is published, with no
+inbox, no retries and no acknowledgement. That is for state a process keeps
+in memory (a cache to drop entries from), never for work: a listener that
+was disconnected is told it may have missed events (``on_gap``) and is not
+``live`` until it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from devgen.kit.events.consumer import ConsumerGroup
+from devgen.kit.events.envelope import Event
 
 T = TypeVar("T")
 
@@ -27,6 +35,25 @@ class OutgoingEvent:
     id: str
     type: str
     body: bytes
+
+
+Listener = Callable[[Event], None]
+"""Called with each matching event as it passes; must be cheap and must not raise."""
+GapHandler = Callable[[], None]
+"""Called when a listener may have missed events (its connection dropped or came back)."""
+
+
+class Listening(Protocol):
+    """A listener on a bus, as its owner sees it."""
+
+    @property
+    def live(self) -> bool:
+        """Whether events are reaching the listener now (False while disconnected)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop listening."""
+        ...
 
 
 class EventBus(Protocol):
@@ -54,6 +81,12 @@ class EventBus(Protocol):
 
     async def stop_consuming(self, group: str) -> None:
         """Stop delivering to ``group``; unacknowledged events are delivered again later."""
+        ...
+
+    async def listen(
+        self, patterns: Sequence[str], listener: Listener, on_gap: GapHandler
+    ) -> Listening:
+        """Call ``listener`` for every event matching ``patterns`` that any process publishes."""
         ...
 
     def status(self) -> tuple[bool, str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from devgen.kit.events import deadletters
-from devgen.kit.events.bus import Batcher, OutgoingEvent, retry_delay
+from devgen.kit.events.bus import Batcher, GapHandler, Listener, OutgoingEvent, retry_delay
 from devgen.kit.events.consumer import ConsumerGroup
 from devgen.kit.events.envelope import Event, InvalidEvent
 from devgen.kit.events.metrics import event_metrics
@@ -63,12 +63,34 @@ class _Group:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+class _MemoryListening:
+    """A listener in this process: it sees every event as the relay publishes it."""
+
+    def __init__(self, bus: MemoryBus, patterns: tuple[str, ...], listener: Listener) -> None:
+        self._bus = bus
+        self.patterns = patterns
+        self.listener = listener
+
+    @property
+    def live(self) -> bool:
+        """Always: nothing can come between the relay and this process."""
+        return True
+
+    def wants(self, event_type: str) -> bool:
+        return any(matches(pattern, event_type) for pattern in self.patterns)
+
+    async def close(self) -> None:
+        """Stop listening."""
+        self._bus.forget_listener(self)
+
+
 class MemoryBus:
     """Routes events to the consuming services of this process."""
 
     def __init__(self, settings: EventSettings) -> None:
         self._settings = settings
         self._groups: dict[str, _Group] = {}
+        self._listeners: list[_MemoryListening] = []
         self._users = 0
         self._metrics = event_metrics()
 
@@ -108,7 +130,8 @@ class MemoryBus:
                 for group in self._groups.values()
                 if any(matches(pattern, outgoing.type) for pattern in group.patterns)
             ]
-            if not targets:
+            listeners = [each for each in self._listeners if each.wants(outgoing.type)]
+            if not targets and not listeners:
                 future.set_result(False)
                 continue
             try:
@@ -116,10 +139,28 @@ class MemoryBus:
             except InvalidEvent as exc:
                 future.set_exception(exc)
                 continue
+            for listening in listeners:
+                _tell(listening, event)
+            if not targets:
+                future.set_result(False)
+                continue
             fanout = _Fanout(future, len(targets))
             for group in targets:
                 group.queue.put_nowait(_Delivery(event, outgoing.body, fanout))
         return futures
+
+    async def listen(
+        self, patterns: Sequence[str], listener: Listener, on_gap: GapHandler
+    ) -> _MemoryListening:
+        """Call ``listener`` with every matching event this process publishes (never a gap)."""
+        listening = _MemoryListening(self, tuple(patterns), listener)
+        self._listeners.append(listening)
+        return listening
+
+    def forget_listener(self, listening: _MemoryListening) -> None:
+        """Remove ``listening`` (``close`` calls this)."""
+        if listening in self._listeners:
+            self._listeners.remove(listening)
 
     async def consume(self, group: ConsumerGroup) -> None:
         """Start the worker (and the replay poller) of ``group``."""
@@ -229,3 +270,10 @@ class MemoryBus:
             except Exception as exc:  # noqa: BLE001 - try again at the next poll
                 log.warning("dead_letter_poll_failed", service=group.name, error=type(exc).__name__)
             await asyncio.sleep(self._settings.dead_letter_poll_seconds)
+
+
+def _tell(listening: _MemoryListening, event: Event) -> None:
+    try:
+        listening.listener(event)
+    except Exception:  # a listener's bug must not stop the relay
+        log.exception("event_listener_failed", event_type=event.type)

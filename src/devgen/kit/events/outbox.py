@@ -37,7 +37,11 @@ FROM_CONTEXT: Final = _FromContext()
 """Default of ``emit``'s ``tenant_id`` and ``actor``: take them from the request's principal."""
 
 _PENDING_KEY = "devgen.events.pending"
+_COMMITTED_KEY = "devgen.events.committed"
 _wakers: weakref.WeakKeyDictionary[Engine, Callable[[], None]] = weakref.WeakKeyDictionary()
+CommitListener = Callable[[list[Event]], None]
+"""Called with the events a transaction emitted, right after it committed."""
+_commit_listeners: weakref.WeakKeyDictionary[Engine, CommitListener] = weakref.WeakKeyDictionary()
 
 
 def _normalised(data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -102,6 +106,7 @@ async def emit(
         )
     )
     _arm_wake(session)
+    _arm_commit_listener(session, event)
     return event
 
 
@@ -120,3 +125,26 @@ def _arm_wake(session: AsyncSession) -> None:
     wake = _wakers.get(engine) if engine is not None else None
     if wake is not None:
         on_commit(session, _PENDING_KEY, lambda _items: wake())
+
+
+def register_commit_listener(engine: AsyncEngine, listener: CommitListener) -> None:
+    """Call ``listener(events)`` after every commit on ``engine`` that emitted ``events``.
+
+    For state this process keeps in memory about its own data (identity's
+    caller cache): it learns of the change at the commit, before any bus
+    delivers the event. ``listener`` runs inside the commit: keep it cheap
+    and make it never raise.
+    """
+    _commit_listeners[engine.sync_engine] = listener
+
+
+def unregister_commit_listener(engine: AsyncEngine) -> None:
+    """Stop telling anyone about ``engine``'s commits."""
+    _commit_listeners.pop(engine.sync_engine, None)
+
+
+def _arm_commit_listener(session: AsyncSession, event: Event) -> None:
+    engine = engine_of(session)
+    listener = _commit_listeners.get(engine) if engine is not None else None
+    if listener is not None:
+        on_commit(session, _COMMITTED_KEY, listener, event)

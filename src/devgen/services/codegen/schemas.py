@@ -17,8 +17,15 @@ from devgen.services.codegen.spec import (
 )
 from devgen.services.codegen.validation import Diagnostic, TestOutcome, TestStatus
 
-Engine = Literal["template", "llm"]
-"""``template``: offline and deterministic (the default); ``llm``: the configured model."""
+Engine = Literal["template", "llm", "hybrid"]
+"""``template``: offline and deterministic (the default); ``llm``: the configured model
+writes everything; ``hybrid``: the template builds what the spec covers, the model writes
+extensions for the sentences the template does not implement."""
+
+Analyst = Literal["template", "llm"]
+"""Who reads a requirement: the offline analyst or the configured model."""
+
+RepairEngine = Literal["llm", "hybrid"]
 
 SpecDocument = dict[str, Any]
 """A spec as JSON; its shape is published at ``GET /api/v1/codegen/spec-schema``."""
@@ -101,7 +108,7 @@ class AnalyzeRequest(_Request):
     spec: SpecDocument | None = Field(
         default=None, description="a spec as an object, validated and completed (no engine)"
     )
-    engine: Engine = "template"
+    engine: Analyst = "template"
     budget: BudgetIn | None = Field(default=None, description="engine `llm` only")
 
     @model_validator(mode="after")
@@ -163,7 +170,30 @@ class GenerateRequest(_Request):
     engine: Engine = "template"
     language: str = Field(default="python", min_length=1, max_length=40)
     template: str = Field(default="fastapi-service", min_length=1, max_length=80)
-    budget: BudgetIn | None = Field(default=None, description="engine `llm` only")
+    budget: BudgetIn | None = Field(default=None, description="engines `llm` and `hybrid`")
+    requirement: LongText | None = Field(
+        default=None, description="the requirement's text, for the model (engine `hybrid`)"
+    )
+
+
+class ExtensionRead(BaseModel):
+    """A sentence the template did not implement, and what the model made of it."""
+
+    sentence: str
+    reason: str = Field(description="why the template did not implement it")
+    status: Literal["implemented", "not_implemented"]
+    explanation: str = Field(description="the model's: what its code does, or why none")
+    name: str = Field(description="the extension module's name (implemented only)")
+    files: list[str]
+    tests: list[str] = Field(description="pytest node ids of the model's tests for it")
+
+
+class RefusalRead(BaseModel):
+    """A change the model asked for that was refused."""
+
+    path: str
+    action: Literal["write", "delete"]
+    reason: str
 
 
 class PlannedFileRead(BaseModel):
@@ -188,7 +218,16 @@ class GenerateRead(BaseModel):
     file_count: int
     total_bytes: int
     plan: list[PlannedFileRead] | None = Field(default=None, description="engine `llm` only")
-    usage: UsageRead | None = Field(default=None, description="engine `llm` only")
+    usage: UsageRead | None = Field(default=None, description="engines `llm` and `hybrid`")
+    extensions: list[ExtensionRead] | None = Field(default=None, description="engine `hybrid`")
+    protected: dict[str, str] | None = Field(
+        default=None,
+        description="engine `hybrid`: path → SHA-256 of every file the template built; "
+        "repairs may not change them",
+    )
+    template_tests: list[str] | None = Field(
+        default=None, description="engine `hybrid`: the template's (protected) tests"
+    )
 
 
 class ValidateRequest(_Request):
@@ -257,6 +296,22 @@ class RepairRequest(_Request):
         description="Rewrite these files; by default those the failures point at.",
     )
     budget: BudgetIn | None = None
+    engine: RepairEngine = Field(
+        default="llm", description="`hybrid`: rewrite only the model's extensions"
+    )
+    protected: dict[str, str] | None = Field(
+        default=None, description="engine `hybrid`: path → SHA-256 from the generation"
+    )
+    extensions: list[dict[str, Any]] | None = Field(
+        default=None, description="engine `hybrid`: the generation's extensions"
+    )
+    requirement: LongText | None = None
+
+    @model_validator(mode="after")
+    def _hybrid_needs_its_record(self) -> Self:
+        if self.engine == "hybrid" and (self.protected is None or self.extensions is None):
+            raise ValueError("engine `hybrid` needs `protected` and `extensions`")
+        return self
 
 
 class RepairRead(BaseModel):
@@ -267,3 +322,7 @@ class RepairRead(BaseModel):
     targets: list[str]
     changed: list[str]
     usage: UsageRead
+    refused: list[RefusalRead] = Field(
+        default_factory=list, description="engine `hybrid`: changes to protected files, refused"
+    )
+    extensions: list[ExtensionRead] | None = None

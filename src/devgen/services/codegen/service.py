@@ -31,6 +31,7 @@ from devgen.services.codegen.engines import (
     GenerationError,
     generate,
 )
+from devgen.services.codegen.engines.hybrid import Extension, HybridEngine, HybridProject
 from devgen.services.codegen.engines.llm import (
     Failure,
     LLMEngine,
@@ -60,10 +61,12 @@ from devgen.services.codegen.schemas import (
     BudgetRead,
     BuildPlanRead,
     Engine,
+    ExtensionRead,
     GenerateRead,
     GenerateRequest,
     LanguageRead,
     PlannedFileRead,
+    RefusalRead,
     RepairRead,
     RepairRequest,
     SpecSchemaRead,
@@ -109,7 +112,7 @@ def spec_schema() -> SpecSchemaRead:
 
 def templates(state: CodegenState) -> list[TemplateRead]:
     """The template catalog, with the engines this server offers for each."""
-    engines: list[Any] = ["template", "llm"] if state.llm is not None else ["template"]
+    engines: list[Any] = ["template", "llm", "hybrid"] if state.llm is not None else ["template"]
     return [
         TemplateRead(
             name=info.name,
@@ -291,6 +294,25 @@ async def generate_project(
 async def _generate(
     state: CodegenState, spec: ServiceSpec, body: GenerateRequest, generation_id: uuid.UUID
 ) -> GenerateRead:
+    if body.engine == "hybrid":
+        engine = _llm(state)
+        meter = _meter(engine, body.budget, state)
+        built = await HybridEngine(engine).generate(
+            spec,
+            meter=meter,
+            requirement=body.requirement,
+            language=body.language,
+            template=body.template,
+        )
+        return _generated(
+            generation_id, built, engine="hybrid", usage=_usage(meter, built.model)
+        ).model_copy(
+            update={
+                "extensions": [ExtensionRead(**e.as_dict()) for e in built.extensions],
+                "protected": built.protected,
+                "template_tests": list(built.template_tests),
+            }
+        )
     if body.engine == "llm":
         engine = _llm(state)
         meter = _meter(engine, body.budget, state)
@@ -312,7 +334,7 @@ async def _generate(
 
 def _generated(
     generation_id: uuid.UUID,
-    project: GeneratedProject | LLMProject,
+    project: GeneratedProject | LLMProject | HybridProject,
     *,
     engine: Engine,
     plan: list[PlannedFileRead] | None = None,
@@ -421,6 +443,8 @@ async def repair(session: AsyncSession, state: CodegenState, body: RepairRequest
     engine = _llm(state)
     meter = _meter(engine, body.budget, state)
     repair_id = uuid.uuid4()
+    if body.engine == "hybrid":
+        return await _repair_hybrid(session, engine, meter, body, repair_id)
     try:
         result = await engine.repair(
             body.files,
@@ -457,4 +481,60 @@ async def repair(session: AsyncSession, state: CodegenState, body: RepairRequest
         targets=result.targets,
         changed=result.changed,
         usage=usage,
+    )
+
+
+async def _repair_hybrid(
+    session: AsyncSession,
+    engine: LLMEngine,
+    meter: Meter,
+    body: RepairRequest,
+    repair_id: uuid.UUID,
+) -> RepairRead:
+    """One hybrid round: the extensions are rewritten, protected files refused."""
+    try:
+        result = await HybridEngine(engine).repair(
+            body.files,
+            meter=meter,
+            protected=body.protected or {},
+            extensions=[Extension.from_dict(e) for e in body.extensions or []],
+            failures=[Failure(f.test, f.file, f.message) for f in body.failures],
+            output=body.output,
+            requirement=body.requirement,
+        )
+    except GenerationError as exc:
+        await _record_failure(
+            session, generation_failed(exc), repair_id, operation="repair", engine="hybrid", data={}
+        )
+    except LLMError as exc:
+        await _record_failure(
+            session,
+            llm_failed(exc),
+            repair_id,
+            operation="repair",
+            engine="hybrid",
+            data={"usage": meter.usage.as_dict()},
+        )
+    usage = _usage(meter, engine.client.model)
+    refused = [RefusalRead(**r.as_dict()) for r in result.refused]
+    await events.generation_completed(
+        session,
+        repair_id,
+        operation="repair",
+        engine="hybrid",
+        data={
+            "targets": result.targets,
+            "changed": result.changed,
+            "refused": [r.model_dump() for r in refused],
+            "usage": usage.model_dump(),
+        },
+    )
+    return RepairRead(
+        id=repair_id,
+        files=result.files,
+        targets=result.targets,
+        changed=result.changed,
+        usage=usage,
+        refused=refused,
+        extensions=[ExtensionRead(**e.as_dict()) for e in result.extensions],
     )

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from devgen.kit.auth import CurrentPrincipal
-from devgen.kit.deps import ReadSession, Session
+from devgen.kit.deps import Session
 from devgen.kit.errors import Forbidden
+from devgen.services.identity.callers import CheckedCaller, checked_caller
 from devgen.services.identity.service import SessionContext, active_context
+from devgen.services.identity.state import State
 
 
 async def _active(session: Session, principal: CurrentPrincipal) -> SessionContext:
@@ -20,12 +22,20 @@ Active = Annotated[SessionContext, Depends(_active)]
 """The caller, checked against revocation (identity owns the session state)."""
 
 
-async def _active_read(session: ReadSession, principal: CurrentPrincipal) -> SessionContext:
-    return await active_context(session, principal)
+async def _active_read(state: State, principal: CurrentPrincipal) -> CheckedCaller:
+    callers = state.callers
+    if (remembered := callers.get(principal)) is not None:
+        return remembered
+    generation = callers.generation
+    async with state.database.read_session() as session:
+        caller = checked_caller(await active_context(session, principal))
+    callers.remember(caller, generation)
+    return caller
 
 
-ActiveReader = Annotated[SessionContext, Depends(_active_read)]
-"""``Active`` for an endpoint that only reads: the check runs without a write transaction."""
+ActiveReader = Annotated[CheckedCaller, Depends(_active_read)]
+"""``Active`` for an endpoint that only reads: the same check, remembered per token
+(``identity.callers``) and otherwise run without a write transaction."""
 
 
 def RequireActiveRole(role: str) -> object:  # noqa: N802 - reads as a type in signatures

@@ -22,6 +22,9 @@ class IdentitySettings(BaseSettings):
     login_backoff_max_seconds: float = Field(default=900.0, gt=0)
     invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     signing_key_reload_seconds: float = Field(default=30.0, ge=0.1)
+    identity_caller_cache_seconds: float = Field(default=30.0, ge=0, le=900)
+    """How long identity trusts a remembered token check if no event says otherwise
+    (0: check every request); see ``identity.callers``."""
 
     @model_validator(mode="after")
     def _at_least_owasp(self) -> IdentitySettings:

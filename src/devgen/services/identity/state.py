@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -14,6 +14,9 @@ from devgen.services.identity.keys import KeyRing
 from devgen.services.identity.passwords import Passwords
 from devgen.services.identity.settings import IdentitySettings
 from devgen.services.identity.tokens import TokenIssuer
+
+if TYPE_CHECKING:
+    from devgen.services.identity.callers import CallerCache
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class IdentityState:
     settings: IdentitySettings
     auth: AuthSettings
     authenticator: Authenticator
+    callers: CallerCache
 
 
 def _state(request: Request) -> IdentityState:

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +44,7 @@ from devgen.services.orchestrator.events import EventType, record
 from devgen.services.orchestrator.models import Run, Task
 from devgen.services.orchestrator.outputs import OutputStore
 from devgen.services.orchestrator.settings import OrchestratorSettings
-from devgen.services.orchestrator.states import State, is_terminal
+from devgen.services.orchestrator.states import TERMINAL, State, is_terminal
 from devgen.services.orchestrator.steps.base import (
     Budget,
     FinishedStep,
@@ -57,6 +58,9 @@ from devgen.services.orchestrator.steps.types import STEP_TYPES, NoOptions
 from devgen.services.orchestrator.workflow import RUN_PREFIX
 
 log = structlog.get_logger(__name__)
+
+_REMOVALS_PER_ROUND = 5
+_REMOVAL_RETRY_SECONDS = 60.0
 
 
 class LeaseLost(Exception):
@@ -134,6 +138,7 @@ class RunEngine:
         self._cancel_reasons: dict[uuid.UUID, str] = {}
         self._traces: dict[uuid.UUID, tuple[str | None, str]] = {}
         self._loops: list[asyncio.Task[None]] = []
+        self._removal_not_before: dict[uuid.UUID, float] = {}
 
     async def start(self) -> None:
         """Start claiming and heartbeating in the background."""
@@ -221,7 +226,59 @@ class RunEngine:
                 self._run_of[claim.task_id] = claim.run_id
             if claimed and len(claimed) < free:
                 continue  # there may be more where these came from
+            try:
+                await self._remove_ended_outputs()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database may be back next round
+                log.warning(
+                    "orchestrator_output_removal_failed", error=f"{type(exc).__name__}: {exc}"
+                )
             await wait_event(self._wake, self._settings.orchestrator_poll_seconds)
+
+    async def _remove_ended_outputs(self) -> None:
+        """Delete what ended runs kept in storage as step outputs; the artifact stays.
+
+        The run's row records when it is done, so a crash or an unreachable
+        storage only delays it to a later round (or another replica).
+        """
+        now = time.monotonic()
+        waiting = [run_id for run_id, at in self._removal_not_before.items() if at > now]
+        async with self._database.transaction() as session:
+            ended = (
+                await session.execute(
+                    select(Run.id, Run.tenant_id, Run.user_id)
+                    .where(
+                        Run.state.in_([state.value for state in TERMINAL]),
+                        Run.outputs_removed_at.is_(None),
+                        Run.id.not_in(waiting),
+                    )
+                    .order_by(Run.finished_at)
+                    .limit(_REMOVALS_PER_ROUND)
+                )
+            ).all()
+        for run_id, tenant_id, user_id in ended:
+            services = ServiceCaller(self._clients, self._credentials, tenant_id, user_id)
+            store = OutputStore(services, self._settings.orchestrator_inline_output_bytes)
+            try:
+                removed = await store.remove_run(str(run_id))
+            except Exception as exc:  # noqa: BLE001 - storage may be back later
+                self._removal_not_before[run_id] = now + _REMOVAL_RETRY_SECONDS
+                log.warning(
+                    "orchestrator_output_removal_failed",
+                    run_id=str(run_id),
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                continue
+            self._removal_not_before.pop(run_id, None)
+            async with self._database.transaction() as session:
+                await session.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(outputs_removed_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+            log.info("orchestrator_outputs_removed", run_id=str(run_id), files=removed)
 
     async def _claim(self, free: int) -> list[leases.Claimed]:
         async with self._database.transaction() as session:

@@ -296,6 +296,8 @@ def _tests_of(task: Task | None) -> dict[str, Any] | None:
         "duration_seconds": summary.get("duration_seconds"),
         "coverage_percent": (test_run.get("coverage") or {}).get("percent"),
         "execution_id": test_run.get("execution_id"),
+        "verdict": summary.get("verdict"),
+        "problems": list(summary.get("problems") or []),
     }
 
 
@@ -316,6 +318,10 @@ def _verdict_error(
         why = " (the template engine does not repair; see the report)"
     else:
         why = ""
+    # All tests passing yet no pass: the run itself ended badly (a limit, a pytest exit code).
+    problems = "; ".join(tests.get("problems") or [])
+    if problems:
+        detail += f" ({problems})"
     return {
         "code": "TESTS_FAILED",
         "message": f"The generated tests did not pass: {detail}{why}.",

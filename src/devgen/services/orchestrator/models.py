@@ -89,6 +89,8 @@ class Run(UUIDPrimaryKey, Timestamps, Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True)
     """The W3C trace context of the request that started the run: its steps join that trace."""
+    outputs_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the step outputs the run kept in storage were deleted (after it ended)."""
 
 
 class Task(UUIDPrimaryKey, Base):

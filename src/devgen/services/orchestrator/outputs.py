@@ -9,7 +9,9 @@ is uploaded to storage as a JSON file and replaced by a reference::
 
 The upload is labelled with the run and a key derived from the step and
 attempt; a step taken over after a crash finds its earlier upload by that
-label instead of storing the value twice.
+label instead of storing the value twice. Once the run has ended, every
+upload labelled with it is deleted (:meth:`OutputStore.remove_run`): the
+artifact is what stays.
 """
 
 from __future__ import annotations
@@ -85,6 +87,28 @@ class OutputStore:
                 "storage", 200, "OUTPUT_CORRUPT", "A stored step output changed.", retryable=False
             )
         return json.loads(response.content)
+
+    async def remove_run(self, run_id: str) -> int:
+        """Delete every output kept in storage for ``run_id``; how many were deleted.
+
+        Found by the run's label, so uploads no task recorded (a crash between
+        upload and commit) go too. What is already gone counts as deleted.
+        """
+        removed = 0
+        while True:
+            found = await self._services.call(
+                "storage",
+                "GET",
+                FILES_PATH,
+                params=[("label", f"{RUN_LABEL}={run_id}"), ("limit", "100")],
+            )
+            if not found:
+                return removed
+            for item in found:
+                await self._services.call(
+                    "storage", "DELETE", f"{FILES_PATH}/{item['id']}", expect=(204, 404)
+                )
+                removed += 1
 
     async def _upload(self, body: bytes, *, run_id: str, key: str) -> dict[str, Any]:
         digest = hashlib.sha256(body).hexdigest()

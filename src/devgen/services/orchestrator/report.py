@@ -140,6 +140,62 @@ def summarize_rules(
     return rules
 
 
+def summarize_sentences(
+    rules: Iterable[Mapping[str, Any]],
+    not_implemented: Iterable[Mapping[str, Any]],
+    extensions: Iterable[Mapping[str, Any]] | None,
+    results: Iterable[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """Each sentence of the requirement and who implements it.
+
+    ``template``: a rule the template engine built (with its tests); ``model``: an extension
+    the hybrid engine's model wrote, with its tests and their outcomes; ``none``: not
+    implemented, with the template's reason and, when the model was asked, its explanation.
+    """
+    outcomes = {str(r.get("id")): r.get("outcome") for r in results}
+    sentences: list[dict[str, Any]] = [
+        {
+            "sentence": rule.get("text"),
+            "implemented_by": "template",
+            "rule_id": rule.get("id"),
+            "status": rule.get("status"),
+            "tests": list(rule.get("tests") or []),
+        }
+        for rule in rules
+    ]
+    by_sentence = {str(e.get("sentence")): e for e in extensions or []}
+    for item in not_implemented:
+        extension = by_sentence.get(str(item.get("sentence")))
+        if extension is not None and extension.get("status") == "implemented":
+            tests = [
+                {"id": test, "outcome": outcomes.get(test, "not_run")}
+                for test in extension.get("tests") or []
+            ]
+            sentences.append(
+                {
+                    "sentence": item.get("sentence"),
+                    "implemented_by": "model",
+                    "extension": extension.get("name"),
+                    "files": list(extension.get("files") or []),
+                    "explanation": extension.get("explanation"),
+                    "status": _criterion_status([t["outcome"] for t in tests], len(tests)),
+                    "tests": tests,
+                }
+            )
+        else:
+            sentences.append(
+                {
+                    "sentence": item.get("sentence"),
+                    "implemented_by": "none",
+                    "reason": item.get("reason"),
+                    "explanation": (extension or {}).get("explanation"),
+                    "status": "not_implemented",
+                    "tests": [],
+                }
+            )
+    return sentences
+
+
 def _story_text(story: Mapping[str, Any]) -> str:
     return f"As a {story.get('as_a')}, I want {story.get('i_want')} so that {story.get('so_that')}."
 
@@ -159,8 +215,9 @@ def build_report(
     repair_rounds: list[Mapping[str, Any]],
     timings: list[Mapping[str, Any]],
     files: Iterable[str],
+    extensions: list[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The report as JSON-ready data."""
+    """The report as JSON-ready data (``extensions``: the hybrid engine's, when it ran)."""
     results = list((test_run or {}).get("results") or [])
     criteria = map_criteria(user_stories, results)
     statuses = [criterion["status"] for criterion in criteria]
@@ -187,7 +244,17 @@ def build_report(
             status: rule_statuses.count(status)
             for status in ("passed", "failed", "not_run", "untested", "skipped")
         },
-        "not_implemented": list((spec or {}).get("not_implemented") or []),
+        "not_implemented": [
+            item
+            for item in (spec or {}).get("not_implemented") or []
+            if not any(
+                e.get("sentence") == item.get("sentence") and e.get("status") == "implemented"
+                for e in extensions or []
+            )
+        ],
+        "sentences": summarize_sentences(
+            rules, (spec or {}).get("not_implemented") or [], extensions, results
+        ),
         "acceptance_criteria": criteria,
         "criteria_summary": {
             status: statuses.count(status)
@@ -245,6 +312,8 @@ def _summary(report: Mapping[str, Any]) -> list[str]:
         f"- Rules implemented and tested: {counts.get('passed', 0)} of {len(rules)} passed "
         f"their tests ({counts.get('failed', 0)} failed, {counts.get('not_run', 0)} not run, "
         f"{counts.get('untested', 0)} without a test).",
+        f"- Sentences implemented by the model: "
+        f"{sum(1 for s in report.get('sentences') or [] if s.get('implemented_by') == 'model')}.",
         f"- Sentences not implemented: {len(missing)}" + (" (listed below)." if missing else "."),
         "",
     ]
@@ -264,13 +333,37 @@ def _summary(report: Mapping[str, Any]) -> list[str]:
             ),
         )
         lines.append("")
+    by_model = [s for s in report.get("sentences") or [] if s.get("implemented_by") == "model"]
+    if by_model:
+        lines += ["### Implemented by the model (hybrid engine)", ""]
+        for item in by_model:
+            tests_text = ", ".join(
+                f"`{t['id'].split('::')[-1]}` {t['outcome']}" for t in item["tests"]
+            )
+            lines.append(
+                f"- {_ICONS.get(item['status'], '')} “{item.get('sentence')}” — extension "
+                f"`{item.get('extension')}` ({', '.join(item.get('files') or [])}): "
+                f"{item.get('explanation') or ''} Tests: {tests_text or 'none'}"
+            )
+        lines.append("")
     if missing:
         lines += ["### Not implemented", ""]
         for item in missing:
             suggestion = item.get("suggestion")
+            explained = next(
+                (
+                    s.get("explanation")
+                    for s in report.get("sentences") or []
+                    if s.get("implemented_by") == "none"
+                    and s.get("sentence") == item.get("sentence")
+                    and s.get("explanation")
+                ),
+                None,
+            )
             lines.append(
                 f"- “{item.get('sentence')}” — {item.get('reason')}"
                 + (f" Suggestion: {suggestion}" if suggestion else "")
+                + (f" The model: {explained}" if explained else "")
             )
         lines.append("")
     return lines
@@ -376,11 +469,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if report["repair"]["rounds"]:
         lines += ["## Repair rounds", ""]
         lines += _table(
-            ["round", "changed", "tokens", "tests passed"],
+            ["round", "changed", "refused", "tokens", "tests passed"],
             (
                 [
                     r.get("iteration"),
                     ", ".join(r.get("changed") or []),
+                    ", ".join(
+                        f"{x.get('action')} {x.get('path')}: {x.get('reason')}"
+                        for x in r.get("refused") or []
+                    )
+                    or "-",
                     (r.get("usage") or {}).get("total_tokens", 0),
                     r.get("passed"),
                 ]

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from devgen.kit.types import LongText, Name, ShortText
 from devgen.services.orchestrator.workflow import MAX_STEPS, StepDefinition
 
-Engine = Literal["template", "llm"]
+Engine = Literal["template", "llm", "hybrid"]
+Analyst = Literal["template", "llm"]
 RunState = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 StepState = Literal["pending", "running", "succeeded", "failed", "cancelled", "retrying", "skipped"]
 Language = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_+-]*$")]
@@ -43,8 +44,12 @@ class GenerationParameters(_Strict):
         description="Plain English (or a YAML/JSON spec as text).",
     )
     spec: SpecDocument | None = None
-    engine: Engine | None = Field(default=None, description="`template` (default) or `llm`.")
-    analyst: Engine | None = Field(
+    engine: Engine | None = Field(
+        default=None,
+        description="`template` (default), `llm` (the model writes everything) or `hybrid` "
+        "(the template builds what the spec covers, the model what it does not).",
+    )
+    analyst: Analyst | None = Field(
         default=None, description="Who reads English requirements: `template` (default) or `llm`."
     )
     language: Language | None = None
@@ -91,7 +96,7 @@ class ProjectRead(BaseModel):
     requirement: str | None
     spec: dict[str, Any] | None
     engine: Engine
-    analyst: Engine
+    analyst: Analyst
     language: str
     template: str
     budget: BudgetRead

@@ -79,6 +79,17 @@ _CLAUSES: list[tuple[re.Pattern[str], str]] = [
         "default",
     ),
 ]
+# "a code like AB-123", "a postcode in the form 1234 AB": an example of the shape, ending the
+# item. It needs a digit, so "a name like alice" is no pattern of letters.
+_SHAPE_CLAUSE = re.compile(
+    r",? ?(?:that looks like|looking like|like|such as|e\.g\.|in the form(?: of)?|of the form|"
+    r"formatted as|shaped like|in the format) "
+    r"(?P<example>(?=[a-z0-9./ -]*\d)[a-z0-9]+(?:[-/. ][a-z0-9]+)*)$"
+)
+# "a code matching `[A-Z]{3}`": a regular expression, written between backticks.
+_REGEX_CLAUSE = re.compile(
+    r",? ?(?:that |which )?(?:matching|matches|must match) `(?P<regex>[^`]+)`"
+)
 _TYPE_HINTS = {
     "text": "text", "long text": "text", "string": "string", "short text": "string",
     "number": "integer", "integer": "integer", "whole number": "integer", "int": "integer",
@@ -153,6 +164,7 @@ class FieldItem:
     ignored: list[str] = field(default_factory=list)
     unit: str | None = None
     managed: dict[str, object] | None = None
+    pattern: str | None = None
 
 
 @dataclass
@@ -184,9 +196,18 @@ Item = FieldItem | RelationItem | ManyItem | ItemError
 
 
 def parse_item(
-    text: str, entities: set[str], *, optional: bool = False, subject: str | None = None
+    text: str,
+    entities: set[str],
+    *,
+    optional: bool = False,
+    subject: str | None = None,
+    written: str = "",
 ) -> Item:
-    """Read one list item; ``entities`` are the known entity names, used for references."""
+    """Read one list item; ``entities`` are the known entity names, used for references.
+
+    ``written`` is the sentence as written (``text`` is lowercase): a shape's example
+    ("like AB-123") and a regex keep their case from it.
+    """
     original = text
     text = text.strip(" ,")
     many = _MANY.match(text)
@@ -205,6 +226,7 @@ def parse_item(
     if unit:
         facts["unit"] = UNITS[unit.group("unit")]
         text = (text[: unit.start()] + text[unit.end() :]).strip(" ,")
+    text = _take_pattern(text, facts, written)
     text, hint = _take_hint(text, facts)
     for pattern, kind in _CLAUSES:
         match = pattern.search(text)
@@ -249,12 +271,61 @@ def parse_item(
     item = FieldItem(
         name=name, type=kind, required=required, unique=bool(facts.get("unique")), ignored=ignored
     )
+    if "pattern" in facts:
+        if item.type not in {"string", "text"}:
+            return ItemError(original, f"a pattern does not fit a {item.type} field")
+        item.pattern = str(facts["pattern"])
     if "unit" in facts:
         item.unit = str(facts["unit"])
         if item.unit in {"minutes", "hours", "days", "seconds"} and hint is None:
             item.type = "integer"  # "a preparation time in minutes" is a count of minutes
             item.min_value = 0 if item.min_value is None else item.min_value
     return _apply_limits(item, facts, original)
+
+
+def _take_pattern(text: str, facts: dict[str, object], written: str) -> str:
+    """Read a shape ("like AB-123") or a regex (matching `...`) into ``facts["pattern"]``."""
+    match = _REGEX_CLAUSE.search(text)
+    if match:
+        facts["pattern"] = _as_written(match.group("regex"), written)
+    else:
+        match = _SHAPE_CLAUSE.search(text)
+        if not match:
+            return text
+        facts["pattern"] = shape_pattern(_as_written(match.group("example"), written))
+    return (text[: match.start()] + text[match.end() :]).strip(" ,")
+
+
+def _as_written(lowercase: str, written: str) -> str:
+    """``lowercase`` with the case it has in ``written`` (itself if not found there)."""
+    found = re.search(re.escape(lowercase), written, flags=re.IGNORECASE)
+    return found.group(0) if found else lowercase
+
+
+_REGEX_SPECIAL = set(".^$*+?{}[]\\|()")
+
+
+def shape_pattern(example: str) -> str:
+    """The regex of an example's shape: ``AB-123`` is ``[A-Z]{2}-[0-9]{3}``.
+
+    Upper- and lowercase letters and digits become classes (runs counted), anything else
+    is itself.
+    """
+    classes = []
+    for char in example:
+        if char.isdigit():
+            kind = "[0-9]"
+        elif char.isupper():
+            kind = "[A-Z]"
+        elif char.isalpha():
+            kind = "[a-z]"
+        else:
+            kind = "\\" + char if char in _REGEX_SPECIAL else char
+        if classes and classes[-1][0] == kind:
+            classes[-1][1] += 1
+        else:
+            classes.append([kind, 1])
+    return "".join(kind if count == 1 else f"{kind}{{{count}}}" for kind, count in classes)
 
 
 def _field_name(words: str) -> str:

@@ -196,7 +196,11 @@ class EnglishReader:
         for text in split_items(rest):
             item_optional = optional or text.startswith("optionally ")
             item = parse_item(
-                text.removeprefix("optionally "), known, optional=item_optional, subject=entity.name
+                text.removeprefix("optionally "),
+                known,
+                optional=item_optional,
+                subject=entity.name,
+                written=sentence.original,
             )
             if isinstance(item, ItemError):
                 self._skip(sentence, item.text, item.reason)
@@ -625,6 +629,8 @@ def _field_data(item: FieldItem, name: str) -> dict[str, Any]:
         data["values"] = item.values
     if item.unit:
         data["unit"] = item.unit
+    if item.pattern:
+        data["pattern"] = item.pattern
     if item.managed:
         data["managed"] = item.managed
     return data

@@ -673,7 +673,7 @@ class RuleReader:
     # -- search, ranges, comparisons, many-to-many ------------------------------------------
 
     _SEARCH = re.compile(
-        rf"^(?:users |people |customers |you |visitors |staff )?(?:can |should be able to |must "
+        rf"^(?:[a-z]+ )?(?:can |should be able to |must "
         rf"be able to )?search (?:for )?(?P<e>{_NP}) by (?:their |its |the )?(?P<fields>[a-z ,]+)$"
         rf"|^(?P<e2>{_NP}) (?:can|must|should) be searched (?:by|on) (?:their |its |the )?"
         rf"(?P<fields2>[a-z ,]+)$"
@@ -700,7 +700,7 @@ class RuleReader:
         return True
 
     _RANGE = re.compile(
-        rf"^(?:users |people |customers |you |visitors |staff )?(?:can |should be able to )?"
+        rf"^(?:[a-z]+ )?(?:can |should be able to )?"
         rf"(?:find|list|filter|search|see|get|show) (?P<e>{_NP}) (?:by (?:a )?(?P<f>{_NP}) range|"
         rf"between two (?P<f2>{_NP})s|(?:under|below|over|above|cheaper than|up to) "
         rf"(?:a given |an? |some )?(?P<f3>{_NP})|within a (?P<f4>{_NP}) range|by (?P<f5>{_NP}))$"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from devgen.services.codegen.engines.flowstories import flow_stories
+from devgen.services.codegen.engines.rules.criteria import rule_stories
 from devgen.services.codegen.engines.testplan import PlannedTest, plan_tests
 from devgen.services.codegen.spec import (
     AcceptanceCriterion,
@@ -66,6 +68,12 @@ def derive_user_stories(spec: ServiceSpec, actor: str = "user") -> list[UserStor
                 stories.append(
                     _story(spec, entity, operation, actor, criteria_order, tests_by_criterion)
                 )
+    # Rules, accounts and relations: each criterion names its rule (if any) and its tests.
+    known = {c.id for story in stories for c in story.acceptance_criteria}
+    for story in [*rule_stories(spec, actor), *flow_stories(spec, actor)]:
+        criteria = [c for c in story.acceptance_criteria if c.id not in known]
+        if criteria:
+            stories.append(story.model_copy(update={"acceptance_criteria": criteria}))
     return stories
 
 

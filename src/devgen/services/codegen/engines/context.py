@@ -483,6 +483,7 @@ class ProjectCode:
     stories: list[UserStory]
     all_tests: list[PlannedTest]
     not_implemented: list[tuple[str, str, str]] = field(default_factory=list)
+    extensions: bool = False
 
     @property
     def rules(self) -> list[tuple[EntityCode, RuleCode]]:
@@ -504,6 +505,8 @@ class ProjectCode:
         """The import lines ``app/rules.py`` needs (ruff's isort fix merges them)."""
         lines = {line for _, rule in self.rules for line in rule.imports}
         lines |= {"import sqlalchemy as sa", "from typing import Any"}
+        if self.extensions:
+            lines.add("from app import extensions")
         models = {e.cls for e in self.entities if e.hooks}
         lines |= {f"from app.models import {cls}" for cls in models}
         for e in self.entities:
@@ -581,8 +584,12 @@ class ProjectCode:
         return sorted(f"{e.cls}{suffix}" for e in self.entities for suffix in ("Create", "Read"))
 
 
-def build_project(spec: ServiceSpec) -> ProjectCode:
-    """The view model of ``spec``."""
+def build_project(spec: ServiceSpec, *, extensions: bool = False) -> ProjectCode:
+    """The view model of ``spec``.
+
+    With ``extensions``, every hook of every entity also calls ``app.extensions`` (the
+    modules the hybrid engine's model writes for sentences no rule template builds).
+    """
     entities = [_entity(spec, entity) for entity in spec.entities]
     by_name = {entity.name: entity for entity in entities}
     for entity in entities:
@@ -596,6 +603,10 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
                 by_name[parent].fixups.append(statement)
             for other, hook, function in rule.data.get("foreign_calls", []):
                 by_name[other].foreign_calls.setdefault(hook, []).append(function)
+    if extensions:
+        for entity in entities:
+            for hook in EXTENSION_HOOKS:
+                entity.foreign_calls.setdefault(hook, []).append(f"extensions.{hook}_{entity.name}")
     all_tests = [test for entity in entities for test in (*entity.tests, *entity.rule_tests)]
     not_implemented = [
         (item.sentence, item.reason, item.suggestion)
@@ -616,7 +627,12 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         stories=list(spec.user_stories),
         all_tests=all_tests,
         not_implemented=not_implemented,
+        extensions=extensions,
     )
+
+
+EXTENSION_HOOKS = HOOKS
+"""The hooks extension modules take part in: all of the rules'."""
 
 
 def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:

@@ -126,9 +126,16 @@ def spec_hash(spec: ServiceSpec) -> str:
 
 
 def generate(
-    spec: ServiceSpec, *, language: str = "python", template: str = "fastapi-service"
+    spec: ServiceSpec,
+    *,
+    language: str = "python",
+    template: str = "fastapi-service",
+    extensions: bool = False,
 ) -> GeneratedProject:
     """Render ``template`` for ``spec``; the same spec always gives byte-identical files.
+
+    With ``extensions``, the rule hooks also call ``app/extensions/`` (a package with no
+    module yet), where the hybrid engine's model adds code for what the templates lack.
 
     Raises :class:`GenerationError` for an unknown template or language, or a template that
     does not fit the language.
@@ -142,7 +149,7 @@ def generate(
         raise GenerationError(f"template {template!r} generates {info.language}, not {language}")
     # Re-validating makes the spec canonical (defaults filled in) even if it was built in code.
     spec = validate_spec(spec.model_dump(mode="json"))
-    project = build_project(spec)
+    project = build_project(spec, extensions=extensions)
     rendered = _render_fastapi(project)
     try:
         files = finish(rendered, openapi_path="openapi.json")
@@ -172,6 +179,8 @@ def _render_fastapi(project: ProjectCode) -> dict[str, str]:
         m=initial_revision(project),
         m_revision=REVISION,
     )
+    if project.extensions:
+        render("app/extensions/__init__.py", "app/extensions/__init__.py.j2")
     if project.auth:
         render("app/auth.py", "app/auth.py.j2")
     if project.accounts:

@@ -354,6 +354,17 @@ class EntitySpec(_Model):
             self.plural = pluralize(self.name)
         return self
 
+    @model_validator(mode="after")
+    def _default_states_to_initial(self) -> Self:
+        """A state machine's field defaults to its initial state: a create need not send it."""
+        for rule in self.rules:
+            if getattr(rule, "kind", None) != "state_machine":
+                continue
+            field = self.field(rule.field)
+            if field is not None and field.default is None and rule.initial in field.values:
+                field.default = rule.initial
+        return self
+
     @property
     def table(self) -> str:
         """The table name and URL segment (the plural)."""

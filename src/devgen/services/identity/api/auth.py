@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from devgen.kit.auth.principal import PrincipalKind
 from devgen.kit.deps import Session
 from devgen.kit.errors import (
     Conflict,
@@ -97,19 +96,9 @@ async def logout(body: LogoutRequest, session: Session, context: Active) -> None
 
 
 @router.get("/me", response_model=Envelope[Me], responses=error_responses(Unauthorized))
-async def me(context: ActiveReader) -> Envelope[Me]:
+async def me(caller: ActiveReader) -> Envelope[Me]:
     """The caller's account, current tenant, role and scopes."""
-    principal = context.principal
-    return Envelope(
-        data=Me(
-            user=UserRead.model_validate(context.user),
-            tenant=TenantRead.model_validate(context.tenant),
-            role=context.membership.role if context.membership else None,  # type: ignore[arg-type]
-            scopes=sorted(principal.scopes),
-            credential="api_key" if principal.kind is PrincipalKind.api_key else "user",
-            platform_admin=principal.platform_admin,
-        )
-    )
+    return Envelope(data=caller.me)
 
 
 @router.post(

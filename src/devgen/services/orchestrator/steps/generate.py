@@ -11,7 +11,7 @@ GENERATE_PATH = "/api/v1/codegen/generate"
 
 def budget_or_fail(context: StepContext) -> dict[str, Any] | None:
     """The budget left for an LLM call; ``BUDGET_EXCEEDED`` when nothing is left."""
-    if context.params.engine != "llm":
+    if context.params.engine not in {"llm", "hybrid"}:
         return None
     if context.budget.exhausted:
         raise StepError(
@@ -38,6 +38,10 @@ class GenerateStep:
         }
         if (budget := budget_or_fail(context)) is not None:
             body["budget"] = budget
+        if params.engine == "hybrid":
+            body["requirement"] = params.requirement
+            if not body["requirement"]:
+                body.pop("requirement")
         data = await context.services.call(
             "codegen",
             "POST",
@@ -60,6 +64,15 @@ class GenerateStep:
                     "file_count": data["file_count"],
                     "total_bytes": data["total_bytes"],
                 },
+                **(
+                    {
+                        "extensions": data.get("extensions") or [],
+                        "protected": data.get("protected") or {},
+                        "template_tests": data.get("template_tests") or [],
+                    }
+                    if params.engine == "hybrid"
+                    else {}
+                ),
             },
             usage=data.get("usage") or {},
         )

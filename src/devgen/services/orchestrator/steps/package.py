@@ -70,6 +70,7 @@ async def report_for(context: StepContext, files: dict[str, str]) -> dict[str, A
         repair_rounds=rounds or [],
         timings=timings,
         files=files,
+        extensions=await context.input("extensions", None),
     )
 
 

@@ -1,12 +1,15 @@
 """``repair``: the bounded loop that sends failures back to the LLM and tests again.
 
-LLM engine only (the template engine is deterministic: a second try would
-give the same files). Each round asks codegen to repair the failing tests
-within what is left of the run's budget, then runs the tests again; the
-loop stops when they pass, when the rounds run out (the step still
-succeeds, with ``passed: false``) or when the budget is spent (the step
-fails with ``BUDGET_EXCEEDED``). Every finished round is checkpointed, so
-a worker taking the step over carries on with the next round.
+LLM and hybrid engines only (the template engine is deterministic: a second
+try would give the same files). The hybrid engine's rounds rewrite only the
+model's extensions: a change to a protected (template) file is refused by
+codegen, listed in the round, and the round is spent all the same. Each
+round asks codegen to repair the failing tests within what is left of the
+run's budget, then runs the tests again; the loop stops when they pass,
+when the rounds run out (the step still succeeds, with ``passed: false``)
+or when the budget is spent (the step fails with ``BUDGET_EXCEEDED``).
+Every finished round is checkpointed, so a worker taking the step over
+carries on with the next round.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ class RepairStep:
 
     async def run(self, context: StepContext) -> StepOutcome:
         """Run the loop from where the checkpoint left it."""
-        if context.params.engine != "llm":
+        engine = context.params.engine
+        if engine not in {"llm", "hybrid"}:
             return StepOutcome.skip("LLM engine only: the template engine's output is not repaired")
         first_run = await context.input("test_run", None)
         if first_run is None:
@@ -69,6 +73,9 @@ class RepairStep:
         files: dict[str, str] = context.checkpoint.get("files") or await context.input("files")
         test_run: dict[str, Any] = context.checkpoint.get("test_run") or first_run
         usage: dict[str, Any] = dict(context.checkpoint.get("usage") or {})
+        extensions = context.checkpoint.get("extensions") or (
+            await context.input("extensions", None) if engine == "hybrid" else None
+        )
         context.budget.charge(usage)  # what earlier holders of this attempt spent
         while not test_run.get("passed") and len(rounds) < limit:
             iteration = len(rounds) + 1
@@ -81,6 +88,14 @@ class RepairStep:
             }
             if (budget := budget_or_fail(context)) is not None:
                 body["budget"] = budget
+            if engine == "hybrid":
+                body |= {
+                    "engine": "hybrid",
+                    "protected": await context.input("protected", None) or {},
+                    "extensions": extensions or [],
+                }
+                if context.params.requirement:
+                    body["requirement"] = context.params.requirement
             repaired = await context.services.call(
                 "codegen",
                 "POST",
@@ -93,18 +108,21 @@ class RepairStep:
             context.budget.charge(spent)
             usage = _add(usage, spent)
             files = repaired["files"]
+            if repaired.get("extensions") is not None:
+                extensions = repaired["extensions"]
             test_run = await run_tests(context, files, label=f"tests-{iteration}")
             rounds.append(
                 {
                     "iteration": iteration,
                     "changed": repaired.get("changed", []),
+                    "refused": repaired.get("refused", []),
                     "usage": spent,
                     "passed": test_run["passed"],
                     "summary": test_run["summary"],
                 }
             )
             await context.checkpoint_update(
-                rounds=rounds, files=files, test_run=test_run, usage=usage
+                rounds=rounds, files=files, test_run=test_run, usage=usage, extensions=extensions
             )
         return StepOutcome(
             output={
@@ -112,6 +130,7 @@ class RepairStep:
                 "test_run": test_run,
                 "passed": bool(test_run.get("passed")),
                 "iterations": rounds,
+                **({"extensions": extensions} if extensions is not None else {}),
             },
             usage=usage,
         )

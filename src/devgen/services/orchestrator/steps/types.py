@@ -96,9 +96,14 @@ STEP_TYPES: dict[str, StepType] = {
         ),
         StepType(
             "generate",
-            "Spec to a complete project with the run's engine (template or llm).",
+            "Spec to a complete project with the run's engine (template, llm or hybrid).",
             inputs=(Input("spec", run_parameter="spec"),),
-            outputs=frozenset({"files", "tests", "engine", "generator"}),
+            outputs=frozenset(
+                {
+                    *("files", "tests", "engine", "generator"),
+                    *("extensions", "protected", "template_tests"),
+                }
+            ),
         ),
         StepType(
             "validate",
@@ -115,15 +120,17 @@ STEP_TYPES: dict[str, StepType] = {
         ),
         StepType(
             "repair",
-            "LLM engine only: send the failures back to codegen and test again, until the "
-            "tests pass or the iterations or the budget run out.",
+            "LLM and hybrid engines only: send the failures back to codegen and test again, "
+            "until the tests pass or the iterations or the budget run out.",
             inputs=(
                 Input("files"),
                 Input("spec", run_parameter="spec"),
                 Input("test_run", required=False),
                 Input("diagnostics", required=False),
+                Input("extensions", required=False),
+                Input("protected", required=False),
             ),
-            outputs=_TEST_OUTPUTS | {"files", "iterations"},
+            outputs=_TEST_OUTPUTS | {"files", "iterations", "extensions"},
             options=RepairOptions,
         ),
         StepType(
@@ -138,6 +145,8 @@ STEP_TYPES: dict[str, StepType] = {
                 Input("acceptance_criteria", required=False),
                 Input("unparsed", required=False),
                 Input("assumptions", required=False),
+                Input("extensions", required=False),
+                Input("template_tests", required=False),
             ),
             outputs=frozenset({"artifact_id", "report"}),
             compensations=frozenset({"delete_artifacts"}),

@@ -46,6 +46,8 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    reasoning_tokens: int = 0  # already inside output_tokens, shown apart
+    billed_failures: int = 0  # timed-out or cut-off calls the provider still bills
 
     @property
     def total_tokens(self) -> int:
@@ -59,6 +61,8 @@ class Usage:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "billed_failures": self.billed_failures,
             "cost_usd": round(self.cost_usd, 6),
         }
 
@@ -103,9 +107,22 @@ class Meter:
             )
         return allowed
 
-    def record(self, input_tokens: int, output_tokens: int) -> None:
-        """Add one answered call's usage (as the provider reported it)."""
+    def record(self, input_tokens: int, output_tokens: int, *, reasoning_tokens: int = 0) -> None:
+        """Add one answered call's usage (as the provider reported it).
+
+        ``reasoning_tokens`` are part of ``output_tokens`` (billed as output), counted
+        apart so a report can show what the model spent thinking.
+        """
         self.usage.calls += 1
+        self._add(input_tokens, output_tokens)
+        self.usage.reasoning_tokens += reasoning_tokens
+
+    def record_failure(self, input_tokens: int, output_tokens: int) -> None:
+        """Add what a call that gave no usable answer may still be billed (estimated)."""
+        self.usage.billed_failures += 1
+        self._add(input_tokens, output_tokens)
+
+    def _add(self, input_tokens: int, output_tokens: int) -> None:
         self.usage.input_tokens += input_tokens
         self.usage.output_tokens += output_tokens
         self.usage.cost_usd += self.prices.cost(input_tokens, output_tokens)

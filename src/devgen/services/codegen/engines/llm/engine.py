@@ -46,7 +46,7 @@ from devgen.services.codegen.engines.llm.prompts import (
     repair_prompt,
     triage_prompt,
 )
-from devgen.services.codegen.engines.llm.protocols import Completion
+from devgen.services.codegen.engines.llm.protocols import Completion, Schema
 from devgen.services.codegen.engines.llm.settings import LLMSettings
 from devgen.services.codegen.engines.postprocess import PostprocessError, finish
 from devgen.services.codegen.engines.template import (
@@ -202,6 +202,7 @@ class LLMEngine:
             retries=self.settings.llm_output_retries,
             max_tokens=self.settings.llm_max_output_tokens,
             what="file plan",
+            schema=Schema("file_plan", FilePlan.model_json_schema()),
         )
         log.info("llm_plan", files=len(plan.files), usage=meter.usage.as_dict())
         written: dict[str, str] = {}

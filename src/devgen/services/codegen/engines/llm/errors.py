@@ -48,3 +48,10 @@ class BudgetExceededError(LLMError):
     """The next call could take the request past its token or cost budget: refused."""
 
     code = "BUDGET_EXCEEDED"
+
+
+class LLMRefusedError(LLMOutputError):
+    """The model declined (or said nothing, or its provider filtered the answer) twice.
+
+    ``details["model_said"]`` carries the model's own words, so the run can show why.
+    """

@@ -8,11 +8,15 @@ without it.
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devgen.services.codegen.engines.llm.protocols import is_reasoning_model
+
 Provider = Literal["openai", "anthropic"]
+Switch = Literal["auto", "on", "off"]
 
 
 class LLMSettings(BaseSettings):
@@ -59,6 +63,35 @@ class LLMSettings(BaseSettings):
     llm_max_plan_files: int = Field(default=40, ge=1, le=500)
     llm_context_chars: int = Field(default=60_000, ge=1000, le=2_000_000)
     llm_anthropic_version: str = "2023-06-01"
+    llm_stream: bool = Field(
+        default=False,
+        description="Stream answers (server-sent events): progress is reported while the "
+        "model writes, and a stalled answer is cut after DEVGEN_LLM_STREAM_IDLE_SECONDS.",
+    )
+    llm_stream_idle_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Longest silence (pings do not count) inside a streamed answer.",
+    )
+    llm_reasoning: Switch = Field(
+        default="auto",
+        description="OpenAI reasoning-model request form (max_completion_tokens, no "
+        "temperature): `auto` by the model's name (o1, o3, o4-mini, gpt-5...), `on`, `off`.",
+    )
+    llm_structured_output: Switch = Field(
+        default="auto",
+        description="Ask for JSON through the endpoint's structured output (OpenAI "
+        "response_format json_schema, Anthropic tool use): `auto` for Anthropic and "
+        "api.openai.com, `on`, `off`; refused by the endpoint, the fence parser is used.",
+    )
+    llm_max_continuations: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Times an answer cut at the output limit is continued (the partial "
+        "answer sent back) before it is asked again, shorter.",
+    )
 
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> LLMSettings:
@@ -77,3 +110,20 @@ class LLMSettings(BaseSettings):
     def enabled(self) -> bool:
         """Whether an endpoint is configured."""
         return bool(self.llm_base_url)
+
+    @property
+    def reasoning(self) -> bool:
+        """Whether requests take the OpenAI reasoning-model form."""
+        if self.llm_provider != "openai" or self.llm_reasoning == "off":
+            return False
+        return self.llm_reasoning == "on" or is_reasoning_model(self.llm_model)
+
+    @property
+    def structured_output(self) -> bool:
+        """Whether JSON answers are asked for through the endpoint's structured output."""
+        if self.llm_structured_output != "auto":
+            return self.llm_structured_output == "on"
+        if self.llm_provider == "anthropic":
+            return True
+        # Local OpenAI-compatible servers differ (docs/services/codegen.md): opt in.
+        return urlsplit(self.llm_base_url).hostname == "api.openai.com"
