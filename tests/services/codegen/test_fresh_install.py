@@ -137,6 +137,8 @@ def test_a_generated_project_installs_from_pypi_and_passes_its_tests_and_linters
             what="the installed service answers /health",
         )
         assert health["status"] == "ok"
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)
+        assert ready.json() == {"status": "ready"}, ready.text
     finally:
         server.terminate()
         server.wait(timeout=10)
