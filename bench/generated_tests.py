@@ -9,8 +9,9 @@
    hardly the figure.
 2. In the same run, the baseline: a test file of as many trivial tests as the project has,
    each a ``GET`` through its own ``TestClient`` of a one-route FastAPI app, run the same
-   way in the same directory. It is the floor any FastAPI test suite pays (interpreter,
-   imports, pytest, coverage, one in-process request per test).
+   way in the same directory (outside ``tests/``, so without the project's conftest). It
+   is the floor any FastAPI test suite pays (interpreter, FastAPI's imports, pytest,
+   coverage, one in-process request per test).
 
 Run: ``.venv/bin/python bench/generated_tests.py [--rounds N] [--example NAME ...]``
 (the median of N rounds per suite; ``--no-coverage`` runs without pytest-cov). The last
@@ -37,7 +38,8 @@ from devgen.services.codegen.analyst import analyze
 from devgen.services.codegen.engines import generate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-BASELINE_FILE = "tests/test_bench_baseline.py"
+# Outside tests/, so the generated conftest.py (imports, fixtures) is not loaded for it.
+BASELINE_FILE = "bench_baseline/test_trivial.py"
 BASELINE_TEST = """
 
 def test_trivial_{n}() -> None:
@@ -134,6 +136,7 @@ def bench_example(name: str, rounds: int, *, coverage: bool) -> tuple[SuiteRun, 
             generated.append(_pytest(root, ["tests"], coverage=coverage))
             count = generated[-1].tests
             trivial = "".join(BASELINE_TEST.format(n=n) for n in range(count))
+            (root / BASELINE_FILE).parent.mkdir(exist_ok=True)
             (root / BASELINE_FILE).write_text(BASELINE_HEADER + trivial, encoding="utf-8")
             baseline.append(_pytest(root, [BASELINE_FILE], coverage=coverage))
             (root / BASELINE_FILE).unlink()
