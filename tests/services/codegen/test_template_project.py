@@ -9,7 +9,7 @@ import pytest
 
 from devgen.services.codegen.analyst import analyze
 from devgen.services.codegen.engines import generate
-from tests.project_checks import check_project
+from tests.project_checks import check_project, run_tests
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -32,6 +32,27 @@ def test_generated_project_passes_ruff_and_its_tests(name: str, tmp_path: Path) 
     if importlib.util.find_spec("pytest_cov") is not None:
         coverage = ElementTree.parse(tmp_path / "coverage.xml").getroot()
         assert float(coverage.get("line-rate", "0")) >= 0.9
+
+
+# Loaded into the generated project's pytest: runs its tests last to first.
+REVERSE_ORDER_PLUGIN = """
+def pytest_collection_modifyitems(items):
+    items.reverse()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["library", "todo"])
+def test_generated_tests_pass_in_reverse_order(name: str, tmp_path: Path) -> None:
+    """Each generated test is isolated (its transaction rolled back): no order is needed."""
+    project = generate(analyze((EXAMPLES / f"{name}.txt").read_text(encoding="utf-8")).spec)
+    project.write(tmp_path)
+    (tmp_path / "reverse_order.py").write_text(REVERSE_ORDER_PLUGIN, encoding="utf-8")
+
+    passed, failed = run_tests(tmp_path, "-p", "reverse_order")
+
+    assert failed == []
+    assert sorted(passed) == sorted(project.tests)
 
 
 @pytest.mark.slow
