@@ -84,7 +84,7 @@ RequireService = Annotated[Principal, Depends(_service_principal)]
 """A caller holding a service token from identity (``knd=service``); 403 for anyone else."""
 
 
-def _credentials(request: Request) -> ServiceCredentials:
+async def _credentials(request: Request) -> ServiceCredentials:
     credentials: ServiceCredentials = request.app.state.service_credentials
     return credentials
 
