@@ -8,8 +8,8 @@ output) or ``otlp`` (OTLP over HTTP/protobuf to the collector the standard
 names; ``http://localhost:4318`` when unset). The standard ``OTEL_*``
 variables for sampling and batching apply as usual.
 
-The trace context crosses every boundary the platform has: FastAPI's
-instrumentation continues the caller's ``traceparent`` on every request,
+The trace context crosses every boundary the platform has: the server span
+(``ServerSpanMiddleware``) continues the caller's ``traceparent`` on every request,
 httpx's (on the service client and the gateway's proxy) sends it on, event
 envelopes carry it to their consumers, and the orchestrator keeps a run's
 context with the run so that each step, whichever worker runs it, belongs
