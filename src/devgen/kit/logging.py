@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
-import queue
 import sys
-from logging.handlers import QueueHandler, QueueListener
 
 import structlog
 from opentelemetry import trace
@@ -20,37 +17,6 @@ def _add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> Ev
         event.setdefault("trace_id", f"{context.trace_id:032x}")
         event.setdefault("span_id", f"{context.span_id:016x}")
     return event
-
-
-_writer: QueueListener | None = None
-
-
-def _stop_writer() -> None:
-    global _writer
-    if _writer is not None:
-        _writer.stop()  # writes out whatever is still queued
-        _writer = None
-
-
-def _queued_handler(formatter: logging.Formatter) -> logging.Handler:
-    """A handler that renders on the caller's thread and writes on a thread of its own.
-
-    Writing (and flushing) a line is a system call per record: on a server's
-    hot path, one per request. The lines keep their order; what is queued
-    is written out when the process exits (or logging is configured again).
-    """
-    global _writer
-    _stop_writer()
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(logging.Formatter("%(message)s"))
-    _writer = QueueListener(records, stream)
-    _writer.start()
-    atexit.unregister(_stop_writer)
-    atexit.register(_stop_writer)
-    handler = QueueHandler(records)
-    handler.setFormatter(formatter)
-    return handler
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -89,7 +55,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             renderer,
         ],
     )
-    handler = _queued_handler(formatter)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
