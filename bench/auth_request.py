@@ -3,8 +3,8 @@
 One uvicorn server (one process, like ``devgen up``) serves both:
 
 - ``GET /api/v1/auth/me`` through the all-in-one app: gateway (request id,
-  rate limit, dispatch), identity (token check, revocation query in SQLite,
-  the success envelope);
+  rate limit, dispatch), identity (token check, the revocation check it
+  remembers per token until an event revokes it, the success envelope);
 - ``GET /bare/me``: a FastAPI app with no middleware and no auth, returning
   the same JSON.
 

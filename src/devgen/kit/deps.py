@@ -26,12 +26,12 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _clients(request: Request) -> ServiceClients:
+async def _clients(request: Request) -> ServiceClients:
     clients: ServiceClients = request.app.state.clients
     return clients
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

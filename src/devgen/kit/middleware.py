@@ -3,8 +3,8 @@
 ``RequestContextMiddleware`` gives each request an id (``X-Request-ID`` in
 and out), binds it to every log line, records Prometheus metrics by route
 template and writes one access log line. (The request's span, continuing the
-caller's W3C trace context, is FastAPI's instrumentation's, which runs
-outside every middleware: ``devgen.kit.telemetry``.)
+caller's W3C trace context, is ``devgen.kit.telemetry.ServerSpanMiddleware``'s,
+which runs outside every middleware.)
 ``BodySizeLimitMiddleware`` refuses oversized bodies before an endpoint
 reads them.
 """

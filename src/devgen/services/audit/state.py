@@ -21,7 +21,7 @@ class AuditState:
     signer: Signer
 
 
-def _state(request: Request) -> AuditState:
+async def _state(request: Request) -> AuditState:
     state: AuditState = request.app.state.audit
     return state
 

@@ -3,7 +3,8 @@
 The service app runs the whole chassis itself (request id, access log,
 metrics, trace span, body limit, CORS, error envelope), so running the
 gateway's copy of the same middleware first only doubles the cost of every
-request. In front of the gateway app, this middleware resolves the client,
+request. In front of the gateway app, in front of even its trace span and
+error middleware (the service app has its own of both), this wrapper resolves the client,
 applies the rate limits and hands the request to the owning service. What it
 cannot hand on (a refused request, an unknown path, the gateway's own pages)
 goes through the gateway app as before, so every answer keeps the envelope,
@@ -67,4 +68,11 @@ def mount_in_process(gateway: FastAPI, apps: Mapping[str, ASGIApp]) -> None:
     short path sends each service its requests.
     """
     gateway.state.upstream_apps = dict(apps)
-    gateway.add_middleware(InProcessShortcut)
+    # Outermost, around the stack the tracing instrumentation already wrapped:
+    # a request handed on costs the gateway a path lookup and the rate limit.
+    build_stack = gateway.build_middleware_stack
+
+    def build_with_shortcut() -> ASGIApp:
+        return InProcessShortcut(build_stack())
+
+    gateway.build_middleware_stack = build_with_shortcut  # type: ignore[method-assign]

@@ -109,7 +109,8 @@ class CallerCache:
         self._listening = listening
 
     @property
-    def _usable(self) -> bool:
+    def in_use(self) -> bool:
+        """Whether entries are kept and trusted now (enabled, and the bus listener is live)."""
         listening = self._listening
         return self.max_age_seconds > 0 and listening is not None and listening.live
 
@@ -125,7 +126,7 @@ class CallerCache:
         """The remembered check of ``principal``'s token, if still trusted."""
         if principal.kind is not PrincipalKind.user or principal.token_id is None:
             return None
-        if not self._usable:
+        if not self.in_use:
             return None
         entry = self._entries.get(principal.token_id)
         if entry is None:
@@ -143,7 +144,7 @@ class CallerCache:
         principal = caller.principal
         if (
             generation != self._generation
-            or not self._usable
+            or not self.in_use
             or principal.kind is not PrincipalKind.user
             or principal.token_id is None
             or principal.user_id is None

@@ -33,7 +33,7 @@ class IdentityState:
     callers: CallerCache
 
 
-def _state(request: Request) -> IdentityState:
+async def _state(request: Request) -> IdentityState:
     state: IdentityState = request.app.state.identity
     return state
 

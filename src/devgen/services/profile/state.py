@@ -21,7 +21,7 @@ class ProfileState:
     image_workers: CapacityLimiter
 
 
-def _state(request: Request) -> ProfileState:
+async def _state(request: Request) -> ProfileState:
     state: ProfileState = request.app.state.profile
     return state
 
