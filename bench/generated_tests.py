@@ -80,7 +80,7 @@ def _children_cpu() -> float:
 
 
 def _environment(root: Path) -> dict[str, str]:
-    # As engines/verify.py runs a project: none of this process's pytest or coverage
+    # As tests/project_checks.py runs a project: none of this process's pytest or coverage
     # settings, no third-party plugin autoloading (the sandbox environment is lean).
     env = {
         key: value

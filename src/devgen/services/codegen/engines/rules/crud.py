@@ -444,6 +444,9 @@ def count_limit(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
     text += _plural_words(entity)
     text += f" whose {condition.text}" if condition else ""
     test_limit = rule.max_count if rule.max_count is not None else 2
+    # Lowering the parent's own limit below its children breaks the rule as well.
+    limit_field = parent.field(rule.max_field) if rule.max_field else None
+    guard_parent = limit_field is not None and parent.allows(Operation.UPDATE)
     base = _base(
         entity,
         rule,
@@ -459,11 +462,22 @@ def count_limit(spec: ServiceSpec, entity: EntitySpec, rule: Any) -> RuleCode:
         test_limit=test_limit,
         message=text,
         parent_fixups=_room_fixups(parent, rule.max_field),
+        guard_parent=guard_parent,
+        lowering_test=False,
+        parent_url=f"/{parent.table}",
     )
     function = base["function"]
     tests = [f"test_{function}_refuses_child_over_limit", f"test_{function}_allows_up_to_limit"]
     if entity.allows("update"):
         tests.append(f"test_{function}_refuses_move_to_full_{relation.name}")
+    if guard_parent:
+        base["data"]["foreign_calls"] = [
+            (parent.name, "before_write", f"{function}_on_{parent.name}")
+        ]
+        low = limit_field.min_value if limit_field is not None else None
+        if low is None or low <= test_limit - 1:  # else lowering it is a 422 of its own
+            base["data"]["lowering_test"] = True
+            tests.append(f"test_{function}_refuses_lowering_{rule.max_field}_below_count")
     if condition and condition.miss is not None:
         tests.append(f"test_{function}_ignores_children_outside_condition")
     imports = {"import sqlalchemy as sa", "from typing import Any"}
@@ -642,6 +656,8 @@ def managed(spec: ServiceSpec, entity: EntitySpec, field: FieldSpec) -> RuleCode
     elif kind == "sequence":
         imports.add("import sqlalchemy as sa")
         tests.insert(0, f"test_{function}_numbers_rows_in_order")
+        if per_relation is not None and entity.allows("update"):
+            tests.insert(1, f"test_{function}_renumbers_a_moved_row")
     elif kind == "counter":
         imports.add("import sqlalchemy as sa")
         calls["increment"] = (f"{function}_increment",)
