@@ -118,7 +118,7 @@ def _default_json(field: FieldSpec) -> str | None:
     if value is None:
         return None
     if field.type is FieldType.DECIMAL:
-        return literal(f"{decimal.Decimal(str(value)):.{field.decimal_places or 0}f}")
+        return literal(_decimal_text(decimal.Decimal(str(value)), field.decimal_places or 0))
     if field.type is FieldType.DATETIME:
         moment = dt.datetime.fromisoformat(str(value))
         moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
@@ -227,7 +227,9 @@ def _default_code(field: FieldSpec) -> str | None:
         return None
     kind = field.type
     if kind is FieldType.DECIMAL:
-        return f"decimal.Decimal({literal(str(decimal.Decimal(str(value))))})"
+        # At the field's places, as the API returns it whether or not the row was reread.
+        text = _decimal_text(decimal.Decimal(str(value)), field.decimal_places or 0)
+        return f"decimal.Decimal({literal(text)})"
     if kind is FieldType.DATE:
         return f"dt.date.fromisoformat({literal(value)})"
     if kind is FieldType.DATETIME:
