@@ -27,6 +27,7 @@ from devgen.services.codegen.engines.testplan import (
     ChildLink,
     PlannedTest,
     child_links,
+    contract_test_names,
     delete_test_name,
     plan_entity_tests,
     plan_rule_tests,
@@ -456,6 +457,34 @@ class EntityCode:
         return rows
 
     @property
+    def created_links(self) -> list[tuple[str, str, str]]:
+        """(name, operationRef, path parameter) of each OpenAPI link from the create route.
+
+        They tell clients, and an API fuzzer's stateful phase, that the ``id`` a create
+        answers is what the routes of one row take.
+        """
+        item = f"~1{self.plural}~1%7B{self.name}_id%7D"
+        routes = {
+            "get": ("Get", "get"),
+            "update": ("Update", "patch"),
+            "delete": ("Delete", "delete"),
+        }
+        links = [
+            (f"{verb}{self.cls}", f"#/paths/{item}/{method}", f"{self.name}_id")
+            for op, (verb, method) in routes.items()
+            if op in self.operations
+        ]
+        links += [
+            (
+                f"Increment{self.cls}{name.title().replace('_', '')}",
+                f"#/paths/{item}~1{name}~1increment/post",
+                f"{self.name}_id",
+            )
+            for name, _ in self.counters
+        ]
+        return links
+
+    @property
     def auth_probe(self) -> tuple[str, str]:
         """A (method, path) the auth test sends without a token."""
         if "list" in self.operations:
@@ -483,6 +512,8 @@ class ProjectCode:
     stories: list[UserStory]
     all_tests: list[PlannedTest]
     not_implemented: list[tuple[str, str, str]] = field(default_factory=list)
+    contract_tests: tuple[str, ...] = ()
+    """The test functions of ``tests/test_contract.py``."""
 
     @property
     def rules(self) -> list[tuple[EntityCode, RuleCode]]:
@@ -572,7 +603,7 @@ class ProjectCode:
 
     @property
     def any_required_update(self) -> bool:
-        """Whether an update schema refuses nulls."""
+        """Whether an update schema has required fields (which may be left out, never null)."""
         return any(e.not_null and e.allows("update") for e in self.entities)
 
     @property
@@ -616,6 +647,7 @@ def build_project(spec: ServiceSpec) -> ProjectCode:
         stories=list(spec.user_stories),
         all_tests=all_tests,
         not_implemented=not_implemented,
+        contract_tests=contract_test_names(spec),
     )
 
 

@@ -98,7 +98,8 @@ def field_code(field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
         column_args=", ".join(column),
         create_annotation=constrained + ("" if field.required else " | None"),
         create_default=create_default,
-        update_annotation=f"{constrained} | None",
+        # An update may leave a required field out, never set it to null (so no `| None`).
+        update_annotation=constrained if field.required else f"{constrained} | None",
         read_annotation=read_type + nullable,
         filter_annotation=f"{filter_type} | None",
         sample=_sample(field),
