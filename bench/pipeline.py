@@ -39,7 +39,7 @@ from devgen.runtime.allinone import build_platform
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PASSWORD = "correct horse battery staple"
 WARM_UP = "A notebook app keeps notes. Each note has a title and a body."
-STEPS = ("analyze", "generate", "validate", "test", "repair", "package")
+STEPS = ("analyze", "generate", "validate", "test", "repair", "contract", "package")
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 

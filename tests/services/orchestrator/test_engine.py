@@ -127,7 +127,8 @@ async def test_a_permanent_failure_fails_the_run_and_skips_what_follows(
     assert "Each book has" in run.error["message"]
     states = {step: task.state for step, task in (await run_tasks(database, run.id)).items()}
     assert states["analyze"] == "failed"
-    assert {states[s] for s in ("generate", "validate", "test", "repair", "package")} == {"skipped"}
+    skipped = ("generate", "validate", "test", "repair", "contract", "package")
+    assert {states[s] for s in skipped} == {"skipped"}
     assert len(executors["analyze"].calls) == 1  # not retryable: tried once
     assert executors["compensate:delete_artifacts"].calls == []
 

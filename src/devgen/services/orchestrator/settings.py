@@ -62,11 +62,12 @@ class OrchestratorSettings(BaseSettings):
         le=1000,
         description="Cases schemathesis generates per operation in the contract step.",
     )
+    # Within the executor's caps (DEVGEN_EXECUTOR_MAX_WALL_TIME_S / _MAX_CPU_TIME_S).
     orchestrator_contract_wall_time_seconds: float = Field(
-        default=300.0, gt=0, le=3600, description="Wall-time limit of one contract run."
+        default=60.0, gt=0, le=3600, description="Wall-time limit of one contract run."
     )
     orchestrator_contract_cpu_time_seconds: float = Field(
-        default=120.0, gt=0, le=3600, description="CPU-time limit of one contract run."
+        default=30.0, gt=0, le=3600, description="CPU-time limit of one contract run."
     )
     orchestrator_inline_output_bytes: int = Field(
         default=64 * 1024,
