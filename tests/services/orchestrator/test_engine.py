@@ -34,6 +34,7 @@ async def test_the_default_workflow_runs_every_step_in_order(database, principal
         "validate": "succeeded",
         "test": "succeeded",
         "repair": "skipped",
+        "contract": "succeeded",
         "package": "succeeded",
     }
     assert executors["generate"].calls[0].inputs == {"spec": {"name": "x"}}
@@ -298,8 +299,8 @@ async def test_every_transition_is_logged_in_order_and_emitted(database, princip
     assert types[0] == "orchestrator.run.created"
     assert types[1] == "orchestrator.run.started"
     assert types[-1] == "orchestrator.run.succeeded"
-    assert types.count("orchestrator.step.started") == 6
-    assert types.count("orchestrator.step.succeeded") == 5
+    assert types.count("orchestrator.step.started") == 7
+    assert types.count("orchestrator.step.succeeded") == 6
     assert types.count("orchestrator.step.skipped") == 1  # repair: nothing to repair
     assert "orchestrator.step.progress" in types
     async with database.transaction() as session:
