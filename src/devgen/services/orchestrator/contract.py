@@ -32,10 +32,16 @@ def contract_files(project: Mapping[str, str]) -> dict[str, str]:
     return {**project, RUNNER_FILE: runner.read_text(encoding="utf-8")}
 
 
-def contract_command(*, max_examples: int, seed: int) -> list[str]:
-    """The sandbox command: serve the app and run schemathesis against it."""
-    command = ["python", RUNNER_FILE, "--report", REPORT_FILE]
-    return [*command, "--max-examples", str(max_examples), "--seed", str(seed)]
+def contract_command(*, max_examples: int, seed: int, budget_seconds: float) -> list[str]:
+    """The sandbox command: serve the app and run schemathesis against it, within a budget."""
+    command = ["python", RUNNER_FILE, "--report", REPORT_FILE, "--seed", str(seed)]
+    return [
+        *command,
+        "--max-examples",
+        str(max_examples),
+        "--budget-seconds",
+        f"{budget_seconds:g}",
+    ]
 
 
 def _int(value: Any) -> int:
@@ -88,8 +94,9 @@ def summarise_contract(
 ) -> dict[str, Any]:
     """The contract step's result: checks run, failures by kind, server errors, the summary.
 
-    ``passed`` is true when schemathesis completed with no failure; ``ran`` is false when
-    it produced no usable report (``problem`` says why).
+    ``passed`` is true when schemathesis completed with no failure (``completed`` is false
+    when it was stopped, e.g. at the time limit); ``ran`` is false when it produced no
+    usable report (``problem`` says why).
     """
     output = output_tail(execution)
     lines = _SUMMARY_LINE.findall(output)
@@ -106,6 +113,8 @@ def summarise_contract(
     return {
         "ran": problem is None,
         "passed": problem is None and completed and failure_count == 0,
+        "completed": completed,
+        "stop_reason": _text(report.get("stop_reason"), 40) or None,
         "problem": problem,
         "summary_line": lines[-1] if lines else None,
         "schemathesis_version": _text(report.get("schemathesis_version"), 40) or None,

@@ -5,8 +5,10 @@ with uvicorn on 127.0.0.1 (the sandbox has no other network), on a fresh SQLite 
 and with generated secrets, signs in when the service has accounts, and runs
 ``schemathesis run`` against the served OpenAPI document with every default check and
 phase (the stateful one included). schemathesis writes its JSON report to ``--report``;
-this script adds the names of the checks it ran to it. Exit status: schemathesis' own, or
-2 when the service would not start.
+this script adds the names of the checks it ran to it. Past ``--budget-seconds`` it
+interrupts schemathesis, which then reports what it did (``stop_reason: interrupted``)
+rather than being killed by the sandbox with nothing said. Exit status: schemathesis'
+own, or 2 when the service would not start.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -68,6 +71,20 @@ def _bearer(base: str, document: dict[str, object], api_token: str) -> str:
     return str(_request(f"{base}/auth/login", account)["access_token"])
 
 
+def _run_until(command: list[str], environment: dict[str, str], deadline: float) -> int:
+    checker = subprocess.Popen(command, env=environment)  # noqa: S603 - fixed arguments
+    try:
+        return checker.wait(timeout=max(deadline - time.monotonic(), 1.0))
+    except subprocess.TimeoutExpired:
+        print("contract: out of time, interrupting schemathesis", file=sys.stderr)
+        checker.send_signal(signal.SIGINT)
+        try:
+            return checker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            checker.kill()
+            return checker.wait()
+
+
 def _check_names() -> list[str]:
     try:
         import schemathesis.specs.openapi.checks  # noqa: F401  # registers the OpenAPI checks
@@ -83,7 +100,9 @@ def main() -> int:
     parser.add_argument("--report", default="contract.json")
     parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget-seconds", type=float, default=3600.0)
     args = parser.parse_args()
+    deadline = time.monotonic() + args.budget_seconds
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     api_token = secrets.token_urlsafe(32)
@@ -110,7 +129,7 @@ def main() -> int:
             command += ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
             command += ["--workers", "1", "--generation-database", "none"]
             command += ["--report", "json", "--report-json-path", args.report]
-            status = subprocess.run(command, env=environment, check=False).returncode  # noqa: S603
+            status = _run_until(command, environment, deadline)
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -228,6 +228,8 @@ def _contract_lines(contract: Mapping[str, Any] | None) -> list[str]:
         return ["## API contract", "", "Not checked: the workflow has no contract step.", ""]
     cases = contract.get("test_cases") or {}
     verdict = "met" if contract.get("passed") else "not met"
+    if not contract.get("completed", True):
+        verdict += f" (schemathesis stopped early: {contract.get('stop_reason') or 'unknown'})"
     lines = [
         "## API contract",
         "",

@@ -45,7 +45,10 @@ class ContractStep:
             context,
             contract_files(files),
             wall,
-            command=contract_command(max_examples=max_examples, seed=seed),
+            # Time left for schemathesis to stop and report before the sandbox's limit.
+            command=contract_command(
+                max_examples=max_examples, seed=seed, budget_seconds=max(wall - 15, wall / 2)
+            ),
             collect=[REPORT_FILE],
         )
         body["limits"]["cpu_time_s"] = min(settings.orchestrator_contract_cpu_time_seconds, wall)
