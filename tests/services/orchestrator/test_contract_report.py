@@ -89,3 +89,26 @@ def test_the_markdown_report_shows_the_contract_and_its_failures():
     assert "**not met** — 3 failures, 2 server errors" in markdown
     assert f"`{SUMMARY}`" in markdown
     assert "| ST101 | Server error | 2 | GET /items/{item_id} |" in markdown
+
+
+def test_a_run_stopped_at_the_time_limit_does_not_meet_the_contract():
+    stopped = {**REPORT, "failures": [], "stop_reason": "interrupted"}
+    result = summarise_contract(_execution(json.dumps(stopped).encode()), max_examples=5, seed=7)
+    assert (result["ran"], result["completed"], result["passed"]) == (True, False, False)
+    report = build_report(
+        run={"id": "r", "workflow": "default"},
+        requirement=None,
+        spec=None,
+        user_stories=[],
+        test_run=None,
+        diagnostics=[],
+        unparsed=[],
+        assumptions=[],
+        engine={},
+        usage={},
+        repair_rounds=[],
+        timings=[],
+        files=[],
+        contract=result,
+    )
+    assert "**not met (schemathesis stopped early: interrupted)**" in render_markdown(report)
