@@ -318,6 +318,12 @@ class EntityCode:
         return bool(self.operations & {"create", "update", "delete"})
 
     @property
+    def body_ints(self) -> list[str]:
+        """Integer fields of the create and update bodies (relation columns too)."""
+        names = [f.name for f in self.input_fields if f.type == "integer"]
+        return names + [r.column for r in self.relations]
+
+    @property
     def not_null(self) -> list[str]:
         """Columns an update may not set to null."""
         names = [f.name for f in self.input_fields if f.required]
@@ -600,6 +606,11 @@ class ProjectCode:
     def any_relation(self) -> bool:
         """Whether a route checks referenced rows."""
         return any(e.relations and e.operations & {"create", "update"} for e in self.entities)
+
+    @property
+    def any_body_ints(self) -> bool:
+        """Whether a create (or update) body has an integer field."""
+        return any(e.body_ints for e in self.entities)
 
     @property
     def any_required_update(self) -> bool:
