@@ -137,7 +137,8 @@ async def main() -> None:
     for step in STEPS:
         seconds = statistics.median(per_step[step]) if per_step[step] else 0.0
         print(f"  {step:10s} {seconds:7.2f} s")
-    print("  (validate and test run in parallel; repair is skipped by the template engine)")
+    print("  (validate and test run in parallel; repair is skipped by the template engine;")
+    print("   contract is schemathesis against the service in the sandbox)")
     print(f"  tests: {tests['passed']} passed, coverage {tests['coverage_percent']}%")
     print(f"total (POST /runs until the run ended)  {total:7.2f} s")
     print(f"baseline (the project's pytest alone)  {baseline:7.2f} s")
