@@ -40,7 +40,7 @@ from devgen.runtime.allinone import build_platform
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PASSWORD = "correct horse battery staple"
 WARM_UP = "A notebook app keeps notes. Each note has a title and a body."
-STEPS = ("analyze", "generate", "validate", "test", "repair", "package")
+STEPS = ("analyze", "generate", "validate", "test", "repair", "contract", "package")
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
@@ -137,7 +137,8 @@ async def main() -> None:
     for step in STEPS:
         seconds = statistics.median(per_step[step]) if per_step[step] else 0.0
         print(f"  {step:10s} {seconds:7.2f} s")
-    print("  (validate and test run in parallel; repair is skipped by the template engine)")
+    print("  (validate and test run in parallel; repair is skipped by the template engine;")
+    print("   contract is schemathesis against the service in the sandbox)")
     print(f"  tests: {tests['passed']} passed, coverage {tests['coverage_percent']}%")
     print(f"total (POST /runs until the run ended)  {total:7.2f} s")
     print(f"baseline (the project's pytest alone)  {baseline:7.2f} s")

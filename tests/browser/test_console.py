@@ -70,7 +70,7 @@ def watched_run(
     _events_requests(page, watched.resumed_after)
     page.reload()
     expect(page.get_by_role("heading", name=re.compile("^Run "))).to_be_visible()
-    for step in ("analyze", "generate", "validate", "test", "repair", "package"):
+    for step in ("analyze", "generate", "validate", "test", "repair", "contract", "package"):
         expect(page.locator(f'[data-step="{step}"]')).to_have_attribute(
             "data-state", FINAL, timeout=240_000
         )

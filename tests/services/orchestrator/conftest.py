@@ -100,6 +100,7 @@ def happy_executors() -> dict[str, Scripted]:
         "validate": Scripted(output={"diagnostics": [], "summary": {"ok": True}}),
         "test": Scripted(output={"test_run": test_run, "passed": True}),
         "repair": Scripted(_skip),
+        "contract": Scripted(output={"contract": {"passed": True, "failure_count": 0}}),
         "package": Scripted(output={"artifact_id": str(uuid.uuid4()), "report": {}}),
         "notify": Scripted(output={"notified": "hi"}),
         "compensate:delete_artifacts": Scripted(output={"deleted_artifacts": []}),

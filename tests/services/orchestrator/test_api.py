@@ -183,6 +183,7 @@ async def test_the_default_workflow_and_the_step_types_are_published(client, own
         "validate",
         "test",
         "repair",
+        "contract",
         "package",
     ]
     types = (await client.get("/api/v1/workflows/step-types", headers=owner.headers)).json()
@@ -191,6 +192,7 @@ async def test_the_default_workflow_and_the_step_types_are_published(client, own
         "generate",
         "validate",
         "test",
+        "contract",
         "repair",
         "package",
         "notify",
@@ -213,7 +215,8 @@ async def test_a_run_is_accepted_with_its_steps_pending(client, owner):
         ("validate", "pending", ["generate"]),
         ("test", "pending", ["generate"]),
         ("repair", "pending", ["validate", "test"]),
-        ("package", "pending", ["repair"]),
+        ("contract", "pending", ["repair"]),
+        ("package", "pending", ["contract"]),
     ]
     status = await client.get(
         f"/api/v1/tasks/{run['steps'][0]['id']}/status", headers=owner.headers

@@ -34,6 +34,7 @@ async def test_the_default_workflow_runs_every_step_in_order(database, principal
         "validate": "succeeded",
         "test": "succeeded",
         "repair": "skipped",
+        "contract": "succeeded",
         "package": "succeeded",
     }
     assert executors["generate"].calls[0].inputs == {"spec": {"name": "x"}}
@@ -127,7 +128,8 @@ async def test_a_permanent_failure_fails_the_run_and_skips_what_follows(
     assert "Each book has" in run.error["message"]
     states = {step: task.state for step, task in (await run_tasks(database, run.id)).items()}
     assert states["analyze"] == "failed"
-    assert {states[s] for s in ("generate", "validate", "test", "repair", "package")} == {"skipped"}
+    skipped = ("generate", "validate", "test", "repair", "contract", "package")
+    assert {states[s] for s in skipped} == {"skipped"}
     assert len(executors["analyze"].calls) == 1  # not retryable: tried once
     assert executors["compensate:delete_artifacts"].calls == []
 
@@ -319,8 +321,8 @@ async def test_every_transition_is_logged_in_order_and_emitted(database, princip
     assert types[0] == "orchestrator.run.created"
     assert types[1] == "orchestrator.run.started"
     assert types[-1] == "orchestrator.run.succeeded"
-    assert types.count("orchestrator.step.started") == 6
-    assert types.count("orchestrator.step.succeeded") == 5
+    assert types.count("orchestrator.step.started") == 7
+    assert types.count("orchestrator.step.succeeded") == 6
     assert types.count("orchestrator.step.skipped") == 1  # repair: nothing to repair
     assert "orchestrator.step.progress" in types
     async with database.transaction() as session:

@@ -171,7 +171,7 @@ async def test_two_engines_never_run_the_same_step(database, principal, make_eng
     runs = [await start_run(database, principal) for _ in range(6)]
     for run_id in runs:
         assert (await wait_run(database, run_id)).state == "succeeded"
-    for name in ("analyze", "generate", "validate", "test", "repair", "package"):
+    for name in ("analyze", "generate", "validate", "test", "repair", "contract", "package"):
         assert len(executors[name].calls) == 6, name
     async with database.transaction() as session:
         claims = list(await session.scalars(select(Task.claims)))

@@ -26,7 +26,15 @@ def _steps(*steps: dict) -> object:
 
 def test_the_default_workflow_binds_each_input_to_the_nearest_producer():
     plan = {step.id: step for step in compile_workflow(DEFAULT_WORKFLOW)}
-    assert list(plan) == ["analyze", "generate", "validate", "test", "repair", "package"]
+    assert list(plan) == [
+        "analyze",
+        "generate",
+        "validate",
+        "test",
+        "repair",
+        "contract",
+        "package",
+    ]
     assert plan["generate"].bindings == {"spec": ["analyze.spec", "run.spec"]}
     assert plan["test"].bindings == {"files": ["generate.files"]}
     assert plan["repair"].bindings["test_run"] == ["test.test_run"]

@@ -53,8 +53,8 @@ def builtins() -> dict[str, BuiltinEnvironment]:
         runtime=PYTHON,
         packages=service_pins().everything,
         description="What generated services and their tests need (FastAPI, pydantic-settings, "
-        "SQLAlchemy, Alembic, psycopg, argon2-cffi, PyJWT, httpx, pytest, pytest-cov, ruff), at "
-        "the exact versions generated projects pin.",
+        "SQLAlchemy, Alembic, psycopg, argon2-cffi, PyJWT, httpx, pytest, pytest-cov, ruff, "
+        "schemathesis), at the exact versions generated projects pin.",
         default_limits=_PYTHON_SERVICE_LIMITS,
     )
     return {python_service.name: python_service}

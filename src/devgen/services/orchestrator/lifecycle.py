@@ -301,11 +301,25 @@ def _tests_of(task: Task | None) -> dict[str, Any] | None:
     }
 
 
+def _contract_error(tasks: Sequence[Task]) -> dict[str, Any] | None:
+    checked = [t for t in tasks if t.type == "contract" and t.state == State.succeeded]
+    verdict = (checked[-1].output or {}).get("contract_verdict") if checked else None
+    if not isinstance(verdict, dict) or not verdict.get("server_errors"):
+        return None
+    operations = ", ".join(verdict.get("server_error_operations") or []) or "an operation"
+    return {
+        "code": "CONTRACT_SERVER_ERROR",
+        "message": f"The service answered {verdict['server_errors']} of schemathesis' "
+        f"requests with a server error (5xx): {operations}; see the report.",
+        "details": {"contract": verdict},
+    }
+
+
 def _verdict_error(
     run: Run, tasks: Sequence[Task], tests: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     if tests is None or tests["all_passed"]:
-        return None
+        return _contract_error(tasks)
     repaired = [t for t in tasks if t.type == "repair" and t.state == State.succeeded]
     rounds = len((repaired[-1].output or {}).get("iterations") or []) if repaired else 0
     detail = (
@@ -334,8 +348,9 @@ async def finish_if_done(session: AsyncSession, run: Run, tasks: Sequence[Task])
 
     A run that failed or was cancelled first runs its compensations (new
     tasks), then finishes. A run whose steps all succeeded still fails when
-    its final tests did not pass (``TESTS_FAILED``); its artifact stays, as
-    the report of what went wrong.
+    its final tests did not pass (``TESTS_FAILED``) or the contract check met a
+    server error (``CONTRACT_SERVER_ERROR``); its artifact stays, as the report
+    of what went wrong.
     """
     if is_terminal(run.state) or not all(is_terminal(task.state) for task in tasks):
         return False

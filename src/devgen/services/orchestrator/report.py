@@ -235,9 +235,10 @@ def build_report(
     files: Iterable[str],
     extensions: list[Mapping[str, Any]] | None = None,
     template_tests: list[str] | None = None,
+    contract: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as JSON-ready data (``extensions``, ``template_tests``: the hybrid
-    engine's, when it ran)."""
+    engine's, when it ran; ``contract``: the contract step's result, if it ran)."""
     results = list((test_run or {}).get("results") or [])
     criteria = map_criteria(user_stories, results)
     statuses = [criterion["status"] for criterion in criteria]
@@ -291,6 +292,7 @@ def build_report(
             "output": (test_run or {}).get("output", "")[-4000:] if test_run else "",
         },
         "coverage": (test_run or {}).get("coverage"),
+        "contract": _contract(contract),
         "validation": {"errors": errors, "warnings": warnings, "diagnostics": list(diagnostics)},
         "unparsed": list(unparsed),
         "assumptions": list(assumptions),
@@ -300,6 +302,52 @@ def build_report(
         "timings": list(timings),
         "files": sorted(files),
     }
+
+
+def _contract(contract: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The contract step's result as the report keeps it (without the raw output)."""
+    if not contract:
+        return None
+    return {key: value for key, value in contract.items() if key != "output"}
+
+
+def _contract_lines(contract: Mapping[str, Any] | None) -> list[str]:
+    if not contract:
+        return ["## API contract", "", "Not checked: the workflow has no contract step.", ""]
+    cases = contract.get("test_cases") or {}
+    verdict = "met" if contract.get("passed") else "not met"
+    if not contract.get("completed", True):
+        verdict += f" (schemathesis stopped early: {contract.get('stop_reason') or 'unknown'})"
+    lines = [
+        "## API contract",
+        "",
+        f"schemathesis {contract.get('schemathesis_version') or ''} against the service's own "
+        f"OpenAPI document: the contract is **{verdict}** — "
+        f"{contract.get('failure_count', 0)} failures, "
+        f"{contract.get('server_errors', 0)} server errors, "
+        f"{cases.get('generated', 0)} test cases "
+        f"({contract.get('max_examples')} examples per operation, seed {contract.get('seed')}).",
+        "",
+        f"Summary: `{contract.get('summary_line') or '-'}`",
+        "",
+        "Checks: " + (", ".join(f"`{c}`" for c in contract.get("checks") or []) or "-") + ".",
+        "Phases: "
+        + (", ".join(f"{p} {s}" for p, s in (contract.get("phases") or {}).items()) or "-")
+        + ".",
+        "",
+    ]
+    if contract.get("failures"):
+        lines += _table(
+            ["code", "failure", "count", "operations"],
+            (
+                [f["code"], f["title"], f["count"], ", ".join(f["operations"])]
+                for f in contract["failures"]
+            ),
+        )
+        lines.append("")
+    if contract.get("warnings"):
+        lines += ["Warnings: " + ", ".join(contract["warnings"]) + ".", ""]
+    return lines
 
 
 def _cell(value: Any) -> str:
@@ -478,6 +526,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += ["## Coverage", "", f"Total: {coverage.get('percent')}% of lines.", ""]
         lines += _table(["file", "line coverage %"], ([f, p] for f, p in coverage["files"].items()))
         lines.append("")
+    lines += _contract_lines(report.get("contract"))
     validation = report["validation"]
     lines += [
         "## Validation",

@@ -237,7 +237,8 @@ def to_workflow_read(workflow: Workflow | None) -> WorkflowRead:
         return WorkflowRead(
             id=None,
             name=DEFAULT_WORKFLOW_NAME,
-            description="analyze -> generate -> (validate || test) -> repair loop -> package",
+            description="analyze -> generate -> (validate || test) -> repair loop -> contract "
+            "-> package",
             builtin=True,
             steps=DEFAULT_WORKFLOW.model_dump(mode="json", by_alias=True)["steps"],
             created_at=None,

@@ -56,6 +56,19 @@ class OrchestratorSettings(BaseSettings):
     orchestrator_test_memory_bytes: int = Field(
         default=1024 * 1024 * 1024, gt=0, description="Memory limit of one generated test run."
     )
+    orchestrator_contract_max_examples: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Cases schemathesis generates per operation in the contract step.",
+    )
+    # Within the executor's caps (DEVGEN_EXECUTOR_MAX_WALL_TIME_S / _MAX_CPU_TIME_S).
+    orchestrator_contract_wall_time_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Wall-time limit of one contract run."
+    )
+    orchestrator_contract_cpu_time_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="CPU-time limit of one contract run."
+    )
     orchestrator_inline_output_bytes: int = Field(
         default=64 * 1024,
         ge=1024,

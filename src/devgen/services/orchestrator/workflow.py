@@ -339,13 +339,15 @@ DEFAULT_WORKFLOW = WorkflowDefinition(
         StepDefinition(
             id="repair", type="repair", needs=["validate", "test"], timeout_seconds=3600
         ),
+        # After repair, so the contract is checked on the files that are packaged.
+        StepDefinition(id="contract", type="contract", needs=["repair"], timeout_seconds=600),
         StepDefinition(
             id="package",
             type="package",
-            needs=["repair"],
+            needs=["contract"],
             timeout_seconds=300,
             compensation="delete_artifacts",
         ),
     ]
 )
-"""analyze -> generate -> (validate || test) -> repair loop -> package."""
+"""analyze -> generate -> (validate || test) -> repair loop -> contract -> package."""

@@ -27,6 +27,7 @@ from devgen.services.codegen.engines.testplan import (
     ChildLink,
     PlannedTest,
     child_links,
+    contract_test_names,
     delete_test_name,
     plan_entity_tests,
     plan_rule_tests,
@@ -317,6 +318,12 @@ class EntityCode:
         return bool(self.operations & {"create", "update", "delete"})
 
     @property
+    def body_ints(self) -> list[str]:
+        """Integer fields of the create and update bodies (relation columns too)."""
+        names = [f.name for f in self.input_fields if f.type == "integer"]
+        return names + [r.column for r in self.relations]
+
+    @property
     def not_null(self) -> list[str]:
         """Columns an update may not set to null."""
         names = [f.name for f in self.input_fields if f.required]
@@ -456,6 +463,34 @@ class EntityCode:
         return rows
 
     @property
+    def created_links(self) -> list[tuple[str, str, str]]:
+        """(name, operationRef, path parameter) of each OpenAPI link from the create route.
+
+        They tell clients, and an API fuzzer's stateful phase, that the ``id`` a create
+        answers is what the routes of one row take.
+        """
+        item = f"~1{self.plural}~1%7B{self.name}_id%7D"
+        routes = {
+            "get": ("Get", "get"),
+            "update": ("Update", "patch"),
+            "delete": ("Delete", "delete"),
+        }
+        links = [
+            (f"{verb}{self.cls}", f"#/paths/{item}/{method}", f"{self.name}_id")
+            for op, (verb, method) in routes.items()
+            if op in self.operations
+        ]
+        links += [
+            (
+                f"Increment{self.cls}{name.title().replace('_', '')}",
+                f"#/paths/{item}~1{name}~1increment/post",
+                f"{self.name}_id",
+            )
+            for name, _ in self.counters
+        ]
+        return links
+
+    @property
     def auth_probe(self) -> tuple[str, str]:
         """A (method, path) the auth test sends without a token."""
         if "list" in self.operations:
@@ -484,6 +519,8 @@ class ProjectCode:
     all_tests: list[PlannedTest]
     not_implemented: list[tuple[str, str, str]] = field(default_factory=list)
     extensions: bool = False
+    contract_tests: tuple[str, ...] = ()
+    """The test functions of ``tests/test_contract.py``."""
 
     @property
     def rules(self) -> list[tuple[EntityCode, RuleCode]]:
@@ -574,8 +611,13 @@ class ProjectCode:
         return any(e.relations and e.operations & {"create", "update"} for e in self.entities)
 
     @property
+    def any_body_ints(self) -> bool:
+        """Whether a create (or update) body has an integer field."""
+        return any(e.body_ints for e in self.entities)
+
+    @property
     def any_required_update(self) -> bool:
-        """Whether an update schema refuses nulls."""
+        """Whether an update schema has required fields (which may be left out, never null)."""
         return any(e.not_null and e.allows("update") for e in self.entities)
 
     @property
@@ -628,6 +670,7 @@ def build_project(spec: ServiceSpec, *, extensions: bool = False) -> ProjectCode
         all_tests=all_tests,
         not_implemented=not_implemented,
         extensions=extensions,
+        contract_tests=contract_test_names(spec),
     )
 
 

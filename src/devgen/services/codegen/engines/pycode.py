@@ -98,7 +98,8 @@ def field_code(field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:
         column_args=", ".join(column),
         create_annotation=constrained + ("" if field.required else " | None"),
         create_default=create_default,
-        update_annotation=f"{constrained} | None",
+        # An update may leave a required field out, never set it to null (so no `| None`).
+        update_annotation=constrained if field.required else f"{constrained} | None",
         read_annotation=read_type + nullable,
         filter_annotation=f"{filter_type} | None",
         sample=_sample(field),
@@ -212,7 +213,11 @@ def _constrained(field: FieldSpec, python_type: str) -> str:
         if field.max_value is not None:
             args.append(f"le={_number(field.max_value)}")
     elif kind is FieldType.DATETIME:
-        base = "UtcDateTime"
+        base = "BodyDateTime"
+    elif kind is FieldType.DATE:
+        base = "BodyDate"
+    elif kind is FieldType.BOOLEAN:
+        base = "BodyBool"
     description = " ".join(
         part for part in (field.description, _unit_text(field) if field.unit else "") if part
     )
@@ -349,7 +354,8 @@ def _invalid(field: FieldSpec) -> list[str]:
             values.append(f'"x" * {field.min_length - 1}')
         return values
     if kind is FieldType.INTEGER:
-        values = [literal("not-a-number")]
+        # JSON types are kept: true is no integer (lax pydantic would read it as 1).
+        values = [literal("not-a-number"), "True"]
         values.append(str(int(field.min_value) - 1) if field.min_value is not None else "")
         values.append(str(int(field.max_value) + 1) if field.max_value is not None else "2**63")
         return [v for v in values if v]
@@ -365,7 +371,10 @@ def _invalid(field: FieldSpec) -> list[str]:
         too_precise = _decimal_start(field) + decimal.Decimal(1).scaleb(-(places + 1))
         values.append(literal(_decimal_text(too_precise, places + 1)))
         return values
+    # A number is no date (lax pydantic reads it as a Unix time), 1 no boolean.
+    kept_type = {FieldType.DATE: ["0"], FieldType.DATETIME: ["0"], FieldType.BOOLEAN: ["1"]}
     return [
+        *kept_type.get(kind, []),
         literal(
             {
                 FieldType.BOOLEAN: "maybe",
@@ -376,7 +385,7 @@ def _invalid(field: FieldSpec) -> list[str]:
                 FieldType.URL: "not-a-url",
                 FieldType.ENUM: "NOT A VALUE",
             }[kind]
-        )
+        ),
     ]
 
 

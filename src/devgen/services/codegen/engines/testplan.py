@@ -63,6 +63,19 @@ MIGRATIONS_TESTS = (
     "test_start_up_leaves_the_schema_alone_when_told",
 )
 
+CONTRACT_TEST_FILE = "tests/test_contract.py"
+# The generated tests/test_contract.py: answers the OpenAPI document promises for any route.
+UNREADABLE_BODY_TEST = "test_a_body_that_is_not_json_answers_a_documented_error"
+CONTRACT_TESTS = ("test_a_method_a_path_does_not_take_answers_405_naming_those_it_takes",)
+
+
+def contract_test_names(spec: ServiceSpec) -> tuple[str, ...]:
+    """The tests of ``tests/test_contract.py``; the body test only where a route takes one."""
+    takes_body = auth_mode(spec) == "accounts" or any(
+        {Operation.CREATE, Operation.UPDATE} & set(entity.operations) for entity in spec.entities
+    )
+    return ((UNREADABLE_BODY_TEST,) if takes_body else ()) + CONTRACT_TESTS
+
 
 @dataclass(frozen=True)
 class PlannedTest:
@@ -199,6 +212,7 @@ def plan_tests(spec: ServiceSpec) -> list[PlannedTest]:
     if auth_mode(spec) == STATIC_TOKEN:
         planned.append(PlannedTest("tests/test_settings.py", API_TOKEN_TEST, None))
     planned += [PlannedTest(MIGRATIONS_TEST_FILE, t, None) for t in MIGRATIONS_TESTS]
+    planned += [PlannedTest(CONTRACT_TEST_FILE, t, None) for t in contract_test_names(spec)]
     planned += [PlannedTest(AUTH_TEST_FILE, t, c) for t, c in auth_test_names(spec)]
     for entity in spec.entities:
         planned.extend(plan_entity_tests(spec, entity))

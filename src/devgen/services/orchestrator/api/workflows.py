@@ -66,7 +66,7 @@ async def list_workflows(
 
 @router.get("/default", response_model=Envelope[WorkflowRead])
 async def get_default_workflow(principal: Reader) -> Envelope[WorkflowRead]:
-    """The built-in workflow: analyze, generate, validate and test in parallel, repair, package."""
+    """The built-in workflow: analyze, generate, validate || test, repair, contract, package."""
     return Envelope(data=service.to_workflow_read(None))
 
 

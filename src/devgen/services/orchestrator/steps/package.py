@@ -72,6 +72,7 @@ async def report_for(context: StepContext, files: dict[str, str]) -> dict[str, A
         files=files,
         extensions=await context.input("extensions", None),
         template_tests=await context.input("template_tests", None),
+        contract=await context.input("contract", None),
     )
 
 
@@ -94,6 +95,12 @@ class PackageStep:
             "tests_passed": report["tests"]["all_passed"],
             "tests": report["tests"]["summary"],
             "coverage_percent": (report.get("coverage") or {}).get("percent"),
+            "contract": {
+                key: (report.get("contract") or {}).get(key)
+                for key in ("passed", "failure_count", "server_errors", "summary_line")
+            }
+            if report.get("contract")
+            else None,
             "criteria": report["criteria_summary"],
             "usage": report["usage"],
             "report": {"markdown": markdown_name, "json": json_name},

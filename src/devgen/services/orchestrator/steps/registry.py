@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from devgen.services.orchestrator.steps.analyze import AnalyzeStep
 from devgen.services.orchestrator.steps.base import StepExecutor
 from devgen.services.orchestrator.steps.compensation import DeleteArtifacts
+from devgen.services.orchestrator.steps.contract import ContractStep
 from devgen.services.orchestrator.steps.generate import GenerateStep
 from devgen.services.orchestrator.steps.notify import NotifyStep
 from devgen.services.orchestrator.steps.package import PackageStep
@@ -22,6 +23,7 @@ def default_executors() -> dict[str, StepExecutor]:
         "generate": GenerateStep(),
         "validate": ValidateStep(),
         "test": TestStep(),
+        "contract": ContractStep(),
         "repair": RepairStep(),
         "package": PackageStep(),
         "notify": NotifyStep(),

@@ -30,16 +30,26 @@ _SLACK_SECONDS = 60.0
 
 
 def execute_body(
-    context: StepContext, files: Mapping[str, str], wall_time: float
+    context: StepContext,
+    files: Mapping[str, str],
+    wall_time: float,
+    *,
+    command: list[str] | None = None,
+    collect: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The body of ``POST /api/v1/execute`` for the project's tests."""
+    """The body of ``POST /api/v1/execute``: the project's tests, or ``command``."""
     settings = context.settings
     limits = {
         "wall_time_s": wall_time,
         "cpu_time_s": min(settings.orchestrator_test_cpu_time_seconds, wall_time),
         "memory_bytes": settings.orchestrator_test_memory_bytes,
     }
-    return testruns.execute_body(files, limits=limits, wait=False)
+    body = testruns.execute_body(files, limits=limits, wait=False)
+    if command is not None:
+        body["command"] = command
+    if collect is not None:
+        body["collect"] = collect
+    return body
 
 
 async def run_tests(
@@ -47,6 +57,21 @@ async def run_tests(
 ) -> dict[str, Any]:
     """Run ``files``' tests (once for ``label`` in this attempt); the summarised results."""
     wall = wall_time or context.settings.orchestrator_test_wall_time_seconds
+    execution = await execute_once(context, execute_body(context, files, wall), label=label)
+    summary = testruns.summarise(execution, list(files)).as_output()
+    summary["execution_id"] = execution["id"]
+    return summary
+
+
+async def execute_once(
+    context: StepContext, body: dict[str, Any], *, label: str, what: str = "tests"
+) -> dict[str, Any]:
+    """Run ``body`` in the sandbox (once for ``label`` in this attempt); the finished execution.
+
+    Raises a retryable :class:`StepError` when the execution ended without a result (the
+    sandbox failed, or it was interrupted) or did not finish in time.
+    """
+    wall = float(body["limits"]["wall_time_s"])
     executions: dict[str, str] = dict(context.checkpoint.get("executions") or {})
     execution_id = executions.get(label)
     if execution_id is None:
@@ -54,17 +79,17 @@ async def run_tests(
             "executor",
             "POST",
             EXECUTE_PATH,
-            json=execute_body(context, files, wall),
+            json=body,
             idempotency_key=context.idempotency_key(label),
             expect=(200, 201, 202),
         )
         execution_id = str(created["id"])
         executions[label] = execution_id
         await context.checkpoint_update(executions=executions)
-        await context.progress("tests queued in the sandbox", execution_id=execution_id)
+        await context.progress(f"{what} queued in the sandbox", execution_id=execution_id)
     try:
         execution = await _wait(
-            context, execution_id, deadline=time.monotonic() + wall + _SLACK_SECONDS
+            context, execution_id, deadline=time.monotonic() + wall + _SLACK_SECONDS, what=what
         )
     except asyncio.CancelledError:
         # Shielded: the step is being torn down, but the sandbox must stop too.
@@ -77,16 +102,16 @@ async def run_tests(
         detail = execution.get("reason") or (execution.get("result") or {}).get("detail")
         raise StepError(
             "SANDBOX_ERROR" if verdict == "internal_error" else "TESTS_INTERRUPTED",
-            f"The test run ended without a result ({verdict}): {detail or 'no detail'}",
+            f"The {what} run ended without a result ({verdict}): {detail or 'no detail'}",
             retryable=True,
             details={"execution_id": execution_id},
         )
-    summary = testruns.summarise(execution, list(files)).as_output()
-    summary["execution_id"] = execution_id
-    return summary
+    return {**execution, "id": execution_id}
 
 
-async def _wait(context: StepContext, execution_id: str, *, deadline: float) -> dict[str, Any]:
+async def _wait(
+    context: StepContext, execution_id: str, *, deadline: float, what: str
+) -> dict[str, Any]:
     path = EXECUTION_PATH.format(id=execution_id)
     while True:
         try:
@@ -101,7 +126,7 @@ async def _wait(context: StepContext, execution_id: str, *, deadline: float) -> 
             await _cancel(context, execution_id)
             raise StepError(
                 "TEST_TIMEOUT",
-                "The test run did not finish in time.",
+                f"The {what} run did not finish in time.",
                 retryable=True,
                 details={"execution_id": execution_id},
             )

@@ -37,6 +37,18 @@ class TestOptions(_Options):
     wall_time_seconds: float | None = Field(default=None, gt=0, le=3600)
 
 
+class ContractOptions(_Options):
+    """How much schemathesis tries, and for how long."""
+
+    max_examples: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Cases per operation [default: DEVGEN_ORCHESTRATOR_CONTRACT_MAX_EXAMPLES].",
+    )
+    wall_time_seconds: float | None = Field(default=None, gt=0, le=3600)
+
+
 class NotifyOptions(_Options):
     """What the notification says."""
 
@@ -119,6 +131,15 @@ STEP_TYPES: dict[str, StepType] = {
             options=TestOptions,
         ),
         StepType(
+            "contract",
+            "Run schemathesis (every default check, the stateful phase included) against "
+            "the service in the sandbox; a server error fails the run, other failures are "
+            "reported.",
+            inputs=(Input("files"),),
+            outputs=frozenset({"contract", "contract_verdict"}),
+            options=ContractOptions,
+        ),
+        StepType(
             "repair",
             "LLM and hybrid engines only: send the failures back to codegen and test again, "
             "until the tests pass or the iterations or the budget run out.",
@@ -140,6 +161,7 @@ STEP_TYPES: dict[str, StepType] = {
                 Input("files"),
                 Input("spec", required=False, run_parameter="spec"),
                 Input("test_run", required=False),
+                Input("contract", required=False),
                 Input("diagnostics", required=False),
                 Input("user_stories", required=False),
                 Input("acceptance_criteria", required=False),
