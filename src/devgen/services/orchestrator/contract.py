@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from importlib.resources import files as package_files
 from typing import Any
 
-from devgen.services.orchestrator.testresults import collected, output_tail
+from devgen.kit.testruns import collected, output_tail
 
 RUNNER_FILE = "devgen_contract.py"
 REPORT_FILE = "contract.json"
