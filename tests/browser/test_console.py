@@ -30,6 +30,8 @@ class WatchedRun:
     run_id: str
     seen_running: list[str] = field(default_factory=list)
     resumed_after: list[str] = field(default_factory=list)
+    # The tab that watched it, left open on the finished run (what the live view kept).
+    page: Page | None = None
 
 
 def _events_requests(page: Page, into: list[str]) -> None:
@@ -77,7 +79,7 @@ def watched_run(
     expect(page.locator("#run-state")).to_have_attribute("data-state", "succeeded")
     expect(page.get_by_test_id("report")).to_be_visible()
     shot(page, screenshots, "run-result", focus=page.locator("#result-title"))
-    page.close()
+    watched.page = page
     yield watched
     context.close()
 
@@ -336,3 +338,25 @@ def test_the_keyboard_reaches_the_analysis_and_focus_is_visible(page, console_ur
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("analysis-summary")).to_contain_text("1 entity")
+
+
+def _bearer(page: Page) -> dict[str, str]:
+    """The Authorization header of the user signed in in ``page``'s tab."""
+    tokens = page.evaluate("JSON.parse(sessionStorage.getItem('devgen.tokens'))")
+    return {"Authorization": f"Bearer {tokens['access']}"}
+
+
+def test_signing_out_brings_back_the_sign_in_form_and_forgets_the_token(page, console_url):
+    sign_up(page, console_url)
+    assert page.evaluate("sessionStorage.getItem('devgen.tokens')") is not None
+
+    page.get_by_role("button", name="Sign out").click()
+
+    expect(page.get_by_role("heading", name="Sign in to devgen")).to_be_visible()
+    expect(page.locator("#status")).to_have_text("Signed out.")
+    expect(page.locator("#account")).to_be_hidden()
+    assert page.evaluate("sessionStorage.getItem('devgen.tokens')") is None
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in to devgen")).to_be_visible()
+    expect(page.get_by_label("E-mail")).to_be_visible()
+    expect(page.locator("#account")).to_be_hidden()
