@@ -360,3 +360,51 @@ def test_signing_out_brings_back_the_sign_in_form_and_forgets_the_token(page, co
     expect(page.get_by_role("heading", name="Sign in to devgen")).to_be_visible()
     expect(page.get_by_label("E-mail")).to_be_visible()
     expect(page.locator("#account")).to_be_hidden()
+
+
+PLANNER = "A planner tracks projects. Each project has a name, a start date and a due date."
+DATE_RULE = "The due date must be after the start date."
+
+
+def test_editing_the_requirement_and_analysing_again_shows_the_new_rule(page, console_url):
+    sign_up(page, console_url)
+    requirement = page.get_by_label("Requirement")
+    requirement.fill(PLANNER)
+    page.get_by_role("button", name="Analyse").click()
+    summary = page.get_by_test_id("analysis-summary")
+    expect(summary).to_contain_text("1 entity, 0 rules")
+    compare = page.get_by_test_id("rules").get_by_role(
+        "row", name=re.compile(r"project\s+compare.*due_date")
+    )
+    expect(compare).to_have_count(0)
+
+    requirement.fill(f"{PLANNER} {DATE_RULE}")
+    page.get_by_role("button", name="Analyse").click()
+
+    expect(summary).to_contain_text("1 entity, 1 rule")
+    expect(compare).to_be_visible()
+    expect(compare).to_contain_text("start_date")
+
+
+def test_the_language_chosen_in_the_profile_is_kept_and_the_console_stays_english(
+    browser, page, console_url
+):
+    email = sign_up(page, console_url)
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_label("Language").select_option("fr")
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.locator("#status")).to_have_text("Preferences saved.")
+
+    # Another browser: the choice comes from the profile, not from this tab.
+    elsewhere = browser.new_context(viewport=DESKTOP)
+    other = elsewhere.new_page()
+    sign_in(other, console_url, email, "#/profile")
+
+    language = other.get_by_label("Language")
+    expect(language).to_have_value("fr")
+    expect(language.locator("option:checked")).to_have_text("Français")
+    expect(language.locator("option:checked")).to_have_attribute("lang", "fr")
+    # What the console does with it so far: keeps it, and says it is in English.
+    expect(other.locator("#language-hint")).to_contain_text("in English for now")
+    expect(other.locator("html")).to_have_attribute("lang", "en")
+    elsewhere.close()
