@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.browser.support import DESKTOP, PHONE, shot, sign_in, sign_up
+from tests.helpers import eventually_sync
 
 # One worker runs them all (pytest -n 2 --dist loadgroup), so one platform serves them.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -408,3 +409,46 @@ def test_the_language_chosen_in_the_profile_is_kept_and_the_console_stays_englis
     expect(other.locator("#language-hint")).to_contain_text("in English for now")
     expect(other.locator("html")).to_have_attribute("lang", "en")
     elsewhere.close()
+
+
+AUDIT_PAGE = 50  # records per page in js/views/audit.js
+
+
+def test_the_audit_log_shows_more_records_a_page_at_a_time(page, console_url):
+    sign_up(page, console_url)
+    headers = _bearer(page)
+    # Each new API key is an audit record; with registration and sign-in, more than a page.
+    for number in range(AUDIT_PAGE):
+        created = page.request.post(
+            f"{console_url}/api/v1/api-keys",
+            data={"name": f"key-{number}", "scopes": ["read"]},
+            headers=headers,
+        )
+        assert created.status == 201, created.text()
+    eventually_sync(
+        lambda: page.request.get(
+            f"{console_url}/api/v1/audit/events?limit=100", headers=headers
+        ).json()["data"],
+        until=lambda records: (
+            {"identity.user.registered", "identity.api_key.created"}
+            <= {r["action"] for r in records}
+            and sum(r["action"] == "identity.api_key.created" for r in records) == AUDIT_PAGE
+        ),
+        timeout=60,
+        what="an audit record for the registration and every API key created",
+    )
+
+    page.get_by_role("link", name="Audit").click()
+    rows = page.locator("#audit-records tbody tr")
+    more = page.get_by_role("button", name="Show more")
+    expect(rows).to_have_count(AUDIT_PAGE)
+    expect(page.locator("#audit-records")).not_to_contain_text("identity.user.registered")
+
+    more.click()
+
+    expect(rows.nth(AUDIT_PAGE)).to_be_visible()
+    expect(page.locator("#audit-records")).to_contain_text("identity.user.registered")
+    expect(more).to_be_hidden()
+    # The second page follows the first: no record twice.
+    seqs = rows.locator("td:nth-child(2)").all_text_contents()
+    assert len(seqs) == len(set(seqs)) > AUDIT_PAGE
