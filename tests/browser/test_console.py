@@ -452,3 +452,67 @@ def test_the_audit_log_shows_more_records_a_page_at_a_time(page, console_url):
     # The second page follows the first: no record twice.
     seqs = rows.locator("td:nth-child(2)").all_text_contents()
     assert len(seqs) == len(set(seqs)) > AUDIT_PAGE
+
+
+def test_the_tail_of_the_test_output_shows_what_pytest_printed(watched_run):
+    # The tab that watched the run (reloaded mid-run) followed the tests' output stream,
+    # and the contract step's Schemathesis output, which came after, did not replace it.
+    output = watched_run.page.locator("#test-output")
+    expect(output).to_be_visible()
+    expect(output).to_contain_text(re.compile(r"\b[1-9]\d* passed in [\d.]+s"))
+    expect(output).not_to_contain_text("API Operations")
+    expect(output).not_to_contain_text(re.compile(r"\d+ failed"))
+
+
+def test_the_result_shows_no_tokens_and_no_cost_for_the_template_engine(
+    page, console_url, watched_run
+):
+    sign_in(page, console_url, watched_run.email, f"#/runs/{watched_run.run_id}")
+
+    summary = page.locator("#run-summary")
+    expect(summary.locator("dt", has_text="Tokens and cost")).to_be_visible()
+    expect(summary).to_contain_text("0 tokens, $0.0000")
+    cost = page.get_by_test_id("report").locator("section", has=page.locator("#engine-title"))
+    expect(cost).to_contain_text("Engine template")
+    expect(cost).to_contain_text("Tokens: 0 (0 in, 0 out); cost $0.0000.")
+
+
+def test_the_history_filtered_by_state_shows_only_runs_in_that_state(
+    page, console_url, watched_run
+):
+    sign_in(page, console_url, watched_run.email, "#/runs")
+    headers = _bearer(page)
+    started = page.request.post(
+        f"{console_url}/api/v1/runs",
+        data={"requirement": PLANNER, "engine": "template", "analyst": "template"},
+        headers=headers,
+    )
+    assert started.status == 202, started.text()
+    cancelled_id = started.json()["data"]["id"]
+    cancel = page.request.post(f"{console_url}/api/v1/runs/{cancelled_id}/cancel", headers=headers)
+    assert cancel.status == 202, cancel.text()
+    eventually_sync(
+        lambda: page.request.get(
+            f"{console_url}/api/v1/runs/{cancelled_id}", headers=headers
+        ).json()["data"]["state"],
+        until=lambda state: state == "cancelled",
+        timeout=120,
+        what="the second run cancelled",
+    )
+    succeeded = page.locator(f'[data-run="{watched_run.run_id}"]')
+    cancelled = page.locator(f'[data-run="{cancelled_id}"]')
+    state = page.get_by_label("State")
+
+    state.select_option("cancelled")
+
+    expect(cancelled).to_be_visible()
+    expect(succeeded).to_have_count(0)
+    expect(page.locator("#runs tbody tr")).to_have_count(1)
+    state.select_option("succeeded")
+    expect(succeeded).to_be_visible()
+    expect(cancelled).to_have_count(0)
+    state.select_option("failed")
+    expect(page.locator("#runs")).to_contain_text("No runs yet")
+    state.select_option("")
+    expect(succeeded).to_be_visible()
+    expect(cancelled).to_be_visible()

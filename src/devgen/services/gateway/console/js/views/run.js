@@ -22,6 +22,9 @@ const STEP_STATES = {
   cancelled: "cancelled",
 };
 const RUN_STATES = { started: "running", succeeded: "succeeded", failed: "failed", cancelled: "cancelled" };
+// The steps whose sandbox execution is the generated tests (pytest); the contract step's
+// execution is Schemathesis, whose output must not replace the tests' in "Test output".
+const TEST_OUTPUT_STEPS = new Set(["test", "repair"]);
 const LOG_LIMIT = 300;
 const OUTPUT_LIMIT = 12000;
 const REFRESH_DELAY_MS = 250;
@@ -220,7 +223,8 @@ export async function render(main, route, shell) {
         progress[event.step] = event.data.message || "";
         if (event.data.execution_id && event.step && !TERMINAL.has(run.state)) {
           const current = run.steps.find((s) => s.step === event.step);
-          if (!current || !TERMINAL.has(current.state)) followOutput(event.data.execution_id);
+          const tests = current && TEST_OUTPUT_STEPS.has(current.type);
+          if (tests && !TERMINAL.has(current.state)) followOutput(event.data.execution_id);
         }
       } else if (step && STEP_STATES[kind]) {
         step.state = STEP_STATES[kind];
@@ -268,7 +272,7 @@ export async function render(main, route, shell) {
   draw(true);
   drawLog();
   // After a reload while the tests run: their output stream comes back too.
-  const running = run.steps.find((s) => s.state === "running" && s.type === "test");
+  const running = run.steps.find((s) => s.state === "running" && TEST_OUTPUT_STEPS.has(s.type));
   const lastProgress = [...memo.log].reverse().find((entry) => entry.execution && entry.step === (running && running.step));
   if (running && lastProgress) followOutput(lastProgress.execution);
 
