@@ -349,7 +349,7 @@ def _bearer(page: Page) -> dict[str, str]:
 
 def test_signing_out_brings_back_the_sign_in_form_and_forgets_the_token(page, console_url):
     sign_up(page, console_url)
-    assert page.evaluate("sessionStorage.getItem('devgen.tokens')") is not None
+    tokens = page.evaluate("JSON.parse(sessionStorage.getItem('devgen.tokens'))")
 
     page.get_by_role("button", name="Sign out").click()
 
@@ -357,6 +357,11 @@ def test_signing_out_brings_back_the_sign_in_form_and_forgets_the_token(page, co
     expect(page.locator("#status")).to_have_text("Signed out.")
     expect(page.locator("#account")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('devgen.tokens')") is None
+    # The session ended at the server too: its refresh token renews nothing.
+    refreshed = page.request.post(
+        f"{console_url}/api/v1/auth/refresh", data={"refresh_token": tokens["refresh"]}
+    )
+    assert refreshed.status == 401, refreshed.text()
     page.reload()
     expect(page.get_by_role("heading", name="Sign in to devgen")).to_be_visible()
     expect(page.get_by_label("E-mail")).to_be_visible()
