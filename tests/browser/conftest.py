@@ -32,10 +32,9 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(reason)
     process: Process = all_in_one(
         tmp_path_factory.mktemp("console"),
-        # Identity rereads its signing keys every 30 s by default, and a sign-in that
-        # comes after such a pause fails on SQLite (the reload waits for the lock the
-        # sign-in's own transaction holds). Known; reported. Not what these tests test.
-        DEVGEN_SIGNING_KEY_RELOAD_SECONDS="3600",
+        # Reloads of identity's signing keys every 2 s, so the console's sign-ins, refreshes
+        # and sign-outs all come after some (a reload once broke a sign-in after idle time).
+        DEVGEN_SIGNING_KEY_RELOAD_SECONDS="2",
     )
     process.start()
     try:

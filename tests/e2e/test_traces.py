@@ -58,7 +58,7 @@ async def test_one_run_is_one_trace_across_the_services(
         steps_of_the_run,
         until=lambda found: (
             {s.attributes["devgen.step"] for s in found}
-            >= {"analyze", "generate", "test", "package"}
+            >= {"analyze", "generate", "test", "contract", "package"}
         ),
         timeout=30,
         what="the run's step spans",
@@ -101,7 +101,12 @@ async def test_one_run_is_one_trace_across_the_services(
     # ... down to the sandbox run, which the executor's pool ran after the request ended.
     sandbox_runs = [s for s in spans if s.name == "executor sandbox run"]
     assert sandbox_runs
-    assert all(test_step.span_id in ancestors(s) for s in sandbox_runs)
+    # (the contract step runs schemathesis in the sandbox too, under its own step span)
+    sandbox_steps = {
+        s.span_id for s in steps if s.attributes["devgen.step"] in {"test", "contract"}
+    }
+    assert all(sandbox_steps & ancestors(s) for s in sandbox_runs)
+    assert any(test_step.span_id in ancestors(s) for s in sandbox_runs)
     assert run["tests"]["execution_id"] in {
         s.attributes["devgen.execution_id"] for s in sandbox_runs
     }
@@ -110,3 +115,22 @@ async def test_one_run_is_one_trace_across_the_services(
     # Every log line carries the trace ids.
     log = platform["orchestrator"].log()
     assert f'"trace_id": "{trace_id}"' in log
+    # The run's audit records carry the same trace id, whichever service emitted them.
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as http:
+
+        async def audited() -> list[dict[str, object]]:
+            response = await http.get(
+                "/api/v1/audit/events",
+                params={"trace_id": trace_id, "limit": 100},
+                headers=user.headers,
+            )
+            assert response.status_code == 200, response.text
+            return list(response.json()["data"])
+
+        records = await eventually(
+            audited,
+            until=lambda found: {"orchestrator", "storage"} <= {r["source"] for r in found},
+            timeout=30,
+            what=f"the run's audit records in trace {trace_id}",
+        )
+    assert all(r["trace_id"] == trace_id for r in records)

@@ -3,7 +3,8 @@
 Each example is generated, served on 127.0.0.1 and checked by the contract step's runner
 (``orchestrator/contract_runner.py``, here run directly with this Python, whose pinned
 packages are the sandbox's): every default check, every phase, the stateful one included.
-The library has rules and a static token; the helpdesk has accounts, owned rows and rules.
+The library has rules and a static token; the helpdesk has accounts, owned rows and rules;
+the todo has a role rule (403 for the other roles).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", ["library", "helpdesk"])
+@pytest.mark.parametrize("name", ["library", "helpdesk", "todo"])
 def test_schemathesis_finds_no_failure_in_a_generated_example(name: str, tmp_path: Path) -> None:
     spec = validate_spec(json.loads((EXAMPLES / f"{name}.spec.json").read_text("utf-8")))
     for path, content in contract_files(generate(spec).files).items():

@@ -64,12 +64,19 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+OPTIONAL_HASHED_FIELDS = ("trace_id",)
+"""Hashed when set: records written before these fields existed keep their hashes."""
+
+
 def canonical(record: AuditRecord | Mapping[str, Any]) -> str:
     """The record's canonical JSON (the hashed fields only)."""
     if isinstance(record, Mapping):
         document = {name: plain_value(record[name]) for name in HASHED_FIELDS}
+        optional = {name: record.get(name) for name in OPTIONAL_HASHED_FIELDS}
     else:
         document = {name: plain_value(getattr(record, name)) for name in HASHED_FIELDS}
+        optional = {name: getattr(record, name, None) for name in OPTIONAL_HASHED_FIELDS}
+    document |= {name: value for name, value in optional.items() if value is not None}
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -73,6 +73,7 @@ class Criteria:
     resource_type: str | None
     resource_id: str | None
     outcome: str | None
+    trace_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Keyword arguments for a ``RecordFilter``."""
@@ -92,8 +93,15 @@ def _criteria(
     resource_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_]*$")] = None,
     resource_id: Annotated[str | None, _Text] = None,
     outcome: Outcome | None = None,
+    trace_id: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9a-f]{32}$",
+            description="A W3C trace id: the records one request (e.g. a run) led to.",
+        ),
+    ] = None,
 ) -> Criteria:
-    return Criteria(actor, action, resource_type, resource_id, outcome)
+    return Criteria(actor, action, resource_type, resource_id, outcome, trace_id)
 
 
 Filters = Annotated[Criteria, Depends(_criteria)]

@@ -38,6 +38,7 @@ class AuditRecord(Base):
         Index("ix_audit_records_recorded", "recorded_at", "id"),
         Index("ix_audit_records_action", "action"),
         Index("ix_audit_records_actor", "actor"),
+        Index("ix_audit_records_trace", "trace_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -54,6 +55,8 @@ class AuditRecord(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The W3C trace id of the request that caused it: one run's records share it.
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(512), nullable=True)
     level: Mapped[str] = mapped_column(String(16))

@@ -36,6 +36,7 @@ class RecordFilter:
     resource_type: str | None = None
     resource_id: str | None = None
     outcome: str | None = None
+    trace_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -58,6 +59,8 @@ def _filtered(query: Select[Any], where: RecordFilter) -> Select[Any]:
         query = query.where(AuditRecord.resource_id == where.resource_id)
     if where.outcome is not None:
         query = query.where(AuditRecord.outcome == where.outcome)
+    if where.trace_id is not None:
+        query = query.where(AuditRecord.trace_id == where.trace_id)
     if where.since is not None:
         query = query.where(AuditRecord.recorded_at >= where.since)
     if where.until is not None:

@@ -58,6 +58,9 @@ class AuditRecordRead(BaseModel):
     outcome: str
     source: str
     request_id: str | None
+    trace_id: str | None = Field(
+        None, description="W3C trace id of the request behind it; a run's records share one."
+    )
     ip: str | None
     user_agent: str | None
     level: str

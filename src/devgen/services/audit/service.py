@@ -20,6 +20,7 @@ record in the chain it changes.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from devgen.kit.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Va
 from devgen.kit.events import Event
 from devgen.kit.events.consumer import batch_of
 from devgen.kit.events.patterns import matches, overlaps
+from devgen.kit.telemetry import current_traceparent
 from devgen.services.audit import repository
 from devgen.services.audit.chain import append
 from devgen.services.audit.models import PLATFORM_CHAIN, AuditCheckpoint, AuditPolicy, AuditRecord
@@ -75,6 +77,17 @@ class Scope:
     def filter(self, **criteria: Any) -> RecordFilter:
         """A record filter limited to this scope."""
         return RecordFilter(tenant_id=self.tenant_id, all_tenants=self.all_tenants, **criteria)
+
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` (None when absent, malformed or all zeros)."""
+    match = _TRACEPARENT.match((traceparent or "").strip().lower())
+    if match is None or set(match.group("trace")) == {"0"}:
+        return None
+    return match.group("trace")
 
 
 def scope_for(principal: Principal, tenant_id: uuid.UUID | None, *, one_chain: bool) -> Scope:
@@ -181,6 +194,7 @@ async def record_event(session: AsyncSession, event: Event) -> dict[str, Any] | 
             "outcome": outcome_of(event.type, data),
             "source": event.service[:64],
             "request_id": _text(event.request_id, 128),
+            "trace_id": trace_id_of(event.traceparent),
             "ip": _text(event.client_address, 64),
             "user_agent": _text(event.user_agent, 512),
             "level": level,
@@ -259,6 +273,7 @@ async def record_direct(
             "outcome": body.outcome or outcome_of(body.action, body.data),
             "source": (principal.service or "unknown")[:64],
             "request_id": body.request_id,
+            "trace_id": trace_id_of(current_traceparent()),
             "ip": body.ip,
             "user_agent": body.user_agent,
             "level": level,
@@ -289,6 +304,7 @@ async def _record_policy_change(
             "outcome": "success",
             "source": "audit",
             "request_id": _text(current_request_id(), 128),
+            "trace_id": trace_id_of(current_traceparent()),
             "ip": _text(client_address_var.get(), 64),
             "user_agent": _text(user_agent_var.get(), 512),
             "level": level,

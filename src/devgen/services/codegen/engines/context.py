@@ -135,6 +135,17 @@ class EntityCode:
         """The route's account parameter (with its leading comma), or nothing."""
         return ", account: CurrentAccount" if self.uses_account(operation) else ""
 
+    @property
+    def guarded(self) -> bool:
+        """Whether a role rule guards any of this entity's operations (403 documented)."""
+        return self.access is not None and any(self.access.rules_for(op) for op in self.operations)
+
+    def forbidden(self, operation: str) -> str:
+        """``**_FORBIDDEN, `` in a route's responses when role rules guard ``operation``."""
+        if self.access is None or not self.access.rules_for(operation):
+            return ""
+        return "**_FORBIDDEN, "
+
     def role_checks(self, operation: str) -> str:
         """The calls of the role rules guarding ``operation``, one indented line each."""
         if self.access is None:
