@@ -24,6 +24,7 @@ import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from devgen.kit.pins import service_pins
 from tests.helpers import eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,7 +167,8 @@ def requirements() -> list[str]:
     wanted = list(project["dependencies"])
     for extra in distributed[distributed.index("[") + 1 : distributed.index("]")].split(","):
         wanted += extras[extra]
-    return [*wanted, "hatchling", *SANDBOX_PACKAGES]
+    # The image prebuilds the sandbox's environment offline: every pin of it must be there.
+    return [*wanted, "hatchling", *SANDBOX_PACKAGES, *service_pins().everything]
 
 
 def wheelhouse(base: str) -> Path:

@@ -75,7 +75,8 @@ async def _assert_nothing_doubled(user: User, run: dict[str, Any]) -> list[dict[
     events = await _run_events(user, run["id"])
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     succeeded = Counter(e["step"] for e in events if e["type"] == "orchestrator.step.succeeded")
-    assert succeeded == {s: 1 for s in ("analyze", "generate", "validate", "test", "package")}
+    steps = ("analyze", "generate", "validate", "test", "contract", "package")
+    assert succeeded == {s: 1 for s in steps}
     started = Counter(e["step"] for e in events if e["type"] == "orchestrator.step.started")
     assert started["generate"] == started["analyze"] == started["package"] == 1
     assert [e["type"] for e in events].count("orchestrator.run.succeeded") == 1

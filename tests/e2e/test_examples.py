@@ -115,6 +115,7 @@ async def test_the_example_becomes_a_tested_service(
         "validate": "succeeded",
         "test": "succeeded",
         "repair": "skipped",
+        "contract": "succeeded",
         "package": "succeeded",
     }
 

@@ -22,6 +22,7 @@ from devgen.services.executor.sandbox import (
     UnsafeModeRefusedError,
     Verdict,
 )
+from devgen.services.executor.sandbox import sandbox as sandbox_module
 from tests.helpers import eventually
 from tests.services.executor.conftest import host_cgroups, slot_processes
 
@@ -34,7 +35,12 @@ def test_unsafe_mode_is_refused_in_production(state_dir: Path) -> None:
         )
 
 
-async def test_unsafe_mode_runs_and_warns_every_time(state_dir: Path) -> None:
+async def test_unsafe_mode_runs_and_warns_every_time(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh logger: the module's may be cached from an earlier test's configuration
+    # (cache_logger_on_first_use), which capture_logs cannot see into.
+    monkeypatch.setattr(sandbox_module, "log", structlog.get_logger(sandbox_module.__name__))
     box = Sandbox(
         environment="development", config=SandboxConfig(mode="unsafe-none", state_dir=state_dir)
     )
