@@ -184,6 +184,30 @@ async def test_a_server_error_the_contract_check_finds_fails_the_run(client, own
     assert contract["passed"] is False
 
 
+async def test_a_repair_checks_the_contract_of_the_project_it_hands_over(client, owner, standin):
+    # The first project fails a test and divides by zero on item 0 (the contract step, run
+    # beside the tests, sees the server error); the repaired one fixes both. The run is
+    # judged and packaged on the repaired project's contract, checked again by repair.
+    first = BROKEN_MAIN.replace("item_id * 3", "item_id * 3 + 0 // item_id")
+    standin.script(
+        *project_replies(first),
+        replies.json_answer({"files": ["app/main.py"]}),
+        replies.fenced(MAIN),
+    )
+    run = await _start(
+        client, owner, requirement=SMALL, engine="llm", budget={"max_tokens": 200_000}
+    )
+    done = await _finished(client, owner, run["id"])
+    assert done["state"] == "succeeded", done["error"]
+    steps = _steps(done)
+    assert steps["contract"]["output"]["contract_verdict"]["server_errors"] > 0
+    rechecked = steps["repair"]["output"]["contract_verdict"]
+    assert rechecked == {"server_errors": 0, "server_error_operations": []}
+    contract = (await _report(client, owner, done))["contract"]
+    assert contract["server_errors"] == 0
+    assert contract["passed"] is True
+
+
 async def test_a_budget_too_low_stops_the_run_with_a_clear_error(client, owner, standin):
     run = await _start(client, owner, requirement=SMALL, engine="llm", budget={"max_tokens": 300})
     done = await _finished(client, owner, run["id"], seconds=60)

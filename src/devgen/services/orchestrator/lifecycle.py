@@ -301,9 +301,23 @@ def _tests_of(task: Task | None) -> dict[str, Any] | None:
     }
 
 
+def _contract_verdict(tasks: Sequence[Task]) -> Any:
+    """The verdict on the files handed over: a repair's re-check first, else the contract step's."""
+    for kind in ("repair", "contract"):
+        checked = [
+            t
+            for t in tasks
+            if t.type == kind
+            and t.state == State.succeeded
+            and (t.output or {}).get("contract_verdict")
+        ]
+        if checked:
+            return (checked[-1].output or {})["contract_verdict"]
+    return None
+
+
 def _contract_error(tasks: Sequence[Task]) -> dict[str, Any] | None:
-    checked = [t for t in tasks if t.type == "contract" and t.state == State.succeeded]
-    verdict = (checked[-1].output or {}).get("contract_verdict") if checked else None
+    verdict = _contract_verdict(tasks)
     if not isinstance(verdict, dict) or not verdict.get("server_errors"):
         return None
     operations = ", ".join(verdict.get("server_error_operations") or []) or "an operation"

@@ -339,15 +339,16 @@ DEFAULT_WORKFLOW = WorkflowDefinition(
         StepDefinition(
             id="repair", type="repair", needs=["validate", "test"], timeout_seconds=3600
         ),
-        # After repair, so the contract is checked on the files that are packaged.
-        StepDefinition(id="contract", type="contract", needs=["repair"], timeout_seconds=600),
+        # Beside validate and test: its sandbox time overlaps theirs. A repair that changes
+        # the files checks them again, and package takes repair's result first (nearest).
+        StepDefinition(id="contract", type="contract", needs=["generate"], timeout_seconds=600),
         StepDefinition(
             id="package",
             type="package",
-            needs=["contract"],
+            needs=["repair", "contract"],
             timeout_seconds=300,
             compensation="delete_artifacts",
         ),
     ]
 )
-"""analyze -> generate -> (validate || test) -> repair loop -> contract -> package."""
+"""analyze -> generate -> (validate || test -> repair loop || contract) -> package."""

@@ -9,7 +9,8 @@ run's budget, then runs the tests again; the loop stops when they pass,
 when the rounds run out (the step still succeeds, with ``passed: false``)
 or when the budget is spent (the step fails with ``BUDGET_EXCEEDED``).
 Every finished round is checkpointed, so a worker taking the step over
-carries on with the next round.
+carries on with the next round. After any round, the repaired project's contract
+is checked again (the contract step checked the files before repair).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from devgen.kit.testruns import failures_of
 from devgen.services.orchestrator.steps.base import StepContext, StepOutcome
+from devgen.services.orchestrator.steps.contract import check_contract
 from devgen.services.orchestrator.steps.generate import budget_or_fail
 from devgen.services.orchestrator.steps.testing import run_tests
 from devgen.services.orchestrator.steps.types import RepairOptions
@@ -124,6 +126,12 @@ class RepairStep:
             await context.checkpoint_update(
                 rounds=rounds, files=files, test_run=test_run, usage=usage, extensions=extensions
             )
+        # The contract step checked the generated files beside the first test run; what is
+        # handed over now differs, so its contract is checked again (package and the run's
+        # verdict take this result first).
+        contract = (
+            await check_contract(context, files, label="contract-repaired") if rounds else None
+        )
         return StepOutcome(
             output={
                 "files": files,
@@ -131,6 +139,7 @@ class RepairStep:
                 "passed": bool(test_run.get("passed")),
                 "iterations": rounds,
                 **({"extensions": extensions} if extensions is not None else {}),
+                **(contract or {}),
             },
             usage=usage,
         )

@@ -142,7 +142,8 @@ STEP_TYPES: dict[str, StepType] = {
         StepType(
             "repair",
             "LLM and hybrid engines only: send the failures back to codegen and test again, "
-            "until the tests pass or the iterations or the budget run out.",
+            "until the tests pass or the iterations or the budget run out; the repaired "
+            "project's contract is checked again.",
             inputs=(
                 Input("files"),
                 Input("spec", run_parameter="spec"),
@@ -151,7 +152,8 @@ STEP_TYPES: dict[str, StepType] = {
                 Input("extensions", required=False),
                 Input("protected", required=False),
             ),
-            outputs=_TEST_OUTPUTS | {"files", "iterations", "extensions"},
+            outputs=_TEST_OUTPUTS
+            | {"files", "iterations", "extensions", "contract", "contract_verdict"},
             options=RepairOptions,
         ),
         StepType(
