@@ -86,6 +86,8 @@ async def owner(client: httpx.AsyncClient) -> Account:
 
 
 async def _start(client: httpx.AsyncClient, account: Account, **body) -> dict:
+    # A model is configured here, so the default would be the hybrid engine.
+    body.setdefault("engine", "template")
     response = await client.post("/api/v1/runs", json=body, headers=account.headers)
     assert response.status_code == 202, response.text
     return response.json()["data"]
@@ -136,6 +138,25 @@ async def test_a_requirement_the_analyst_cannot_read_fails_at_analyze(client, ow
     steps = _steps(done)
     assert steps["analyze"]["attempt"] == 1  # the analyst's verdict is not retried
     assert {steps[s]["state"] for s in ("generate", "test", "package")} == {"skipped"}
+
+
+async def test_with_a_model_configured_runs_and_projects_default_to_the_hybrid_engine(
+    client, owner
+):
+    started = await client.post("/api/v1/runs", json={"requirement": SMALL}, headers=owner.headers)
+    assert started.status_code == 202, started.text
+    run = started.json()["data"]
+    assert run["engine"] == "hybrid"
+    cancelled = await client.post(f"/api/v1/runs/{run['id']}/cancel", headers=owner.headers)
+    assert cancelled.status_code in (200, 202), cancelled.text
+    project = await client.post(
+        "/api/v1/projects", json={"name": "notes", "requirement": SMALL}, headers=owner.headers
+    )
+    assert project.status_code == 201, project.text
+    assert project.json()["data"]["engine"] == "hybrid"
+    named = await _start(client, owner, requirement=SMALL, engine="template")
+    assert named["engine"] == "template"
+    await client.post(f"/api/v1/runs/{named['id']}/cancel", headers=owner.headers)
 
 
 async def test_the_llm_engine_repairs_a_failing_test(client, owner, standin):

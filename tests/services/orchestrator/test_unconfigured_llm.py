@@ -38,3 +38,19 @@ async def test_the_llm_engine_without_a_model_is_not_retried(client):
     assert (run["error"]["step"], run["error"]["code"]) == ("generate", "LLM_NOT_CONFIGURED")
     generate = next(step for step in run["steps"] if step["step"] == "generate")
     assert generate["attempt"] == 1
+
+
+async def test_without_a_model_runs_and_projects_default_to_the_template_engine(client):
+    owner = await register(client)
+    started = await client.post(
+        "/api/v1/runs", json={"requirement": "Each note has a title."}, headers=owner.headers
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["data"]["engine"] == "template"
+    project = await client.post(
+        "/api/v1/projects",
+        json={"name": "notes", "requirement": "Each note has a title."},
+        headers=owner.headers,
+    )
+    assert project.status_code == 201, project.text
+    assert project.json()["data"]["engine"] == "template"

@@ -11,6 +11,7 @@ from devgen.kit.auth.remote import RemoteIntrospector
 from devgen.kit.streams import StreamLimiter
 from devgen.services.orchestrator import live
 from devgen.services.orchestrator.engine import RunEngine
+from devgen.services.orchestrator.engines import DefaultEngine
 from devgen.services.orchestrator.live import RunWatch
 from devgen.services.orchestrator.settings import OrchestratorSettings
 from devgen.services.orchestrator.state import OrchestratorState
@@ -44,6 +45,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
         # Asked at identity, not the local authenticator: only identity knows of revocations.
         introspector=RemoteIntrospector(app.state.clients, app.state.service_credentials),
+        default_engine=DefaultEngine(
+            settings.orchestrator_default_engine,
+            app.state.clients,
+            app.state.service_credentials,
+            cache_seconds=settings.orchestrator_default_engine_cache_seconds,
+        ),
     )
     live.attach(database.engine, watch)
     if engine is not None:

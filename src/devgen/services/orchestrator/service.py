@@ -72,9 +72,14 @@ def _budget(value: Any) -> dict[str, Any]:
 
 
 async def create_project(
-    session: AsyncSession, principal: Principal, body: ProjectCreate
+    session: AsyncSession,
+    principal: Principal,
+    body: ProjectCreate,
+    *,
+    default_engine: str | None = None,
 ) -> Project:
-    """A new project in the caller's tenant (members and up)."""
+    """A new project in the caller's tenant (members and up); ``default_engine`` when the
+    body names none (else ``template``)."""
     require_scope(principal, "write")
     project = Project(
         tenant_id=tenant_of(principal),
@@ -82,7 +87,7 @@ async def create_project(
         name=body.name,
         requirement=body.requirement,
         spec=body.spec,
-        engine=body.engine or _DEFAULTS["engine"],
+        engine=body.engine or default_engine or _DEFAULTS["engine"],
         analyst=body.analyst or _DEFAULTS["analyst"],
         language=body.language or _DEFAULTS["language"],
         template=body.template or _DEFAULTS["template"],
@@ -272,8 +277,12 @@ def step_types() -> list[StepTypeRead]:
     ]
 
 
-def _parameters(project: Project | None, body: GenerationParameters) -> dict[str, Any]:
+def _parameters(
+    project: Project | None, body: GenerationParameters, default_engine: str | None
+) -> dict[str, Any]:
     params: dict[str, Any] = dict(_DEFAULTS) | {"requirement": None, "spec": None, "budget": {}}
+    if default_engine is not None:
+        params["engine"] = default_engine
     if project is not None:
         params |= {
             "requirement": project.requirement,
@@ -304,8 +313,12 @@ async def start_run(
     body: RunCreate | WorkflowExecute,
     *,
     workflow_id: uuid.UUID | None = None,
+    default_engine: str | None = None,
 ) -> Run:
     """Create a run and its tasks; the engine picks it up once the transaction commits.
+
+    ``default_engine`` is the engine when neither ``body`` nor its project names one
+    (else ``template``).
 
     Any member may run any project or workflow of the tenant: the run acts
     for them and changes neither.
@@ -343,7 +356,7 @@ async def start_run(
             }
             for step in plan
         ],
-        params=_parameters(project, body),
+        params=_parameters(project, body, default_engine),
         state=State.pending.value,
         usage={},
         event_seq=0,

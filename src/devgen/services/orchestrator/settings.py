@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +33,17 @@ class OrchestratorSettings(BaseSettings):
     )
     orchestrator_workers: int = Field(
         default=8, ge=1, le=256, description="Steps this process runs at the same time."
+    )
+    orchestrator_default_engine: Literal["auto", "template", "llm", "hybrid"] = Field(
+        default="auto",
+        description="The engine of runs and projects that name none: `auto` is `hybrid` "
+        "when codegen offers it (a model is configured there), else `template`.",
+    )
+    orchestrator_default_engine_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long the answer to `auto` (codegen's catalog) is kept.",
     )
     orchestrator_engine_enabled: bool = Field(
         default=True, description="Run steps in this process (false: API only)."

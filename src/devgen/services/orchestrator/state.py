@@ -12,6 +12,7 @@ from devgen.kit.auth.tokens import Introspector
 from devgen.kit.db import Database
 from devgen.kit.streams import StreamLimiter
 from devgen.services.orchestrator.engine import RunEngine
+from devgen.services.orchestrator.engines import DefaultEngine
 from devgen.services.orchestrator.live import RunWatch
 from devgen.services.orchestrator.settings import OrchestratorSettings
 
@@ -27,6 +28,7 @@ class OrchestratorState:
     watch: RunWatch
     streams: StreamLimiter
     introspector: Introspector
+    default_engine: DefaultEngine
 
     def after_stop(self, run_id: uuid.UUID) -> None:
         """A run is stopping: interrupt its steps running in this process at once."""

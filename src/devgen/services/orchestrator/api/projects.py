@@ -20,6 +20,7 @@ from devgen.services.orchestrator.schemas import (
     RunCreate,
     RunRead,
 )
+from devgen.services.orchestrator.state import State
 
 router = APIRouter(
     prefix="/api/v1/projects",
@@ -36,10 +37,18 @@ router = APIRouter(
     responses=error_responses(ValidationFailed),
 )
 async def create_project(
-    body: ProjectCreate, session: Session, principal: Writer, response: Response
+    body: ProjectCreate,
+    session: Session,
+    principal: Writer,
+    response: Response,
+    orchestrator: State,
 ) -> Envelope[ProjectRead]:
-    """Create a project: a name, a requirement (English) or a spec, engine, language, budget."""
-    project = await service.create_project(session, principal, body)
+    """Create a project: a name, a requirement (English) or a spec, engine, language, budget.
+
+    Without ``engine``: ``hybrid`` when codegen has a model configured, else ``template``
+    (``DEVGEN_ORCHESTRATOR_DEFAULT_ENGINE``)."""
+    default = None if body.engine else await orchestrator.default_engine.engine(principal)
+    project = await service.create_project(session, principal, body, default_engine=default)
     response.headers["Location"] = f"/api/v1/projects/{project.id}"
     return Envelope(data=service.to_project_read(project))
 

@@ -32,6 +32,7 @@ from devgen.kit.streams import (
 from devgen.kit.waiting import wait_event
 from devgen.services.orchestrator import repository, service
 from devgen.services.orchestrator.api.deps import Reader, Writer
+from devgen.services.orchestrator.engines import default_engine_for
 from devgen.services.orchestrator.models import Run
 from devgen.services.orchestrator.schemas import (
     RunCreate,
@@ -72,14 +73,21 @@ _PAGE = 200
     responses=error_responses(NotFound, ValidationFailed),
 )
 async def start_run(
-    body: RunCreate, session: Session, principal: Writer, response: Response
+    body: RunCreate,
+    session: Session,
+    principal: Writer,
+    response: Response,
+    orchestrator: State,
 ) -> Envelope[RunRead]:
     """Start a run of a project (``project_id``) or of a requirement or spec given here.
 
     Answers at once (202): the run goes on in the background and survives
     restarts. Follow it with ``GET /runs/{id}/events`` or poll ``GET /runs/{id}``.
+    Without ``engine`` (here or in the project): ``hybrid`` when codegen has a model
+    configured, else ``template`` (``DEVGEN_ORCHESTRATOR_DEFAULT_ENGINE``).
     """
-    run = await service.start_run(session, principal, body)
+    default = await default_engine_for(orchestrator, principal, body)
+    run = await service.start_run(session, principal, body, default_engine=default)
     tasks = await repository.tasks_of_run(session, run.id)
     response.headers["Location"] = f"/api/v1/runs/{run.id}"
     return Envelope(data=service.to_run_read(run, tasks))

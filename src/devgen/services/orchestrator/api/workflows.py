@@ -12,6 +12,7 @@ from devgen.kit.pagination import Page, paginate_offset
 from devgen.kit.responses import Envelope, ListEnvelope, ListMetadata
 from devgen.services.orchestrator import repository, service
 from devgen.services.orchestrator.api.deps import Reader, Writer
+from devgen.services.orchestrator.engines import default_engine_for
 from devgen.services.orchestrator.models import Workflow
 from devgen.services.orchestrator.schemas import (
     RunRead,
@@ -22,6 +23,7 @@ from devgen.services.orchestrator.schemas import (
     WorkflowRead,
     WorkflowValidate,
 )
+from devgen.services.orchestrator.state import State
 from devgen.services.orchestrator.workflow import WorkflowDefinition
 
 router = APIRouter(
@@ -130,9 +132,13 @@ async def execute_workflow(
     session: Session,
     principal: Writer,
     response: Response,
+    orchestrator: State,
 ) -> Envelope[RunRead]:
     """Run the workflow for a project, or for a requirement or spec given here."""
-    run = await service.start_run(session, principal, body, workflow_id=workflow_id)
+    default = await default_engine_for(orchestrator, principal, body)
+    run = await service.start_run(
+        session, principal, body, workflow_id=workflow_id, default_engine=default
+    )
     tasks = await repository.tasks_of_run(session, run.id)
     response.headers["Location"] = f"/api/v1/runs/{run.id}"
     return Envelope(data=service.to_run_read(run, tasks))
