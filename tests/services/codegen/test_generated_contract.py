@@ -51,3 +51,24 @@ def test_schemathesis_finds_no_failure_in_a_generated_example(name: str, tmp_pat
     assert report["phases"]["stateful"]["status"] == "success"
     assert report["test_cases"]["generated"] > 100
     assert "not_a_server_error" in report["checks"]
+
+
+def test_a_service_that_dies_at_start_up_is_reported_not_waited_for(tmp_path: Path) -> None:
+    spec = validate_spec(json.loads((EXAMPLES / "library.spec.json").read_text("utf-8")))
+    files = contract_files(generate(spec).files)
+    files["app/main.py"] = "raise SystemExit('the service cannot start')\n"
+    for path, content in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(content, encoding="utf-8")
+
+    finished = subprocess.run(
+        [sys.executable, RUNNER_FILE, "--max-examples", "5", "--budget-seconds", "120"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert finished.returncode == 2, finished.stdout[-2000:] + finished.stderr[-2000:]
+    assert "the service exited with status" in finished.stderr

@@ -28,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 _START_SECONDS = 60.0
+_WATCH_SECONDS = 0.2
 _PASSWORD = "contract-" + secrets.token_urlsafe(12)
 
 
@@ -61,28 +62,55 @@ def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> dict[str, obje
             time.sleep(0.1)
 
 
+def _has_accounts(document: dict[str, object]) -> bool:
+    paths = document.get("paths") or {}
+    return isinstance(paths, dict) and "/auth/login" in paths
+
+
+def _shipped_document() -> dict[str, object] | None:
+    """The project's own ``openapi.json`` (generated projects ship it), if readable."""
+    try:
+        document = json.loads(Path("openapi.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
 def _bearer(base: str, document: dict[str, object], api_token: str) -> str:
     """The token to send: an account's (registered and signed in) or the static API token."""
-    paths = document.get("paths") or {}
-    if not isinstance(paths, dict) or "/auth/login" not in paths:
+    if not _has_accounts(document):
         return api_token
     account = {"email": f"contract-{secrets.token_hex(4)}@example.com", "password": _PASSWORD}
     _request(f"{base}/auth/register", account)
     return str(_request(f"{base}/auth/login", account)["access_token"])
 
 
-def _run_until(command: list[str], environment: dict[str, str], deadline: float) -> int:
+def _run_until(
+    command: list[str],
+    environment: dict[str, str],
+    deadline: float,
+    server: subprocess.Popen[bytes],
+) -> int:
+    """schemathesis' exit status; interrupted past ``deadline``, stopped if the server dies."""
     checker = subprocess.Popen(command, env=environment)  # noqa: S603 - fixed arguments
-    try:
-        return checker.wait(timeout=max(deadline - time.monotonic(), 1.0))
-    except subprocess.TimeoutExpired:
-        print("contract: out of time, interrupting schemathesis", file=sys.stderr)
-        checker.send_signal(signal.SIGINT)
+    while True:
         try:
-            return checker.wait(timeout=10)
+            return checker.wait(timeout=_WATCH_SECONDS)
         except subprocess.TimeoutExpired:
+            pass
+        if server.poll() is not None:
+            # Nothing left to check (schemathesis may still be waiting for the schema).
             checker.kill()
-            return checker.wait()
+            checker.wait()
+            return 2
+        if time.monotonic() > deadline:
+            print("contract: out of time, interrupting schemathesis", file=sys.stderr)
+            checker.send_signal(signal.SIGINT)
+            try:
+                return checker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                checker.kill()
+                return checker.wait()
 
 
 def _check_names() -> list[str]:
@@ -118,18 +146,30 @@ def main() -> int:
         serve += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
         server = subprocess.Popen(serve, env=environment)  # noqa: S603 - fixed arguments
         try:
-            try:
-                document = _wait_until_up(base, server)
-                token = _bearer(base, document, api_token)
-            except (RuntimeError, urllib.error.URLError, KeyError, ValueError) as exc:
-                print(f"contract: {exc}", file=sys.stderr)
-                return 2
+            shipped = _shipped_document()
             command = [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json"]
+            if shipped is not None and not _has_accounts(shipped):
+                # The static token is known: schemathesis starts (imports, a second or two)
+                # while the service does, and waits for its schema.
+                token = api_token
+                command += ["--wait-for-schema", str(_START_SECONDS)]
+            else:
+                try:
+                    token = _bearer(base, _wait_until_up(base, server), api_token)
+                except (RuntimeError, urllib.error.URLError, KeyError, ValueError) as exc:
+                    print(f"contract: {exc}", file=sys.stderr)
+                    return 2
             command += ["--header", f"Authorization: Bearer {token}", "--no-color"]
             command += ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
             command += ["--workers", "1", "--generation-database", "none"]
             command += ["--report", "json", "--report-json-path", args.report]
-            status = _run_until(command, environment, deadline)
+            status = _run_until(command, environment, deadline, server)
+            if server.poll() is not None:
+                print(
+                    f"contract: the service exited with status {server.returncode}",
+                    file=sys.stderr,
+                )
+                return 2
         finally:
             server.terminate()
             server.wait(timeout=10)
