@@ -41,6 +41,7 @@ from devgen.services.codegen.engines.llm import (
     Meter,
     analyze_with_llm,
 )
+from devgen.services.codegen.engines.llm.documents import ROLES, Role
 from devgen.services.codegen.errors import (
     analysis_failed,
     generation_failed,
@@ -305,6 +306,7 @@ async def _generate(
             requirement=body.requirement,
             language=body.language,
             template=body.template,
+            roles=_roles(state, body),
         )
         return _generated(
             generation_id, built, engine="hybrid", usage=_usage(meter, built.model)
@@ -313,6 +315,7 @@ async def _generate(
                 "extensions": [ExtensionRead(**e.as_dict()) for e in built.extensions],
                 "protected": built.protected,
                 "template_tests": list(built.template_tests),
+                "documents": built.documents,
             }
         )
     if body.engine == "llm":
@@ -324,6 +327,7 @@ async def _generate(
             language=body.language,
             template=body.template,
             requirement=body.requirement,
+            roles=_roles(state, body),
         )
         return _generated(
             generation_id,
@@ -331,11 +335,17 @@ async def _generate(
             engine="llm",
             plan=[PlannedFileRead(path=f.path, purpose=f.purpose) for f in written.plan.files],
             usage=_usage(meter, written.model),
-        )
+        ).model_copy(update={"documents": written.documents})
     rendered = await _in_worker(
         state, functools.partial(generate, spec, language=body.language, template=body.template)
     )
     return _generated(generation_id, rendered, engine="template")
+
+
+def _roles(state: CodegenState, body: GenerateRequest) -> tuple[Role, ...]:
+    """The roles asked for, else the server's ``DEVGEN_LLM_ROLES``, in the order they work."""
+    wanted = state.llm_settings.roles if body.roles is None else body.roles
+    return tuple(r for r in ROLES if r in wanted)
 
 
 def _generated(
