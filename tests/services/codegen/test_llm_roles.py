@@ -6,6 +6,7 @@ hybrid engine's extension answers come from the helpdesk-sla recording.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,14 +15,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
+from devgen.kit.events.tables import outbox
 from devgen.kit.settings import Settings
 from devgen.runtime.allinone import build_platform
 from devgen.services.codegen.analyst import analyze
 from tests.helpers import Account, assert_error
 from tests.llm_standin import LLMStandIn, replies
 from tests.llm_standin.recorded import RECORDINGS
-from tests.services.codegen.llm_support import MAIN, PLAN, TEST_MAIN
+from tests.services.codegen.llm_support import MAIN, PLAN, TEST_MAIN, project_replies
 
 ROOT = Path(__file__).resolve().parents[3]
 API = "/api/v1/codegen"
@@ -206,6 +209,30 @@ async def test_a_review_asking_for_a_change_feeds_one_engineer_round_then_approv
     assert data["usage"]["calls"] == 6
 
 
+async def test_the_generation_event_counts_the_documents_without_holding_them(
+    client: httpx.AsyncClient, account: Account, llm_env: LLMStandIn, codegen_app: FastAPI
+) -> None:
+    llm_env.script(
+        replies.brief(open_questions=[QUESTION]),
+        _recorded("01-extension.md"),
+        replies.review("approve", "Severe incidents page"),
+    )
+
+    await _generate(client, account, roles=["product_manager", "reviewer"])
+
+    async with codegen_app.state.database.transaction() as session:
+        rows = (await session.execute(select(outbox.c.envelope))).all()
+    [event] = [json.loads(r.envelope) for r in rows]
+    assert event["data"]["documents"] == {
+        "roles": ["product_manager", "reviewer"],
+        "open_questions": 1,
+        "review_rounds": 1,
+        "review_verdict": "approve",
+        "problems": [],
+    }
+    assert QUESTION not in json.dumps(event)
+
+
 async def test_the_reviewer_may_not_ask_to_change_a_protected_file(
     client: httpx.AsyncClient, account: Account, llm_env: LLMStandIn
 ) -> None:
@@ -304,6 +331,38 @@ async def test_the_llm_engine_plans_from_the_design_and_reviews_what_it_wrote(
     assert documents["review"]["rounds"][0]["changed"] == ["app/main.py"]
     assert "The reviewer asks for changes" in llm_env.requests[7].prompt
     assert llm_env.count == 9
+
+
+async def test_a_design_never_given_falls_back_to_the_plain_file_plan(
+    client: httpx.AsyncClient, account: Account, llm_env: LLMStandIn
+) -> None:
+    spec = {
+        "name": "toy",
+        "entities": [{"name": "item", "fields": [{"name": "title", "type": "string"}]}],
+    }
+    llm_env.script(
+        replies.design("graph TD\n  A --> B", files=PLAN["files"]),
+        replies.design("classDiagram\n  class Other", files=PLAN["files"]),
+        *project_replies(),
+    )
+
+    response = await client.post(
+        f"{API}/generate",
+        json={"spec": spec, "engine": "llm", "roles": ["architect"]},
+        headers=account.headers,
+    )
+
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    documents = data["documents"]
+    assert documents["design"] is None
+    [problem] = documents["problems"]
+    assert problem["document"] == "design"
+    assert "has no class for the entities item" in problem["message"]
+    assert "must be Mermaid source starting with `classDiagram`" in (llm_env.requests[1].last_user)
+    assert "Reply with the file plan as one JSON object." in llm_env.requests[2].prompt
+    assert [p["path"] for p in data["plan"]] == [f["path"] for f in PLAN["files"]]
+    assert llm_env.count == 8
 
 
 async def test_the_server_setting_names_the_roles_when_the_request_does_not(

@@ -289,9 +289,24 @@ async def generate_project(
             "tests": len(read.tests),
             "seconds": round(time.perf_counter() - started, 3),
             "usage": read.usage.model_dump() if read.usage else None,
+            "documents": _documents_facts(read),
         },
     )
     return read
+
+
+def _documents_facts(read: GenerateRead) -> dict[str, Any] | None:
+    """What the roles left, in figures (the documents themselves stay out of the event)."""
+    documents = read.documents
+    if documents is None:
+        return None
+    return {
+        "roles": list(documents.roles),
+        "open_questions": len(documents.brief.open_questions) if documents.brief else None,
+        "review_rounds": len(documents.review.rounds) if documents.review else None,
+        "review_verdict": documents.review.verdict if documents.review else None,
+        "problems": [p.document for p in documents.problems],
+    }
 
 
 async def _generate(
