@@ -182,3 +182,70 @@ def overloaded_mid_stream(content: str, *, after: int = 2, chunk_chars: int = 16
     """A stream that reports an error after ``after`` deltas (Anthropic ``event: error``
     with ``overloaded_error``; an ``{"error": ...}`` chunk for OpenAI-compatible servers)."""
     return Reply(text=content, chunk_chars=chunk_chars, error_after=after)
+
+
+def brief(
+    *,
+    goals: list[str] | None = None,
+    requirements: list[tuple[str, str, str]] | None = None,
+    open_questions: list[str] | None = None,
+    stories: list[str] | None = None,
+    usage: tuple[int, int] | None = None,
+) -> Reply:
+    """The product manager's brief: ``requirements`` as (id, priority, text)."""
+    return json_answer(
+        {
+            "goals": goals or ["The service does what the requirement asks"],
+            "user_stories": stories or [],
+            "requirements": [
+                {"id": rid, "priority": priority, "text": text}
+                for rid, priority, text in requirements or [("R1", "P0", "Store the records")]
+            ],
+            "open_questions": [
+                {"question": q, "context": "the requirement does not say"}
+                for q in open_questions or []
+            ],
+        },
+        usage=usage,
+    )
+
+
+def design(
+    class_diagram: str,
+    *,
+    files: list[dict[str, Any]],
+    apis: list[tuple[str, str, str]] | None = None,
+    notes: str = "",
+    usage: tuple[int, int] | None = None,
+) -> Reply:
+    """The architect's design: a Mermaid class diagram, ``apis`` as (method, path, summary),
+    and the file plan."""
+    return json_answer(
+        {
+            "class_diagram": class_diagram,
+            "apis": [
+                {"method": m, "path": p, "summary": s}
+                for m, p, s in apis or [("GET", "/health", "liveness")]
+            ],
+            "files": files,
+            "notes": notes,
+        },
+        usage=usage,
+    )
+
+
+def review(
+    verdict: str,
+    *reasons: str,
+    changes: dict[str, str] | None = None,
+    usage: tuple[int, int] | None = None,
+) -> Reply:
+    """The reviewer's answer: ``approve`` or ``change`` with ``changes`` (path → what)."""
+    return json_answer(
+        {
+            "verdict": verdict,
+            "reasons": list(reasons) or ["The work meets the requirement"],
+            "changes": [{"path": p, "change": c} for p, c in (changes or {}).items()],
+        },
+        usage=usage,
+    )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devgen.kit.types import LongText
 from devgen.services.codegen.analyst import Unparsed
+from devgen.services.codegen.engines.llm.documents import Documents, Role
 from devgen.services.codegen.spec import (
     AcceptanceCriterion,
     NotImplementedSentence,
@@ -181,6 +182,18 @@ class GenerateRequest(_Request):
         default=None,
         description="the requirement's text, for the model (engines `llm` and `hybrid`)",
     )
+    roles: list[Role] | None = Field(
+        default=None,
+        max_length=3,
+        description="engines `llm` and `hybrid`: the roles that leave documents (product "
+        "brief, design, review) [default: the server's DEVGEN_LLM_ROLES]; `[]` for none",
+    )
+
+    @model_validator(mode="after")
+    def _roles_need_a_model(self) -> Self:
+        if self.roles and self.engine == "template":
+            raise ValueError("roles need engine `llm` or `hybrid`: the template engine has none")
+        return self
 
 
 class ExtensionRead(BaseModel):
@@ -246,6 +259,11 @@ class GenerateRead(BaseModel):
     )
     template_tests: list[str] | None = Field(
         default=None, description="engine `hybrid`: the template's (protected) tests"
+    )
+    documents: Documents | None = Field(
+        default=None,
+        description="engines `llm` and `hybrid`, when roles ran: the product brief, the "
+        "design and the review (`null` for the template engine, which has no roles)",
     )
 
 

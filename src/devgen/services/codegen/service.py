@@ -41,6 +41,7 @@ from devgen.services.codegen.engines.llm import (
     Meter,
     analyze_with_llm,
 )
+from devgen.services.codegen.engines.llm.documents import ROLES, Role
 from devgen.services.codegen.errors import (
     analysis_failed,
     generation_failed,
@@ -288,9 +289,24 @@ async def generate_project(
             "tests": len(read.tests),
             "seconds": round(time.perf_counter() - started, 3),
             "usage": read.usage.model_dump() if read.usage else None,
+            "documents": _documents_facts(read),
         },
     )
     return read
+
+
+def _documents_facts(read: GenerateRead) -> dict[str, Any] | None:
+    """What the roles left, in figures (the documents themselves stay out of the event)."""
+    documents = read.documents
+    if documents is None:
+        return None
+    return {
+        "roles": list(documents.roles),
+        "open_questions": len(documents.brief.open_questions) if documents.brief else None,
+        "review_rounds": len(documents.review.rounds) if documents.review else None,
+        "review_verdict": documents.review.verdict if documents.review else None,
+        "problems": [p.document for p in documents.problems],
+    }
 
 
 async def _generate(
@@ -305,6 +321,7 @@ async def _generate(
             requirement=body.requirement,
             language=body.language,
             template=body.template,
+            roles=_roles(state, body),
         )
         return _generated(
             generation_id, built, engine="hybrid", usage=_usage(meter, built.model)
@@ -313,6 +330,7 @@ async def _generate(
                 "extensions": [ExtensionRead(**e.as_dict()) for e in built.extensions],
                 "protected": built.protected,
                 "template_tests": list(built.template_tests),
+                "documents": built.documents,
             }
         )
     if body.engine == "llm":
@@ -324,6 +342,7 @@ async def _generate(
             language=body.language,
             template=body.template,
             requirement=body.requirement,
+            roles=_roles(state, body),
         )
         return _generated(
             generation_id,
@@ -331,11 +350,17 @@ async def _generate(
             engine="llm",
             plan=[PlannedFileRead(path=f.path, purpose=f.purpose) for f in written.plan.files],
             usage=_usage(meter, written.model),
-        )
+        ).model_copy(update={"documents": written.documents})
     rendered = await _in_worker(
         state, functools.partial(generate, spec, language=body.language, template=body.template)
     )
     return _generated(generation_id, rendered, engine="template")
+
+
+def _roles(state: CodegenState, body: GenerateRequest) -> tuple[Role, ...]:
+    """The roles asked for, else the server's ``DEVGEN_LLM_ROLES``, in the order they work."""
+    wanted = state.llm_settings.roles if body.roles is None else body.roles
+    return tuple(r for r in ROLES if r in wanted)
 
 
 def _generated(

@@ -236,9 +236,11 @@ def build_report(
     extensions: list[Mapping[str, Any]] | None = None,
     template_tests: list[str] | None = None,
     contract: Mapping[str, Any] | None = None,
+    documents: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as JSON-ready data (``extensions``, ``template_tests``: the hybrid
-    engine's, when it ran; ``contract``: the contract step's result, if it ran)."""
+    engine's, when it ran; ``contract``: the contract step's result, if it ran;
+    ``documents``: what the LLM roles wrote, see :func:`role_documents`)."""
     results = list((test_run or {}).get("results") or [])
     criteria = map_criteria(user_stories, results)
     statuses = [criterion["status"] for criterion in criteria]
@@ -293,6 +295,7 @@ def build_report(
         },
         "coverage": (test_run or {}).get("coverage"),
         "contract": _contract(contract),
+        "documents": role_documents(documents, str(engine.get("engine") or "")),
         "validation": {"errors": errors, "warnings": warnings, "diagnostics": list(diagnostics)},
         "unparsed": list(unparsed),
         "assumptions": list(assumptions),
@@ -302,6 +305,147 @@ def build_report(
         "timings": list(timings),
         "files": sorted(files),
     }
+
+
+def role_documents(documents: Mapping[str, Any] | None, engine: str) -> dict[str, Any]:
+    """The LLM roles' documents (brief, design, review) and, when there are none, why.
+
+    Always an object, so a reader finds ``roles``, ``brief``, ``design``, ``review``,
+    ``problems`` and ``note`` whatever the engine.
+    """
+    found = dict(documents or {})
+    roles = list(found.get("roles") or [])
+    if roles:
+        note = None
+    elif engine == "template":
+        note = "The template engine has no LLM roles: it leaves no product brief, design or review."
+    else:
+        note = "No LLM role ran (DEVGEN_LLM_ROLES is empty): no product brief, design or review."
+    return {
+        "roles": roles,
+        "brief": found.get("brief"),
+        "design": found.get("design"),
+        "review": found.get("review"),
+        "problems": list(found.get("problems") or []),
+        "note": note,
+    }
+
+
+def _problem_lines(documents: Mapping[str, Any], document: str, who: str) -> list[str]:
+    return [
+        f"The {who} gave no usable {document} (asked twice): {p.get('message')}"
+        for p in documents.get("problems") or []
+        if p.get("document") == document
+    ]
+
+
+def _brief_lines(documents: Mapping[str, Any]) -> list[str]:
+    brief = documents.get("brief")
+    problems = _problem_lines(documents, "brief", "product manager")
+    if brief is None and not problems:
+        return []
+    lines = ["## Product brief", ""]
+    lines += [f"{line}\n" for line in problems]
+    if brief is None:
+        return lines
+    lines += ["### Goals", "", *(f"- {g}" for g in brief.get("goals") or []), ""]
+    if brief.get("user_stories"):
+        lines += ["### User stories", "", *(f"- {s}" for s in brief["user_stories"]), ""]
+    lines += ["### Requirements", ""]
+    lines += _table(
+        ["id", "priority", "requirement"],
+        ([r.get("id"), r.get("priority"), r.get("text")] for r in brief.get("requirements") or []),
+    )
+    lines += ["", "### Open questions", ""]
+    questions = brief.get("open_questions") or []
+    if questions:
+        lines += [
+            "The model could not settle these from the requirement; devgen did not answer "
+            "them. Decide them, then say so in the requirement.",
+            "",
+        ]
+        lines += [
+            f"- {q.get('question')}" + (f" ({q['context']})" if q.get("context") else "")
+            for q in questions
+        ]
+    else:
+        lines.append("None: the product manager found nothing left open.")
+    lines.append("")
+    return lines
+
+
+def _design_lines(documents: Mapping[str, Any]) -> list[str]:
+    design = documents.get("design")
+    problems = _problem_lines(documents, "design", "architect")
+    if design is None and not problems:
+        return []
+    lines = ["## Design", ""]
+    lines += [f"{line}\n" for line in problems]
+    if design is None:
+        return lines
+    lines += ["### Data structures", "", "```mermaid", str(design.get("class_diagram")).strip()]
+    lines += ["```", "", "### API", ""]
+    lines += _table(
+        ["method", "path", "what it does"],
+        (
+            [a.get("method"), f"`{a.get('path')}`", a.get("summary")]
+            for a in design.get("apis") or []
+        ),
+    )
+    lines += ["", "### File plan", ""]
+    lines += _table(
+        ["file", "purpose"],
+        ([f"`{f.get('path')}`", f.get("purpose")] for f in design.get("files") or []),
+    )
+    lines.append("")
+    if design.get("notes"):
+        lines += [str(design["notes"]), ""]
+    return lines
+
+
+def _review_lines(documents: Mapping[str, Any]) -> list[str]:
+    review = documents.get("review")
+    problems = _problem_lines(documents, "review", "reviewer")
+    if review is None and not problems:
+        return []
+    lines = ["## Review", ""]
+    lines += [f"{line}\n" for line in problems]
+    if review is None:
+        return lines
+    verdict = review.get("verdict")
+    lines.append(
+        f"Final verdict: **{verdict}** after {len(review.get('rounds') or [])} review round(s)."
+        if verdict
+        else "No verdict."
+    )
+    if review.get("stopped"):
+        lines.append(f"Stopped: {review['stopped']}.")
+    lines.append("")
+    if review.get("rounds"):
+        lines += _table(
+            ["round", "verdict", "reasons", "changes asked for", "changed by the engineer"],
+            (
+                [
+                    r.get("round"),
+                    r.get("verdict"),
+                    "; ".join(r.get("reasons") or []),
+                    "; ".join(f"{c.get('path')}: {c.get('change')}" for c in r.get("changes") or [])
+                    or "-",
+                    ", ".join(r.get("changed") or []) or "-",
+                ]
+                for r in review["rounds"]
+            ),
+        )
+        lines.append("")
+    return lines
+
+
+def _documents_lines(documents: Mapping[str, Any] | None) -> list[str]:
+    """The sections "Product brief", "Design" and "Review" (or why there are none)."""
+    documents = documents or {}
+    if documents.get("note"):
+        return ["## Role documents", "", str(documents["note"]), ""]
+    return [*_brief_lines(documents), *_design_lines(documents), *_review_lines(documents)]
 
 
 def _contract(contract: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -469,6 +613,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += [f"> {spec['description']}", ""]
     if report.get("requirement"):
         lines += ["## Requirement", "", "```text", str(report["requirement"]).strip(), "```", ""]
+    lines += _documents_lines(report.get("documents"))
     entities = spec.get("entities") or []
     if entities:
         lines += ["## Spec", ""]

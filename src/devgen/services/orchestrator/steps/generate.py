@@ -71,6 +71,8 @@ class GenerateStep:
                     if params.engine == "hybrid"
                     else {}
                 ),
+                # What the LLM roles wrote (brief, design, review), for the report.
+                **({"documents": data["documents"]} if data.get("documents") else {}),
             },
             usage=data.get("usage") or {},
         )

@@ -73,6 +73,7 @@ async def report_for(context: StepContext, files: dict[str, str]) -> dict[str, A
         extensions=await context.input("extensions", None),
         template_tests=await context.input("template_tests", None),
         contract=await context.input("contract", None),
+        documents=await context.input("documents", None),
     )
 
 

@@ -113,7 +113,7 @@ STEP_TYPES: dict[str, StepType] = {
             outputs=frozenset(
                 {
                     *("files", "tests", "engine", "generator"),
-                    *("extensions", "protected", "template_tests"),
+                    *("extensions", "protected", "template_tests", "documents"),
                 }
             ),
         ),
@@ -171,6 +171,7 @@ STEP_TYPES: dict[str, StepType] = {
                 Input("assumptions", required=False),
                 Input("extensions", required=False),
                 Input("template_tests", required=False),
+                Input("documents", required=False),
             ),
             outputs=frozenset({"artifact_id", "report"}),
             compensations=frozenset({"delete_artifacts"}),

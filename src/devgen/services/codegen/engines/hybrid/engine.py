@@ -42,12 +42,30 @@ from devgen.services.codegen.engines.hybrid.protection import (
 )
 from devgen.services.codegen.engines.llm.budget import Meter, Usage
 from devgen.services.codegen.engines.llm.conversation import ask
+from devgen.services.codegen.engines.llm.documents import (
+    Documents,
+    Review,
+    ReviewAnswer,
+    Role,
+)
 from devgen.services.codegen.engines.llm.engine import Failure, LLMEngine, collect_test_ids
 from devgen.services.codegen.engines.llm.errors import LLMOutputError
 from devgen.services.codegen.engines.llm.parsing import OutputProblem
-from devgen.services.codegen.engines.llm.prompts import failures_text
+from devgen.services.codegen.engines.llm.prompts import (
+    failures_text,
+    project_context,
+    review_text,
+)
+from devgen.services.codegen.engines.llm.roles import (
+    Reviewed,
+    RoleContext,
+    ask_review,
+    review_rounds,
+    write_brief,
+    write_design,
+)
 from devgen.services.codegen.engines.postprocess import PostprocessError, finish
-from devgen.services.codegen.engines.template import GenerationError
+from devgen.services.codegen.engines.template import TEMPLATES, GenerationError
 from devgen.services.codegen.engines.template import generate as render_template
 from devgen.services.codegen.spec import ServiceSpec
 
@@ -113,6 +131,7 @@ class HybridProject:
     model: str
     generator: str = GENERATOR_NAME
     generator_version: str = GENERATOR_VERSION
+    documents: Documents | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +159,10 @@ def _designated(answer: ExtensionAnswer, name: str) -> list[str]:
     return problems
 
 
+_State = tuple[dict[str, str], list[Extension]]
+"""What the review rounds carry in the hybrid engine: the files and the extensions."""
+
+
 class HybridEngine:
     """Template generation plus model-written extensions, through one chat model."""
 
@@ -159,15 +182,35 @@ class HybridEngine:
         requirement: str | None = None,
         language: str = "python",
         template: str = "fastapi-service",
+        roles: Sequence[Role] = (),
     ) -> HybridProject:
-        """The template's project, then one extension (or an explanation) per sentence."""
+        """The template's project, then one extension (or an explanation) per sentence.
+
+        ``roles`` (:mod:`devgen.services.codegen.engines.llm.roles`): the product manager's
+        brief comes first, the architect's design after the template, and the reviewer
+        reads the model's extensions; a ``change`` verdict is one more extension round.
+        """
+        spec_data = spec_for_prompt(spec)
+        context = RoleContext(
+            self.llm.client, self.llm.settings, meter, spec_data, requirement, roles
+        )
+        if "product_manager" in roles:
+            await write_brief(context)
         job = functools.partial(
             render_template, spec, language=language, template=template, extensions=True
         )
         base = await anyio.to_thread.run_sync(job, limiter=self.llm.limiter)
         protected = hashes(base.files)
         files = dict(base.files)
-        spec_data = spec_for_prompt(spec)
+        design = None
+        if "architect" in roles:
+            info = TEMPLATES.get(template)
+            design = await write_design(
+                context,
+                template=template,
+                generates=info.generates if info else (),
+                built=list(base.files),
+            )
         extensions: list[Extension] = []
         for item in spec.not_implemented:
             taken = [e.name for e in extensions if e.name]
@@ -182,6 +225,21 @@ class HybridEngine:
             replace(e, tests=collect_test_ids({p: files[p] for p in e.files if p in files}))
             for e in extensions
         ]
+        documents: Documents | None = None
+        if roles:
+            review = None
+            if "reviewer" in roles:
+                reviewed = await self._reviewed(
+                    context, files, extensions, protected=protected, requirement=requirement
+                )
+                (files, extensions), review = reviewed.state, reviewed.review
+            documents = Documents(
+                roles=list(roles),
+                brief=context.brief,
+                design=design,
+                review=review,
+                problems=context.problems,
+            )
         return HybridProject(
             files=dict(sorted(files.items())),
             template=base.template,
@@ -193,6 +251,65 @@ class HybridEngine:
             extensions=extensions,
             usage=meter.usage,
             model=self.model,
+            documents=documents,
+        )
+
+    async def _reviewed(
+        self,
+        context: RoleContext,
+        files: dict[str, str],
+        extensions: list[Extension],
+        *,
+        protected: Mapping[str, str],
+        requirement: str | None,
+    ) -> Reviewed[_State]:
+        """The review rounds over what the model wrote (its extensions, the diff)."""
+        limit = self.llm.settings.llm_context_chars
+
+        async def review(state: _State, number: int) -> ReviewAnswer:
+            current, done = state
+            own = sorted({p for e in done for p in e.files if p in current})
+            sentences = "\n".join(
+                f"- “{e.sentence}”: {e.status}"
+                + (f" as extension `{e.name}`" if e.name else "")
+                + (f" ({e.explanation})" if e.explanation else "")
+                for e in done
+            )
+            work = (
+                "The sentences the templates did not implement, and what the engineer did:\n"
+                f"{sentences or '(none)'}\n\nThe files the engineer wrote (the templates' "
+                "files are protected and not shown):\n"
+                f"{project_context({p: current[p] for p in own}, own, limit)}"
+            )
+            return await ask_review(context, work=work, changeable=own, round_number=number)
+
+        async def fix(state: _State, answer: ReviewAnswer) -> tuple[_State, list[str]]:
+            current, done = state
+            result = await self.repair(
+                current,
+                meter=context.meter,
+                protected=protected,
+                extensions=done,
+                failures=[Failure(file=c.path, message=c.change) for c in answer.changes],
+                output=review_text(
+                    answer.verdict, answer.reasons, [c.model_dump() for c in answer.changes]
+                ),
+                requirement=requirement,
+                heading="The reviewer asks for changes",
+            )
+            return (dict(result.files), list(result.extensions)), result.changed
+
+        if not any(e.status == "implemented" for e in extensions):
+            return Reviewed(
+                (files, extensions),
+                Review(stopped="the model implemented no sentence: there is nothing to review"),
+            )
+        return await review_rounds(
+            context,
+            (files, extensions),
+            review=review,
+            fix=fix,
+            max_rounds=self.llm.settings.llm_review_rounds,
         )
 
     async def _extend(
@@ -278,8 +395,12 @@ class HybridEngine:
         failures: Sequence[Failure],
         output: str = "",
         requirement: str | None = None,
+        heading: str = "The project's tests fail",
     ) -> HybridRepair:
-        """One round: the model rewrites the failing extensions; protected files stay."""
+        """One round: the model rewrites the failing extensions; protected files stay.
+
+        ``heading`` introduces ``failures`` to the model (a review's changes, after one).
+        """
         problems = broken_protection(files, protected)
         if problems:
             raise GenerationError(
@@ -306,6 +427,7 @@ class HybridEngine:
                     files=repaired,
                     failures=report,
                     limit_chars=self.llm.settings.llm_context_chars,
+                    heading=heading,
                 ),
                 read=lambda c: read_answer(c.text, truncated=c.truncated),
                 retries=self.llm.settings.llm_output_retries,

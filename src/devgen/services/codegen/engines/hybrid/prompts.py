@@ -100,15 +100,16 @@ def extension_repair_prompt(
     files: Mapping[str, str],
     failures: str,
     limit_chars: int,
+    heading: str = "The project's tests fail",
 ) -> str:
-    """Ask for corrected files of one extension, given the failing tests."""
+    """Ask for corrected files of one extension, given the failing tests (or a review)."""
     own = [p for p in extension.get("files") or [] if p in files]
     shared = ["app/extensions/__init__.py", "app/rules.py", "app/models.py", "tests/conftest.py"]
     shown = own + [p for p in shared if p in files]
     return (
         f"{requirement_block(requirement)}Your extension `{extension.get('name')}` implements:\n"
         f"> {extension.get('sentence')}\n\n"
-        f"The project's tests fail:\n{failures}\n\n"
+        f"{heading}:\n{failures}\n\n"
         f"Its files and the ones it builds on:\n{_context(files, shown, limit_chars)}\n"
         f"Fix the extension: reply with STATUS, NAME ({extension.get('name')}), EXPLANATION and "
         "the complete corrected files of this extension only. Protected (generated) files "

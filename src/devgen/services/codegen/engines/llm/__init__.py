@@ -1,7 +1,8 @@
 """The LLM engine: any OpenAI-compatible chat endpoint or Anthropic's Messages API.
 
 An architect plans the files (JSON), an engineer writes them one at a time; the analyst
-reads requirements into specs; repair rewrites the files failing tests point at. Every
+reads requirements into specs; repair rewrites the files failing tests point at. Roles
+that leave documents (product brief, design, review) run when asked (:mod:`.roles`). Every
 call goes through :class:`LLMClient` (timeouts, retries, ``Retry-After``, a circuit
 breaker) and is charged to a per-request :class:`Meter` with a hard budget.
 """
@@ -15,6 +16,7 @@ from devgen.services.codegen.engines.llm.client import (
     ProgressCallback,
     reporting_progress,
 )
+from devgen.services.codegen.engines.llm.documents import ROLES, Documents, Role
 from devgen.services.codegen.engines.llm.engine import (
     GENERATOR_NAME,
     GENERATOR_VERSION,
@@ -38,9 +40,11 @@ from devgen.services.codegen.engines.llm.settings import LLMSettings
 __all__ = [
     "GENERATOR_NAME",
     "GENERATOR_VERSION",
+    "ROLES",
     "Budget",
     "BudgetExceededError",
     "ClientConfig",
+    "Documents",
     "Failure",
     "LLMClient",
     "LLMEngine",
@@ -56,6 +60,7 @@ __all__ = [
     "Progress",
     "ProgressCallback",
     "RepairResult",
+    "Role",
     "Schema",
     "Usage",
     "analyze_with_llm",

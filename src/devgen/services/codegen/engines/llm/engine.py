@@ -29,6 +29,12 @@ from anyio import CapacityLimiter
 from devgen.services.codegen.engines.llm.budget import Budget, Meter, Prices, Usage
 from devgen.services.codegen.engines.llm.client import LLMClient
 from devgen.services.codegen.engines.llm.conversation import ask
+from devgen.services.codegen.engines.llm.documents import (
+    Design,
+    Documents,
+    ReviewAnswer,
+    Role,
+)
 from devgen.services.codegen.engines.llm.parsing import (
     OutputProblem,
     check_file,
@@ -43,10 +49,21 @@ from devgen.services.codegen.engines.llm.prompts import (
     architect_system,
     engineer_prompt,
     failures_text,
+    project_context,
     repair_prompt,
+    review_fix_prompt,
+    review_text,
     triage_prompt,
 )
 from devgen.services.codegen.engines.llm.protocols import Completion, Schema
+from devgen.services.codegen.engines.llm.roles import (
+    Reviewed,
+    RoleContext,
+    ask_review,
+    review_rounds,
+    write_brief,
+    write_design,
+)
 from devgen.services.codegen.engines.llm.settings import LLMSettings
 from devgen.services.codegen.engines.postprocess import PostprocessError, finish
 from devgen.services.codegen.engines.template import (
@@ -89,6 +106,7 @@ class LLMProject:
     tests: tuple[str, ...]
     generator: str = GENERATOR_NAME
     generator_version: str = GENERATOR_VERSION
+    documents: Documents | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +171,14 @@ def _prompt_spec(spec: ServiceSpec) -> dict[str, Any]:
     return data
 
 
+def _design_plan(design: Design, max_files: int) -> FilePlan:
+    """The design's file plan, held to the plain plan's rules (raises ``OutputProblem``)."""
+    return parse_plan(
+        {"files": [f.model_dump() for f in design.files], "notes": design.notes},
+        max_files=max_files,
+    )
+
+
 class LLMEngine:
     """Generation and repair through one chat model."""
 
@@ -195,11 +221,15 @@ class LLMEngine:
         language: str = "python",
         template: str = "fastapi-service",
         requirement: str | None = None,
+        roles: Sequence[Role] = (),
     ) -> LLMProject:
         """Plan, then write every planned file; see the module docstring.
 
         ``requirement`` (the text the spec was read from) is shown to the architect and to
-        each engineer: the spec cannot say everything the requirement does.
+        each engineer: the spec cannot say everything the requirement does. ``roles``
+        (:mod:`.roles`): the product manager writes a brief first; the architect's design
+        (class diagram, API list, file plan) replaces the plain file plan; the reviewer
+        reviews the written project, and its ``change`` verdicts feed engineer rounds.
         """
         info = TEMPLATES.get(template)
         if language not in LANGUAGES:
@@ -212,19 +242,34 @@ class LLMEngine:
             )
         data = _prompt_spec(spec)
         max_files = self.settings.llm_max_plan_files
-        plan = await ask(
-            self.client,
-            meter,
-            system=architect_system(max_files),
-            prompt=architect_prompt(data, template, info.generates, requirement),
-            read=lambda answer: parse_plan(
-                extract_json(answer.text, truncated=answer.truncated), max_files=max_files
-            ),
-            retries=self.settings.llm_output_retries,
-            max_tokens=self.settings.llm_max_output_tokens,
-            what="file plan",
-            schema=Schema("file_plan", FilePlan.model_json_schema()),
-        )
+        context = RoleContext(self.client, self.settings, meter, data, requirement, roles)
+        if "product_manager" in roles:
+            await write_brief(context)
+        design: Design | None = None
+        if "architect" in roles:
+
+            def check(found: Design) -> None:
+                _design_plan(found, max_files)
+
+            design = await write_design(
+                context, template=template, generates=info.generates, check=check
+            )
+        if design is not None:
+            plan = _design_plan(design, max_files)
+        else:
+            plan = await ask(
+                self.client,
+                meter,
+                system=architect_system(max_files),
+                prompt=architect_prompt(data, template, info.generates, requirement),
+                read=lambda answer: parse_plan(
+                    extract_json(answer.text, truncated=answer.truncated), max_files=max_files
+                ),
+                retries=self.settings.llm_output_retries,
+                max_tokens=self.settings.llm_max_output_tokens,
+                what="file plan",
+                schema=Schema("file_plan", FilePlan.model_json_schema()),
+            )
         log.info("llm_plan", files=len(plan.files), usage=meter.usage.as_dict())
         written: dict[str, str] = {}
         for entry in plan.files:
@@ -236,6 +281,19 @@ class LLMEngine:
                 meter=meter,
             )
         files = await self._lay_out(written)
+        documents: Documents | None = None
+        if roles:
+            review = None
+            if "reviewer" in roles:
+                reviewed = await self._reviewed(context, files)
+                files, review = reviewed.state, reviewed.review
+            documents = Documents(
+                roles=list(roles),
+                brief=context.brief,
+                design=design,
+                review=review,
+                problems=context.problems,
+            )
         return LLMProject(
             files=dict(sorted(files.items())),
             plan=plan,
@@ -245,6 +303,42 @@ class LLMEngine:
             language=language,
             spec_hash=spec_hash(spec),
             tests=collect_test_ids(files),
+            documents=documents,
+        )
+
+    async def _reviewed(
+        self, context: RoleContext, files: dict[str, str]
+    ) -> Reviewed[dict[str, str]]:
+        """The review rounds over the whole project (the engine wrote every file)."""
+        limit = self.settings.llm_context_chars
+
+        async def review(current: dict[str, str], number: int) -> ReviewAnswer:
+            return await ask_review(
+                context,
+                work=project_context(current, [], limit),
+                changeable=sorted(current),
+                round_number=number,
+            )
+
+        async def fix(
+            current: dict[str, str], answer: ReviewAnswer
+        ) -> tuple[dict[str, str], list[str]]:
+            text = review_text(
+                answer.verdict, answer.reasons, [c.model_dump() for c in answer.changes]
+            )
+            changed = dict(current)
+            targets = list(dict.fromkeys(c.path for c in answer.changes))
+            for path in targets:
+                changed[path] = await self._write(
+                    prompt=review_fix_prompt(context.spec, path, text, changed, limit),
+                    path=path,
+                    meter=context.meter,
+                )
+            changed.update(await self._lay_out({p: changed[p] for p in targets}))
+            return changed, [p for p in targets if current.get(p) != changed[p]]
+
+        return await review_rounds(
+            context, files, review=review, fix=fix, max_rounds=self.settings.llm_review_rounds
         )
 
     async def repair(

@@ -161,3 +161,173 @@ def analyst_prompt(requirement: str, schema: Mapping[str, Any]) -> str:
         f'The requirement:\n"""\n{requirement}\n"""\n'
         "Reply with the spec as one JSON object."
     )
+
+
+PRODUCT_MANAGER_SYSTEM = """\
+You are the product manager of devgen, a generator of small, complete Python services.
+From a requirement (and the spec the analyst read from it) you write the product brief:
+the goals, the user stories, a prioritised list of requirements (P0 must, P1 should, P2
+could), and the open questions: everything the requirement leaves for you to guess (a
+limit, a rule, who may do what, what happens at the edges). Never answer an open question
+yourself and never build a guess into a requirement: list it as a question for the user.
+Reply with ONE JSON object and nothing else, shaped like this example:
+{example}"""
+
+DESIGN_SYSTEM = """\
+You are the software architect of devgen, a generator of small, complete Python services.
+You write the design of a service: its data structures as a Mermaid class diagram (one
+class per entity of the spec, with its fields and its relations), the list of its HTTP
+operations, and the file plan. Reply with ONE JSON object and nothing else, shaped like
+this example:
+{example}
+{rules}"""
+
+_DESIGN_RULES_LLM = """\
+File plan rules: paths are relative POSIX paths; list files so that a file comes after the
+files it depends on; plan a pytest suite (tests/test_*.py) that covers every operation of
+the spec, and a requirements.txt; at most {max_files} files; no binary files."""
+
+_DESIGN_RULES_HYBRID = """\
+devgen's templates have already built the project (its files are listed): the file plan
+names those you rely on, and for each sentence the templates did not implement the
+extension module `app/extensions/<name>.py` and its tests `tests/test_ext_<name>.py`."""
+
+REVIEWER_SYSTEM = """\
+You are the code reviewer of devgen. You read what the engineer wrote against the
+requirement, the product brief and the spec, and answer approve or change. Ask for a change
+only for a defect you can name: a requirement not met, a rule not enforced or enforced
+wrongly, a test that does not check what it claims. Name each file to change and what must
+change in it. The brief's open questions are for the user: they are not defects. Reply
+with ONE JSON object and nothing else, shaped like this example:
+{example}"""
+
+BRIEF_EXAMPLE: dict[str, Any] = {
+    "goals": ["Members borrow books and return them on time"],
+    "user_stories": ["As a librarian, I want to record a loan so that I know who has a book"],
+    "requirements": [
+        {"id": "R1", "text": "A loan names a book and a member", "priority": "P0"},
+        {"id": "R2", "text": "Overdue loans can be listed", "priority": "P1"},
+    ],
+    "open_questions": [
+        {"question": "How many books may a member borrow at once?", "context": "no limit given"}
+    ],
+}
+
+DESIGN_EXAMPLE: dict[str, Any] = {
+    "class_diagram": (
+        "classDiagram\n  class Book {\n    +int id\n    +str title\n  }\n"
+        "  class Loan {\n    +int id\n    +date due\n  }\n  Loan --> Book : book"
+    ),
+    "apis": [
+        {"method": "POST", "path": "/api/v1/books", "summary": "create a book"},
+        {"method": "GET", "path": "/api/v1/books/{id}", "summary": "read a book"},
+    ],
+    "files": PLAN_EXAMPLE["files"],
+    "notes": "one sentence about the design",
+}
+
+REVIEW_EXAMPLE: dict[str, Any] = {
+    "verdict": "change",
+    "reasons": ["R2 is not met: the overdue filter compares a date with a string"],
+    "changes": [{"path": "app/main.py", "change": "compare loan.due with date.today()"}],
+}
+
+
+def product_manager_system() -> str:
+    """The product manager's instructions."""
+    return PRODUCT_MANAGER_SYSTEM.format(example=json.dumps(BRIEF_EXAMPLE))
+
+
+def design_system(*, hybrid: bool, max_files: int) -> str:
+    """The architect's instructions for a design (the hybrid engine's: around the template)."""
+    rules = _DESIGN_RULES_HYBRID if hybrid else _DESIGN_RULES_LLM.format(max_files=max_files)
+    return DESIGN_SYSTEM.format(example=json.dumps(DESIGN_EXAMPLE), rules=rules)
+
+
+def reviewer_system() -> str:
+    """The reviewer's instructions."""
+    return REVIEWER_SYSTEM.format(example=json.dumps(REVIEW_EXAMPLE))
+
+
+def _brief_block(brief: Mapping[str, Any] | None) -> str:
+    return f"The product brief:\n{_json_block(brief)}\n\n" if brief else ""
+
+
+def brief_prompt(spec: Mapping[str, Any], requirement: str | None) -> str:
+    """Ask for the product brief of ``requirement`` (and of the spec read from it)."""
+    return (
+        f"{requirement_block(requirement)}The service spec the analyst read from it:\n"
+        f"{_json_block(spec)}\n\nWrite the product brief as one JSON object."
+    )
+
+
+def design_prompt(
+    spec: Mapping[str, Any],
+    requirement: str | None,
+    brief: Mapping[str, Any] | None,
+    *,
+    template: str,
+    generates: Sequence[str],
+    built: Sequence[str] = (),
+) -> str:
+    """Ask for the design; ``built``: the files the templates already wrote (hybrid)."""
+    if built:
+        project = "The files devgen's templates built:\n" + "\n".join(f"- {p}" for p in built)
+    else:
+        hints = "\n".join(f"- {line}" for line in generates)
+        project = (
+            f"The project follows devgen's `{template}` template, which usually contains:\n{hints}"
+        )
+    return (
+        f"{requirement_block(requirement)}{_brief_block(brief)}"
+        f"The service spec:\n{_json_block(spec)}\n\n{project}\n\n"
+        "Write the design as one JSON object."
+    )
+
+
+def review_prompt(
+    spec: Mapping[str, Any],
+    requirement: str | None,
+    brief: Mapping[str, Any] | None,
+    *,
+    work: str,
+    changeable: Sequence[str],
+    round_number: int,
+) -> str:
+    """Ask for the review of ``work`` (the engineer's files, as text) in round ``round_number``."""
+    again = (
+        f"This is review round {round_number}: the engineer has changed the files after "
+        "your last review.\n\n"
+        if round_number > 1
+        else ""
+    )
+    return (
+        f"{requirement_block(requirement)}{_brief_block(brief)}"
+        f"The service spec:\n{_json_block(spec)}\n\n{again}"
+        f"What the engineer wrote:\n{work}\n"
+        "The files a change may name: " + ", ".join(changeable) + ".\n"
+        "Review the work against the requirement: approve, or ask for changes."
+    )
+
+
+def review_text(verdict: str, reasons: Sequence[str], changes: Sequence[Mapping[str, str]]) -> str:
+    """A review as the engineer is shown it."""
+    lines = [f"Verdict: {verdict}.", "Reasons:", *(f"- {r}" for r in reasons)]
+    if changes:
+        lines += ["Changes asked for:", *(f"- `{c['path']}`: {c['change']}" for c in changes)]
+    return "\n".join(lines)
+
+
+def review_fix_prompt(
+    spec: Mapping[str, Any], path: str, review: str, files: Mapping[str, str], limit_chars: int
+) -> str:
+    """Ask for ``path`` changed as the reviewer asks, with the rest of the project."""
+    others = {p: c for p, c in files.items() if p != path}
+    return (
+        f"The service spec:\n{_json_block(spec)}\n\n"
+        f"The reviewer asks for changes:\n{review}\n\n"
+        f"The current `{path}`:\n```\n{files.get(path, '')}```\n\n"
+        f"Other files of the project:\n{project_context(others, [], limit_chars)}\n"
+        f"Change `{path}` as the reviewer asks. Reply with the complete corrected `{path}` in "
+        "one fenced code block."
+    )

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devgen.services.codegen.engines.llm.documents import ROLES, Role
 from devgen.services.codegen.engines.llm.protocols import is_reasoning_model
 
 Provider = Literal["openai", "anthropic"]
@@ -93,6 +94,20 @@ class LLMSettings(BaseSettings):
         "answer sent back) before it is asked again, shorter.",
     )
 
+    llm_roles: str = Field(
+        default="",
+        description="The roles that leave documents, comma-separated: `product_manager` "
+        "(product brief), `architect` (design), `reviewer` (review rounds), or `all`; empty "
+        "for none. Each costs model calls, charged to the request's budget.",
+    )
+    llm_review_rounds: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="Engineer rounds a reviewer's `change` verdict may ask for; each is "
+        "reviewed again.",
+    )
+
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> LLMSettings:
         if self.llm_base_url:
@@ -104,7 +119,22 @@ class LLMSettings(BaseSettings):
             raise ValueError("DEVGEN_LLM_BUDGET_USD is above DEVGEN_LLM_MAX_BUDGET_USD")
         if self.llm_budget_tokens > self.llm_max_budget_tokens:
             raise ValueError("DEVGEN_LLM_BUDGET_TOKENS is above DEVGEN_LLM_MAX_BUDGET_TOKENS")
+        self.roles  # noqa: B018 - fails fast on an unknown role
         return self
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """The roles ``DEVGEN_LLM_ROLES`` names, in the order they work."""
+        names = {n.strip() for n in self.llm_roles.split(",") if n.strip()}
+        if names == {"all"}:
+            return ROLES
+        unknown = sorted(names - set(ROLES))
+        if unknown:
+            raise ValueError(
+                f"DEVGEN_LLM_ROLES: unknown role(s) {', '.join(unknown)}; known: "
+                f"{', '.join(ROLES)}, all"
+            )
+        return tuple(r for r in ROLES if r in names)
 
     @property
     def enabled(self) -> bool:

@@ -1,7 +1,9 @@
-// A finished run's result: the report (from the artifact's report.json), the generated
-// project as a file tree with each file highlighted, and the download of its zip.
+// A finished run's result: the report (from the artifact's report.json, with the LLM roles'
+// documents), the generated project as a file tree with each file highlighted, and the
+// download of its zip.
 
 import { ApiError, download, get } from "./api.js";
+import { documentsBlock } from "./documents.js";
 import { badge, fill, h, seconds, table, tally } from "./dom.js";
 import { filesBlock } from "./files.js";
 import { notImplementedBlock, rulesBlock } from "./specview.js";
@@ -87,6 +89,7 @@ function reportBlock(report) {
     criteriaBlock(report),
     rulesBlock(report.spec, { headingLevel: "h3" }),
     notImplementedBlock(report, { headingLevel: "h3" }),
+    documentsBlock(report),
     h(
       "section",
       { "aria-labelledby": "timings-title" },
