@@ -90,7 +90,7 @@ def _serve(example: str, database_url: str, root: Path) -> Iterator[httpx.Client
         "SECRET_KEY": SECRET_KEY,
     }
     log = (root / "server.log").open("w", encoding="utf-8")
-    server = subprocess.Popen(  # noqa: S603 - the generated project devgen just wrote
+    server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--no-access-log"],
         cwd=root,
         env=env,
@@ -255,7 +255,7 @@ def test_concurrent_messages_of_one_ticket_get_distinct_numbers(helpdesk: httpx.
     ticket = _created(
         helpdesk,
         "/tickets",
-        {"subject": "Printer", "description": "It jams", "priority": "low", "customer_id": customer},
+        {"subject": "Jam", "description": "It jams", "priority": "low", "customer_id": customer},
     )
 
     responses = _burst(

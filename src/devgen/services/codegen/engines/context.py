@@ -48,9 +48,7 @@ from devgen.services.codegen.spec import (
 _CONFLICT_KINDS = frozenset({"unique_together", "no_overlap", "count_limit"})
 # Rule templates that read other rows before a write, so they lock the scope first
 # (``lock_scope`` in app/rules.py): without it two concurrent writes both pass the check.
-_LOCKING_TEMPLATES = frozenset(
-    {"unique_together", "no_overlap", "count_limit", "managed_sequence"}
-)
+_LOCKING_TEMPLATES = frozenset({"unique_together", "no_overlap", "count_limit", "managed_sequence"})
 
 
 @dataclass(frozen=True)
