@@ -133,6 +133,13 @@ def fleet(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def inventory(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
+    """The inventory example (no authentication), served."""
+    with _serve("inventory", database_url, tmp_path / "inventory") as client:
+        yield client
+
+
+@pytest.fixture
 def helpdesk(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
     """The helpdesk example (accounts), served and signed in as a new account."""
     with _serve("helpdesk", database_url, tmp_path / "helpdesk") as client:
@@ -269,3 +276,56 @@ def test_concurrent_messages_of_one_ticket_get_distinct_numbers(helpdesk: httpx.
     assert _statuses(responses) == {201: BURST}
     numbers = sorted(int(m["number"]) for m in _all(helpdesk, "/messages"))  # type: ignore[call-overload]
     assert numbers == list(range(1, BURST + 1))
+
+
+def _warehouse_and_products(client: httpx.Client, capacity: int) -> tuple[int, list[int]]:
+    warehouse = _created(
+        client,
+        "/warehouses",
+        {"code": "W1", "name": "Main", "address": "1 Dock Road", "capacity": capacity},
+    )
+    products = [
+        _created(
+            client,
+            "/products",
+            {"sku": f"sku-{i}", "name": f"Part {i}", "price": "1.00", "description": "a part"},
+        )
+        for i in range(BURST)
+    ]
+    return warehouse, products
+
+
+def _stock(warehouse: int, product: int) -> dict[str, object]:
+    return {"quantity": 1, "unit_cost": "1.00", "product_id": product, "warehouse_id": warehouse}
+
+
+def test_concurrent_stock_levels_never_exceed_the_warehouses_capacity(
+    inventory: httpx.Client,
+) -> None:
+    """count_limit by a field of the parent: no more stock levels than the capacity."""
+    warehouse, products = _warehouse_and_products(inventory, 3)
+
+    responses = _burst(
+        lambda i: inventory.post("/stock_levels", json=_stock(warehouse, products[i]))
+    )
+
+    assert _statuses(responses) == {201: 3, 409: BURST - 3}
+    assert len(_all(inventory, "/stock_levels")) == 3
+
+
+def test_lowering_a_capacity_while_stock_levels_arrive_keeps_the_limit(
+    inventory: httpx.Client,
+) -> None:
+    """The parent's side of the count limit: its capacity never ends below its children."""
+    warehouse, products = _warehouse_and_products(inventory, BURST)
+
+    def send(i: int) -> httpx.Response:
+        if i == 0:
+            return inventory.patch(f"/warehouses/{warehouse}", json={"capacity": 2})
+        return inventory.post("/stock_levels", json=_stock(warehouse, products[i]))
+
+    statuses = _statuses(_burst(send))
+
+    assert set(statuses) <= {200, 201, 409}
+    capacity = inventory.get(f"/warehouses/{warehouse}").json()["capacity"]
+    assert len(_all(inventory, "/stock_levels")) <= capacity
