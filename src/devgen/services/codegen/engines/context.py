@@ -564,7 +564,7 @@ class ProjectCode:
         lines = {line for _, rule in self.rules for line in rule.imports}
         lines |= {"import sqlalchemy as sa", "from typing import Any"}
         if self.locking_rules:
-            lines.add("import hashlib")
+            lines |= {"import decimal", "import hashlib"}
         if self.extensions:
             lines.add("from app import extensions")
         models = {e.cls for e in self.entities if e.hooks}
