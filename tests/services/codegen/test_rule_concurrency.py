@@ -58,7 +58,7 @@ def _admin(statement: str) -> None:
         connection.execute(statement)  # type: ignore[arg-type]  # a test's own fixed DDL
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: one of its own on the PostgreSQL server, or a SQLite file."""
     if request.param == "sqlite":
