@@ -373,3 +373,35 @@ def test_each_sentence_says_who_implements_it_and_the_models_come_with_their_tes
     assert "extension `mail`" in markdown
     assert "The model: No printer is known." in markdown
     assert "write tests/test_order.py: protected" in markdown
+
+
+def _report_of_rules(rules: list[dict[str, object]], engine: str) -> dict[str, object]:
+    return build_report(
+        run={"id": "r-1", "workflow": "default"},
+        requirement=None,
+        spec={"name": "x", "entities": [{"name": "loan", "rules": rules}]},
+        user_stories=[],
+        test_run={"passed": True, "summary": {}, "results": []},
+        diagnostics=[],
+        unparsed=[],
+        assumptions=[],
+        engine={"engine": engine},
+        usage={},
+        repair_rounds=[],
+        timings=[],
+        files=[],
+    )
+
+
+def test_the_summary_says_rules_that_read_stored_rows_hold_under_concurrency():
+    limit = {"kind": "count_limit", "id": "loan.count_limit.1", "relation": "member"}
+    search = {"kind": "search", "id": "loan.search.1"}
+
+    with_limit = render_markdown(_report_of_rules([limit, search], "template"))
+    without = render_markdown(_report_of_rules([search], "template"))
+    by_model = render_markdown(_report_of_rules([limit], "llm"))
+
+    assert "hold under concurrent requests" in with_limit
+    assert "hold under concurrent requests" not in without
+    # The model's code is not the template's: the report claims no lock for it.
+    assert "hold under concurrent requests" not in by_model

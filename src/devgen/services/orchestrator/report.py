@@ -514,6 +514,10 @@ _ICONS = {
 }
 
 
+# Rule kinds whose generated check locks its scope (codegen's rules.lock_scope).
+_LOCKING_KINDS = frozenset({"count_limit", "no_overlap", "unique_together", "managed sequence"})
+
+
 def _summary(report: Mapping[str, Any]) -> list[str]:
     """What the user asked for that the service does, and what it does not."""
     rules = report.get("rules") or []
@@ -546,6 +550,15 @@ def _summary(report: Mapping[str, Any]) -> list[str]:
             ),
         )
         lines.append("")
+        # Only the template's rule code (template and hybrid engines) is known to lock.
+        engine = (report.get("engine") or {}).get("engine")
+        if engine in {"template", "hybrid"} and any(r["kind"] in _LOCKING_KINDS for r in rules):
+            lines += [
+                "- Count limits, no overlap, uniqueness over several fields and sequence "
+                "numbers hold under concurrent requests: each locks its scope before it "
+                "checks, and a request that loses the race gets 409, never a 500.",
+                "",
+            ]
     guarded = report.get("protected_tests")
     if guarded:
         lines += [

@@ -46,6 +46,9 @@ from devgen.services.codegen.spec import (
 
 # Rule kinds that answer 409 on a write.
 _CONFLICT_KINDS = frozenset({"unique_together", "no_overlap", "count_limit"})
+# Rule templates that read other rows before a write, so they lock the scope first
+# (``lock_scope`` in app/rules.py): without it two concurrent writes both pass the check.
+_LOCKING_TEMPLATES = frozenset({"unique_together", "no_overlap", "count_limit", "managed_sequence"})
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ class EntityCode:
     children: list[ChildCode]
     tests: list[PlannedTest]
     checks: list[tuple[str, str]] = field(default_factory=list)
+    uniques: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    """Unique constraints over several columns: their columns and name."""
     access: EntityAccess | None = None
 
     @property
@@ -549,10 +554,17 @@ class ProjectCode:
         return {rule.kind.removeprefix("managed_") for _, rule in self.rules}
 
     @property
+    def locking_rules(self) -> bool:
+        """Whether a rule takes ``lock_scope`` before its check (see ``_LOCKING_TEMPLATES``)."""
+        return any(rule.template in _LOCKING_TEMPLATES for _, rule in self.rules)
+
+    @property
     def rule_imports(self) -> list[str]:
         """The import lines ``app/rules.py`` needs (ruff's isort fix merges them)."""
         lines = {line for _, rule in self.rules for line in rule.imports}
         lines |= {"import sqlalchemy as sa", "from typing import Any"}
+        if self.locking_rules:
+            lines |= {"import decimal", "import hashlib"}
         if self.extensions:
             lines.add("from app import extensions")
         models = {e.cls for e in self.entities if e.hooks}
@@ -709,6 +721,7 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
     required += [r.column for r in many_to_one(entity) if r.required]
     checks = [check for code in fields for check in code.checks]
     return EntityCode(
+        uniques=_sequence_uniques(entity),
         name=entity.name,
         cls=class_name(entity.name),
         plural=table,
@@ -730,6 +743,21 @@ def _entity(spec: ServiceSpec, entity: EntitySpec) -> EntityCode:
         rules=build_rules(spec, entity),
         rule_tests=plan_rule_tests(spec, entity),
     )
+
+
+def _sequence_uniques(entity: EntitySpec) -> list[tuple[tuple[str, ...], str]]:
+    # A sequence number is unique per parent (or in the table): the database refuses a
+    # duplicate even if a write ever got past the rule's lock.
+    uniques = []
+    for spec_field in entity.fields:
+        managed = spec_field.managed
+        if managed is None or managed.kind != "sequence":
+            continue
+        per = getattr(managed, "per", None)
+        relation = entity.relation(per) if per else None
+        columns = (relation.column, spec_field.name) if relation else (spec_field.name,)
+        uniques.append((columns, f"uq_{entity.table}_{'_'.join(columns)}"))
+    return uniques
 
 
 def _field(spec_field: FieldSpec, table: str, *, indexed: bool) -> FieldCode:

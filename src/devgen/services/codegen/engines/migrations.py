@@ -67,6 +67,10 @@ def _entity_tables(project: ProjectCode) -> list[TableCode]:
                 _foreign_key(r.column, r.target_table, r.on_delete_sql, nullable=not r.required)
             )
         items += [f"sa.CheckConstraint({sql!r}, name={name!r})" for sql, name in e.checks]
+        items += [
+            f"sa.UniqueConstraint({', '.join(map(repr, columns))}, name={name!r})"
+            for columns, name in e.uniques
+        ]
         tables[e.plural] = TableCode(e.plural, tuple(items))
         targets[e.plural] = {r.target_table for r in e.relations} - {e.plural}
     ordered: list[TableCode] = []
