@@ -25,6 +25,7 @@ from devgen.services.codegen.engines import openapi_export
 log = structlog.get_logger(__name__)
 
 _TIMEOUT_SECONDS = 120
+_MEMORY_DIR = "/dev/shm"  # noqa: S108  # nosec B108 - mkdtemp makes a private directory in it
 
 # Prints the OpenAPI document of the rendered app; creating the app opens no database. The
 # document does not depend on the settings, so they are the defaults, unvalidated: the
@@ -47,7 +48,7 @@ def finish(files: dict[str, str], *, openapi_path: str | None) -> dict[str, str]
 
     Returns a new mapping; ``files`` is not changed.
     """
-    with tempfile.TemporaryDirectory(prefix="devgen-codegen-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="devgen-codegen-", dir=_scratch_dir()) as tmp:
         root = Path(tmp)
         for path, content in files.items():
             target = root / path
@@ -77,6 +78,18 @@ def _openapi(root: Path) -> str:
     if imported:
         log.info("codegen.openapi_preload_incomplete", imported=imported[:50])
     return document
+
+
+def _scratch_dir() -> str | None:
+    # The copy lives a second: in memory (tmpfs) writing and removing its few hundred files
+    # costs a fraction of what it costs on a disk. An operator's TMPDIR is kept.
+    if (
+        "TMPDIR" not in os.environ
+        and os.path.isdir(_MEMORY_DIR)
+        and os.access(_MEMORY_DIR, os.W_OK)
+    ):
+        return _MEMORY_DIR
+    return None
 
 
 @functools.cache
