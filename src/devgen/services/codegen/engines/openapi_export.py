@@ -192,7 +192,10 @@ def _running() -> _Server:
     global _server, _broken, _stop_registered
     if _broken is not None:
         raise Unavailable(_broken)
-    if _server is None or _server.process.poll() is not None:
+    if _server is not None and _server.process.poll() is not None:
+        _server.kill()  # it ended on its own (killed from outside?): close its pipes
+        _server = None
+    if _server is None:
         try:
             _server = _Server(_SERVER_SCRIPT)
         except (OSError, EOFError, TimeoutError) as exc:
