@@ -28,7 +28,7 @@ import atexit
 import contextlib
 import json
 import os
-import select
+import selectors
 import signal
 import subprocess  # nosec B404 - runs this package's own script
 import sys
@@ -117,14 +117,17 @@ class _Server:
     def _read_line(self, deadline: float) -> bytes:
         assert self.process.stdout is not None
         fd = self.process.stdout.fileno()
-        while b"\n" not in self._pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError("the server did not answer in time")
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                raise EOFError(f"the server ended ({self.process.poll()})")
-            self._pending += chunk
+        # A selector, not select(): a service's descriptors may number more than 1024.
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    raise TimeoutError("the server did not answer in time")
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    raise EOFError(f"the server ended ({self.process.poll()})")
+                self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
         return line
 
