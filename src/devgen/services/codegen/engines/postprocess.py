@@ -81,7 +81,7 @@ def _openapi(root: Path) -> str:
 
 
 def _scratch_dir() -> str | None:
-    # The copy lives a second: in memory (tmpfs) writing and removing its few hundred files
+    # The copy lives for a second: in memory (tmpfs), writing and removing its files
     # costs a fraction of what it costs on a disk. An operator's TMPDIR is kept.
     if (
         "TMPDIR" not in os.environ
