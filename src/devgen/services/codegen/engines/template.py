@@ -8,6 +8,7 @@ export) are deterministic for a given installed version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -262,7 +263,11 @@ _FILTERS: dict[str, Callable[..., str]] = {
 }
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    # One per process: the environment caches the compiled templates (compiling them is
+    # most of rendering), its loader re-reads a template whose file changed, and rendering
+    # from several threads at once is safe (the compiled templates are not changed by it).
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("devgen.services.codegen", "templates"),
         # The output is source code, not HTML: escaping would corrupt it.
