@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ import structlog
 from anyio import CapacityLimiter
 from fastapi import FastAPI
 
+from devgen.services.codegen.engines import openapi_export
 from devgen.services.codegen.engines.llm import LLMClient, LLMEngine, LLMSettings
 from devgen.services.codegen.metrics import llm_metrics
 from devgen.services.codegen.settings import CodegenSettings
@@ -35,8 +37,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model=llm_settings.llm_model or None,
     )
     app.state.codegen = CodegenState(settings, llm_settings, workers, engine)
+    # The template engine's OpenAPI export server imports FastAPI & co. once (~1 s): in the
+    # background now, rather than in the first generation.
+    warming = asyncio.create_task(asyncio.to_thread(openapi_export.warm_up))
     try:
         yield
     finally:
+        await warming
         if client is not None:
             await client.aclose()

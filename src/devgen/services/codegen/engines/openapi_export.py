@@ -181,6 +181,13 @@ def export(root: Path, *, timeout: float) -> tuple[str, list[str]]:
     return reply["document"], reply["imported"]
 
 
+def warm_up() -> None:
+    """Start the server now (codegen's start-up), so the first generation does not wait
+    for its imports; a server that cannot start is only logged (exports fall back)."""
+    with _lock, contextlib.suppress(Unavailable):
+        _running()
+
+
 def shutdown() -> None:
     """Stop the server if it runs, and forget a failure to start it; registered at exit."""
     global _server, _broken
@@ -211,4 +218,4 @@ def _running() -> _Server:
     return _server
 
 
-__all__ = ["DROPPED_ENVIRONMENT", "PRELOAD", "Unavailable", "export", "shutdown"]
+__all__ = ["DROPPED_ENVIRONMENT", "PRELOAD", "Unavailable", "export", "shutdown", "warm_up"]
