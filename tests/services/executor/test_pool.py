@@ -150,7 +150,7 @@ async def test_a_reservation_that_takes_a_free_worker_starts_without_queueing() 
     execution_id = uuid.uuid4()
 
     with pool.reservation(A) as ticket:
-        assert ticket.take_worker()
+        assert ticket.take_worker(execution_id)
         # Held: a queued execution submitted meanwhile does not get it.
         other = _submit(pool, B)
         await asyncio.sleep(0)
@@ -174,12 +174,13 @@ async def test_no_worker_is_taken_when_none_is_free_or_the_tenant_is_at_its_quot
     await asyncio.sleep(0)
 
     with pool.reservation(A) as ticket:
-        assert not ticket.take_worker()  # A runs its one already
+        assert not ticket.take_worker(uuid.uuid4())  # A runs its one already
+    held = uuid.uuid4()
     with pool.reservation(B) as ticket:
-        assert ticket.take_worker()
+        assert ticket.take_worker(held)
         with pool.reservation(A) as third:
-            assert not third.take_worker()  # the second worker is held for B
-        ticket.submit(uuid.uuid4())
+            assert not third.take_worker(uuid.uuid4())  # the second worker is held for B
+        ticket.submit(held)
     await pool.close()
 
 
@@ -187,15 +188,36 @@ async def test_a_taken_worker_left_unused_goes_to_the_queue() -> None:
     recorder = Recorder()
     pool = _pool(recorder, workers=1)
 
-    waiting = uuid.uuid4()
+    held, waiting = uuid.uuid4(), uuid.uuid4()
     with contextlib.suppress(RuntimeError), pool.reservation(A) as ticket:
-        assert ticket.take_worker()
+        assert ticket.take_worker(held)
+        outcome = pool.outcome(held)
         with pool.reservation(B) as queued:
             queued.submit(waiting)
         raise RuntimeError("the row could not be written")
     await asyncio.sleep(0)
 
     assert recorder.started == [waiting]
+    assert outcome is not None
+    assert await outcome is None  # a waiter does not wait for what never started
+    assert not pool.knows(held)
+    await pool.close()
+
+
+async def test_an_execution_stopped_before_its_held_worker_starts_it_gets_the_stop() -> None:
+    recorder = Recorder()
+    pool = _pool(recorder, workers=1)
+    execution_id = uuid.uuid4()
+
+    with pool.reservation(A) as ticket:
+        assert ticket.take_worker(execution_id)
+        # Its row is committed claimed; a cancel reaches it before it runs.
+        assert pool.knows(execution_id)
+        assert pool.stop(execution_id)
+        ticket.submit(execution_id)
+
+    assert await pool.wait(execution_id, 1)  # the recorder returns at once on stop
+    assert recorder.started == [execution_id]
     await pool.close()
 
 

@@ -6,6 +6,12 @@ requests racing for the last queue place cannot both get it), submitted once
 the row is committed, and run by ``run(execution_id, stop)`` when a worker
 is free and its tenant is under its concurrency quota. Queued executions of
 a tenant at its quota are skipped, not blocking the tenants behind them.
+
+A reservation may also *take a worker* that is free right now: the request
+then writes its row already claimed and the execution starts the moment
+the row is committed, with no queue round and no second transaction to
+claim it. Whatever ``run`` returns is the execution's *outcome*, handed to
+every request waiting for it in this process (nothing is read back).
 """
 
 from __future__ import annotations
@@ -51,26 +57,30 @@ class Reservation:
         self._pool = pool
         self.tenant = tenant
         self.used = False
-        self.holds_worker = False
+        self.held: uuid.UUID | None = None  # the execution a worker is held for
 
-    def take_worker(self) -> bool:
+    def take_worker(self, execution_id: uuid.UUID) -> bool:
         """Hold a worker that is free for this tenant right now; whether one was.
 
-        While held, nobody else gets it. The caller then writes its row already
-        claimed (``running``, this executor as owner); :meth:`submit` starts it.
+        While held, nobody else gets it. The caller then writes the row of
+        ``execution_id`` already claimed (``running``, this executor as
+        owner) and :meth:`submit` starts it. From here on the pool knows the
+        execution: it can be stopped and waited for even before it started.
         """
-        if not self.holds_worker and self._pool._worker_free_for(self.tenant):
-            self._pool._held[self.tenant] += 1
-            self.holds_worker = True
-        return self.holds_worker
+        if self.held is None and self._pool._worker_free_for(self.tenant):
+            self._pool._hold(execution_id, self.tenant)
+            self.held = execution_id
+        return self.held == execution_id
 
     def submit(self, execution_id: uuid.UUID) -> None:
         """Queue the execution, or start it on the worker held (call once the row is committed)."""
         if self.used:
             raise RuntimeError("a reservation is submitted once")
+        if self.held is not None and self.held != execution_id:
+            raise RuntimeError("the worker was held for another execution")
         self.used = True
-        self._pool._release(self)
-        if self.holds_worker:
+        self._pool._release(self, started=self.held is not None)
+        if self.held is not None:
             self._pool._start_claimed(execution_id, self.tenant)
         else:
             self._pool.submit(execution_id, self.tenant)
@@ -97,6 +107,7 @@ class ExecutionPool:
         self._running: dict[uuid.UUID, _Running] = {}
         self._reserved: Counter[uuid.UUID] = Counter()
         self._held: Counter[uuid.UUID] = Counter()  # workers taken by reservations, per tenant
+        self._starting: dict[uuid.UUID, asyncio.Event] = {}  # their executions' stop events
         self._done: dict[uuid.UUID, asyncio.Future[object]] = {}
         # Each execution runs in the context it was submitted in (the request's
         # trace, request id and log fields), not that of whichever finish pumped it.
@@ -161,14 +172,22 @@ class ExecutionPool:
             yield ticket
         finally:
             if not ticket.used:
-                self._release(ticket)
-                if ticket.holds_worker:
+                self._release(ticket, started=False)
+                if ticket.held is not None:
                     self._pump()  # the worker it held is free again
 
-    def _release(self, ticket: Reservation) -> None:
+    def _hold(self, execution_id: uuid.UUID, tenant: uuid.UUID) -> None:
+        self._held[tenant] += 1
+        self._starting[execution_id] = asyncio.Event()
+        self._outcome_of(execution_id)
+
+    def _release(self, ticket: Reservation, *, started: bool) -> None:
         _decrement(self._reserved, ticket.tenant)
-        if ticket.holds_worker:
+        if ticket.held is not None:
             _decrement(self._held, ticket.tenant)
+            if not started:  # its row was not written: nothing to wait for
+                self._starting.pop(ticket.held, None)
+                self._finish(ticket.held)
 
     def submit(self, execution_id: uuid.UUID, tenant: uuid.UUID) -> None:
         """Queue an execution whose row is committed (bounds are not checked here).
@@ -185,10 +204,13 @@ class ExecutionPool:
 
     def _start_claimed(self, execution_id: uuid.UUID, tenant: uuid.UUID) -> None:
         # The worker was held for it: no bound to check, no queue to pass.
-        if execution_id in self._running or self._closed:
+        stop = self._starting.pop(execution_id)
+        if self._closed:
+            # Shutting down: its row stays claimed by this instance, and the
+            # next start records it interrupted. Its waiters read the row.
+            self._finish(execution_id)
             return
-        self._outcome_of(execution_id)
-        self._launch(execution_id, tenant, contextvars.copy_context())
+        self._launch(execution_id, tenant, contextvars.copy_context(), stop)
 
     def _outcome_of(self, execution_id: uuid.UUID) -> asyncio.Future[object]:
         done = self._done.get(execution_id)
@@ -197,8 +219,12 @@ class ExecutionPool:
         return done
 
     def knows(self, execution_id: uuid.UUID) -> bool:
-        """Whether the execution is queued or running in this process."""
-        return execution_id in self._queued or execution_id in self._running
+        """Whether the execution is queued, starting or running in this process."""
+        return (
+            execution_id in self._queued
+            or execution_id in self._running
+            or execution_id in self._starting
+        )
 
     def is_running(self, execution_id: uuid.UUID) -> bool:
         """Whether the execution is on a worker in this process."""
@@ -219,9 +245,10 @@ class ExecutionPool:
     def stop(self, execution_id: uuid.UUID) -> bool:
         """Ask a running execution to stop (verdict ``killed``); ``False`` if not running here."""
         running = self._running.get(execution_id)
-        if running is None:
+        stop = running.stop if running is not None else self._starting.get(execution_id)
+        if stop is None:
             return False
-        running.stop.set()
+        stop.set()  # before it started: the worker checks it before the sandbox runs
         return True
 
     def outcome(self, execution_id: uuid.UUID) -> asyncio.Future[object] | None:
@@ -267,9 +294,13 @@ class ExecutionPool:
             self._launch(execution_id, tenant, self._contexts.pop(execution_id, None))
 
     def _launch(
-        self, execution_id: uuid.UUID, tenant: uuid.UUID, context: contextvars.Context | None
+        self,
+        execution_id: uuid.UUID,
+        tenant: uuid.UUID,
+        context: contextvars.Context | None,
+        stop: asyncio.Event | None = None,
     ) -> None:
-        stop = asyncio.Event()
+        stop = stop or asyncio.Event()
         task = asyncio.get_running_loop().create_task(
             self._run_one(execution_id, stop), context=context
         )

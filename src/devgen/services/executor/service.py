@@ -112,18 +112,19 @@ async def _replay_or_reuse(
     if idempotency_key is None and not plan_.cache:
         return None
     tenant = _tenant(principal)
+    if idempotency_key is not None:
+        # Most keyed requests are new: look without the write lock. Two racing
+        # ones both miss here; the unique index lets one in (see submit).
+        async with state.database.read_session() as session:
+            replayed = await _replay(session, tenant, plan_, idempotency_key)
+        if replayed is not None or not plan_.cache:
+            return replayed
     async with state.database.transaction() as session:
         if idempotency_key is not None:
-            earlier = await repository.execution_by_idempotency_key(
-                session, tenant, idempotency_key
-            )
-            if earlier is not None:
-                if earlier.request_hash != plan_.request_hash:
-                    raise Conflict(
-                        "This Idempotency-Key was used for a different request.",
-                        details={"execution_id": str(earlier.id)},
-                    )
-                return earlier.id, True, earlier.cache_hit
+            # Again under the write lock: a cache hit below is inserted in this transaction.
+            replayed = await _replay(session, tenant, plan_, idempotency_key)
+            if replayed is not None:
+                return replayed
         if plan_.cache:
             hit = await repository.cached_execution(session, tenant, plan_.cache_key)
             if hit is not None:
@@ -150,17 +151,33 @@ async def _replay_or_reuse(
     return None
 
 
+async def _replay(
+    session: AsyncSession, tenant: uuid.UUID, plan_: ExecutionPlan, idempotency_key: str
+) -> tuple[uuid.UUID, bool, bool] | None:
+    """The execution created earlier with this key, if any (409 if for another body)."""
+    earlier = await repository.execution_by_idempotency_key(session, tenant, idempotency_key)
+    if earlier is None:
+        return None
+    if earlier.request_hash != plan_.request_hash:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request.",
+            details={"execution_id": str(earlier.id)},
+        )
+    return earlier.id, True, earlier.cache_hit
+
+
 def _new_row(
     principal: Principal,
     plan_: ExecutionPlan,
     idempotency_key: str | None,
+    execution_id: uuid.UUID | None = None,
     *,
     claimed_by: str | None = None,
 ) -> Execution:
     """A new execution row: queued, or already claimed by ``claimed_by`` (running)."""
     now = utcnow()
     values = {
-        "id": uuid.uuid4(),
+        "id": execution_id or uuid.uuid4(),
         "tenant_id": _tenant(principal),
         "actor": principal.actor,
         "status": repository.QUEUED,
@@ -208,10 +225,13 @@ async def _enqueue(
             # inputs then live only in memory: if this process dies before the
             # verdict, the execution is recorded interrupted (as any claimed
             # one), never run from stored inputs.
-            start_now = ticket.take_worker()
+            execution_id = uuid.uuid4()
+            start_now = ticket.take_worker(execution_id)
             async with state.database.transaction() as session:
                 claimed_by = str(state.owner) if start_now else None
-                row = _new_row(principal, plan_, idempotency_key, claimed_by=claimed_by)
+                row = _new_row(
+                    principal, plan_, idempotency_key, execution_id, claimed_by=claimed_by
+                )
                 session.add(row)
                 if not start_now:
                     session.add(
