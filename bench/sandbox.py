@@ -8,6 +8,12 @@ Measures, interleaved in the same run so machine noise hits all legs:
    and as a bare ``python3 -c 'print(1)'`` subprocess;
 2. throughput: executions per second at concurrency = cores, each leg.
 
+With the latency it prints the CPU this process spends per execution in
+each leg (all its threads; the children's CPU is not in it), and the
+service's figures against the library call's: what the API, the database
+writes and the pool add to one sandbox run. On a machine shared with other
+work the wall-time ratios move with the load; the CPU figures much less.
+
 Run as root: ``.venv/bin/python bench/sandbox.py [--rounds N]``. The last
 line printed is the headline ``sandbox p50 ratio: <number>`` (library call
 p50 / bare p50).
@@ -133,17 +139,25 @@ async def service_client(
             yield client, {"Authorization": f"Bearer {token}"}
 
 
-async def latency(legs: list[Leg], rounds: int) -> dict[str, list[float]]:
-    """Run each leg once per round, in turn, and return the wall times."""
+def _own_cpu() -> float:
+    """CPU seconds of this process so far (every thread, not the children)."""
+    spent = os.times()
+    return spent.user + spent.system
+
+
+async def latency(legs: list[Leg], rounds: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Run each leg once per round, in turn: the wall times, and own CPU s per execution."""
     times: dict[str, list[float]] = {leg.name: [] for leg in legs}
+    cpu = {leg.name: 0.0 for leg in legs}
     for leg in legs:  # warm-up: page cache, staged views
         await leg.once()
     for _ in range(rounds):
         for leg in legs:
-            start = time.perf_counter()
+            start, spent = time.perf_counter(), _own_cpu()
             await leg.once()
             times[leg.name].append(time.perf_counter() - start)
-    return times
+            cpu[leg.name] += _own_cpu() - spent
+    return times, {name: total / rounds for name, total in cpu.items()}
 
 
 async def throughput(legs: list[Leg], concurrency: int, seconds: float) -> dict[str, float]:
@@ -194,11 +208,12 @@ async def main() -> None:
         ):
             await sandbox.check()
             legs = [bare_leg(), sandbox_leg(sandbox), service_leg(client, headers)]
-            times = await latency(legs, args.rounds)
+            times, cpu = await latency(legs, args.rounds)
             for name, values in times.items():
                 print(
                     f"{name:8s} p50 {statistics.median(values) * 1e3:7.2f} ms   "
-                    f"p90 {_pct(values, 0.9) * 1e3:7.2f} ms   (n={len(values)})"
+                    f"p90 {_pct(values, 0.9) * 1e3:7.2f} ms   "
+                    f"own CPU {cpu[name] * 1e3:6.2f} ms/execution   (n={len(values)})"
                 )
             rates = await throughput(legs, cores, args.seconds)
             for name, rate in rates.items():
@@ -212,12 +227,20 @@ async def main() -> None:
         if not mounts.mounts_under(work):
             shutil.rmtree(work)
     bare = statistics.median(times["bare"])
-    print(f"service p50 ratio: {statistics.median(times['service']) / bare:.3f}")
+    library = statistics.median(times["sandbox"])
+    service = statistics.median(times["service"])
+    print(
+        f"service over the library call: p50 +{(service - library) * 1e3:.2f} ms, "
+        f"own CPU +{(cpu['service'] - cpu['sandbox']) * 1e3:.2f} ms/execution"
+    )
+    print(f"service/sandbox p50 ratio: {service / library:.3f}")
+    print(f"service/sandbox throughput ratio: {rates['service'] / rates['sandbox']:.3f}")
+    print(f"service p50 ratio: {service / bare:.3f}")
     print(f"service throughput ratio (service/bare): {rates['service'] / rates['bare']:.3f}")
     p90 = _pct(times["sandbox"], 0.9) / _pct(times["bare"], 0.9)
     print(f"sandbox p90 ratio: {p90:.3f}")
     print(f"throughput ratio (sandbox/bare): {rates['sandbox'] / rates['bare']:.3f}")
-    print(f"sandbox p50 ratio: {statistics.median(times['sandbox']) / bare:.3f}")
+    print(f"sandbox p50 ratio: {library / bare:.3f}")
 
 
 if __name__ == "__main__":

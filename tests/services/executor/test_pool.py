@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
@@ -133,3 +134,115 @@ async def test_close_cancels_what_runs_and_refuses_more() -> None:
     assert pool.running == 0
     with pytest.raises(QueueFull, match="shutting down"), pool.reservation(A):
         pass
+
+
+class Returning(Recorder):
+    """A recorder whose run returns a value: the execution's outcome."""
+
+    async def __call__(self, execution_id: uuid.UUID, stop: asyncio.Event) -> str:  # type: ignore[override]
+        await super().__call__(execution_id, stop)
+        return f"outcome of {execution_id}"
+
+
+async def test_a_reservation_that_takes_a_free_worker_starts_without_queueing() -> None:
+    recorder = Recorder()
+    pool = _pool(recorder, workers=1)
+    execution_id = uuid.uuid4()
+
+    with pool.reservation(A) as ticket:
+        assert ticket.take_worker(execution_id)
+        # Held: a queued execution submitted meanwhile does not get it.
+        other = _submit(pool, B)
+        await asyncio.sleep(0)
+        assert recorder.started == []
+        ticket.submit(execution_id)
+    await asyncio.sleep(0)
+
+    assert recorder.started == [execution_id]
+    assert (pool.running, pool.queued) == (1, 1)
+    recorder.finish(execution_id)
+    await pool.wait(execution_id, 1)
+    await asyncio.sleep(0)
+    assert recorder.started == [execution_id, other]
+    await pool.close()
+
+
+async def test_no_worker_is_taken_when_none_is_free_or_the_tenant_is_at_its_quota() -> None:
+    recorder = Recorder()
+    pool = _pool(recorder, workers=2, queue_size=4, tenant_concurrency=1)
+    _submit(pool, A)
+    await asyncio.sleep(0)
+
+    with pool.reservation(A) as ticket:
+        assert not ticket.take_worker(uuid.uuid4())  # A runs its one already
+    held = uuid.uuid4()
+    with pool.reservation(B) as ticket:
+        assert ticket.take_worker(held)
+        with pool.reservation(A) as third:
+            assert not third.take_worker(uuid.uuid4())  # the second worker is held for B
+        ticket.submit(held)
+    await pool.close()
+
+
+async def test_a_taken_worker_left_unused_goes_to_the_queue() -> None:
+    recorder = Recorder()
+    pool = _pool(recorder, workers=1)
+
+    held, waiting = uuid.uuid4(), uuid.uuid4()
+    with contextlib.suppress(RuntimeError), pool.reservation(A) as ticket:
+        assert ticket.take_worker(held)
+        outcome = pool.outcome(held)
+        with pool.reservation(B) as queued:
+            queued.submit(waiting)
+        raise RuntimeError("the row could not be written")
+    await asyncio.sleep(0)
+
+    assert recorder.started == [waiting]
+    assert outcome is not None
+    assert await outcome is None  # a waiter does not wait for what never started
+    assert not pool.knows(held)
+    await pool.close()
+
+
+async def test_an_execution_stopped_before_its_held_worker_starts_it_gets_the_stop() -> None:
+    recorder = Recorder()
+    pool = _pool(recorder, workers=1)
+    execution_id = uuid.uuid4()
+
+    with pool.reservation(A) as ticket:
+        assert ticket.take_worker(execution_id)
+        # Its row is committed claimed; a cancel reaches it before it runs.
+        assert pool.knows(execution_id)
+        assert pool.stop(execution_id)
+        ticket.submit(execution_id)
+
+    assert await pool.wait(execution_id, 1)  # the recorder returns at once on stop
+    assert recorder.started == [execution_id]
+    await pool.close()
+
+
+async def test_the_outcome_of_a_run_reaches_its_waiters() -> None:
+    recorder = Returning()
+    pool = _pool(recorder)
+    execution_id = _submit(pool, A)
+    outcome = pool.outcome(execution_id)
+    assert outcome is not None
+
+    recorder.finish(execution_id)
+
+    assert await outcome == f"outcome of {execution_id}"
+    assert pool.outcome(execution_id) is None  # done: nothing kept
+    await pool.close()
+
+
+async def test_a_queued_execution_cancelled_resolves_its_outcome_to_none() -> None:
+    pool = _pool(Recorder())
+    running, queued = _submit(pool, A), _submit(pool, A)
+    outcome = pool.outcome(queued)
+    assert outcome is not None
+
+    assert pool.cancel_queued(queued)
+
+    assert await outcome is None
+    pool.stop(running)
+    await pool.close()

@@ -28,7 +28,6 @@ import structlog
 
 from devgen.kit.db import Database, utcnow
 from devgen.services.executor import events, repository
-from devgen.services.executor.models import Execution
 from devgen.services.executor.pool import ExecutionPool
 
 log = structlog.get_logger(__name__)
@@ -104,20 +103,20 @@ async def reap_orphans(database: Database, lease_s: float) -> list[uuid.UUID]:
             if owner is None or owner.known_dead() or heartbeat is None or heartbeat < expired:
                 orphans.append(execution_id)
         for execution_id in orphans:
-            if await repository.finish(
+            row = await repository.finish(
                 session,
                 execution_id,
                 verdict="killed",
                 now=now,
                 reason=ORPHANED_REASON,
                 only_if=(repository.RUNNING,),
-            ):
-                row = await session.get(Execution, execution_id)
+            )
+            if row is not None:
                 await events.emit(
                     session,
                     events.EXECUTION_FINISHED,
                     subject=str(execution_id),
-                    tenant_id=row.tenant_id if row is not None else None,
+                    tenant_id=row.tenant_id,
                     data={"id": execution_id, "verdict": "killed", "reason": ORPHANED_REASON},
                 )
     if orphans:

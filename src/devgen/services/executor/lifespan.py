@@ -163,6 +163,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database=database,
         sandbox=sandbox,
         pool=pool,
+        worker=worker,
         hub=hub,
         builds=builds,
         quota=EnvironmentQuota(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.services.executor.models import (
@@ -102,6 +102,11 @@ async def inputs(session: AsyncSession, execution_id: uuid.UUID) -> ExecutionInp
     return await session.get(ExecutionInput, execution_id)
 
 
+def claimed(owner: str, now: datetime) -> dict[str, Any]:
+    """The columns of a row claimed by ``owner``: running, its lease starting ``now``."""
+    return {"status": RUNNING, "owner": owner, "started_at": now, "heartbeat_at": now}
+
+
 async def claim(
     session: AsyncSession, execution_id: uuid.UUID, owner: str, now: datetime
 ) -> Execution | None:
@@ -111,14 +116,24 @@ async def claim(
     both claim one execution; RETURNING hands back the row in the same
     round trip.
     """
-    claimed = await session.scalars(
+    rows = await session.scalars(
         update(Execution)
         .where(Execution.id == execution_id, Execution.status == QUEUED)
-        .values(status=RUNNING, owner=owner, started_at=now, heartbeat_at=now)
+        .values(**claimed(owner, now))
         .returning(Execution),
         execution_options={"synchronize_session": False},
     )
-    return claimed.one_or_none()
+    return rows.one_or_none()
+
+
+async def add_result(session: AsyncSession, row: ExecutionResult) -> None:
+    """Store a sandbox result.
+
+    A plain INSERT of every column: a result is never changed once written,
+    so the unit of work's bookkeeping (identity map, flush) buys nothing.
+    """
+    values = {column.key: getattr(row, column.key) for column in ExecutionResult.__table__.columns}
+    await session.execute(insert(ExecutionResult).values(**values))
 
 
 async def finish(
@@ -131,11 +146,15 @@ async def finish(
     reason: str | None = None,
     result_id: uuid.UUID | None = None,
     only_if: Sequence[str] = (QUEUED, RUNNING),
-) -> bool:
+    inputs: bool = True,
+) -> Execution | None:
     """Record the end of an execution still in one of ``only_if``; drop its inputs.
 
-    A ``reason`` of ``None`` keeps the one already recorded (a cancellation
-    writes who cancelled before the worker records the verdict).
+    Returns the row as finished (RETURNING: the same round trip), ``None``
+    when it was not in ``only_if``. A ``reason`` of ``None`` keeps the one
+    already recorded (a cancellation writes who cancelled before the worker
+    records the verdict). ``inputs=False``: it has no inputs row to delete
+    (it was claimed by the request that accepted it).
     """
     values: dict[str, Any] = {
         "status": FINISHED,
@@ -147,13 +166,19 @@ async def finish(
     }
     if reason is not None:
         values["reason"] = reason
-    outcome: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+    finished = await session.scalars(
         update(Execution)
         .where(Execution.id == execution_id, Execution.status.in_(only_if))
         .values(**values)
+        .returning(Execution),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     )
-    await session.execute(delete(ExecutionInput).where(ExecutionInput.execution_id == execution_id))
-    return outcome.rowcount == 1
+    row = finished.one_or_none()
+    if inputs:
+        await session.execute(
+            delete(ExecutionInput).where(ExecutionInput.execution_id == execution_id)
+        )
+    return row
 
 
 async def request_cancel(

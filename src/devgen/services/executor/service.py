@@ -6,6 +6,14 @@ transaction open (a worker must be able to write the verdict meanwhile).
 So the writes here run in their own short transactions
 (``Database.transaction``); reads use the request's session.
 
+What one ``wait=true`` execution costs the database, when a worker is free:
+one transaction to accept it (the row written already claimed, its
+``queued`` and ``started`` events with it) and one to store its result; the
+waiting request is woken in process by the worker with the execution as it
+committed it, so nothing is read back. With no worker free the row is
+written ``queued`` with its inputs, and the worker claims it when its turn
+comes (a third transaction).
+
 Order of checks on ``POST /execute``: the request is planned (422/413 and
 nothing stored), then an ``Idempotency-Key`` already used returns its
 execution (409 if the body differs), then ``cache=true`` reuses a stored
@@ -31,11 +39,12 @@ from devgen.services.executor import events, repository
 from devgen.services.executor.environments import Target, resolve_target
 from devgen.services.executor.models import Execution, ExecutionInput
 from devgen.services.executor.plan import ExecutionPlan, plan_execution
-from devgen.services.executor.pool import QueueFull
+from devgen.services.executor.pool import QueueFull, wait_outcome
 from devgen.services.executor.runtimes import PYTHON
 from devgen.services.executor.schemas import ExecuteRequest, ExecutionRead, ExecutionSummary
 from devgen.services.executor.state import ExecutorState
 from devgen.services.executor.views import read, summary
+from devgen.services.executor.worker import Job, emit_started
 
 _POLL_S = 0.25
 _CANCEL_WAIT_S = 10.0
@@ -103,18 +112,19 @@ async def _replay_or_reuse(
     if idempotency_key is None and not plan_.cache:
         return None
     tenant = _tenant(principal)
+    if idempotency_key is not None:
+        # Most keyed requests are new: look without the write lock. Two racing
+        # ones both miss here; the unique index lets one in (see submit).
+        async with state.database.read_session() as session:
+            replayed = await _replay(session, tenant, plan_, idempotency_key)
+        if replayed is not None or not plan_.cache:
+            return replayed
     async with state.database.transaction() as session:
         if idempotency_key is not None:
-            earlier = await repository.execution_by_idempotency_key(
-                session, tenant, idempotency_key
-            )
-            if earlier is not None:
-                if earlier.request_hash != plan_.request_hash:
-                    raise Conflict(
-                        "This Idempotency-Key was used for a different request.",
-                        details={"execution_id": str(earlier.id)},
-                    )
-                return earlier.id, True, earlier.cache_hit
+            # Again under the write lock: a cache hit below is inserted in this transaction.
+            replayed = await _replay(session, tenant, plan_, idempotency_key)
+            if replayed is not None:
+                return replayed
         if plan_.cache:
             hit = await repository.cached_execution(session, tenant, plan_.cache_key)
             if hit is not None:
@@ -141,24 +151,51 @@ async def _replay_or_reuse(
     return None
 
 
-def _new_row(principal: Principal, plan_: ExecutionPlan, idempotency_key: str | None) -> Execution:
-    return Execution(
-        id=uuid.uuid4(),
-        tenant_id=_tenant(principal),
-        actor=principal.actor,
-        status=repository.QUEUED,
-        runtime=plan_.target.runtime,
-        environment_id=plan_.target.environment_id,
-        environment_name=plan_.target.environment_name,
-        command=plan_.command,
-        limits=plan_.limits.model_dump(),
-        collect=plan_.collect,
-        cache=plan_.cache,
-        cache_key=plan_.cache_key,
-        idempotency_key=idempotency_key,
-        request_hash=plan_.request_hash,
-        created_at=utcnow(),
-    )
+async def _replay(
+    session: AsyncSession, tenant: uuid.UUID, plan_: ExecutionPlan, idempotency_key: str
+) -> tuple[uuid.UUID, bool, bool] | None:
+    """The execution created earlier with this key, if any (409 if for another body)."""
+    earlier = await repository.execution_by_idempotency_key(session, tenant, idempotency_key)
+    if earlier is None:
+        return None
+    if earlier.request_hash != plan_.request_hash:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request.",
+            details={"execution_id": str(earlier.id)},
+        )
+    return earlier.id, True, earlier.cache_hit
+
+
+def _new_row(
+    principal: Principal,
+    plan_: ExecutionPlan,
+    idempotency_key: str | None,
+    execution_id: uuid.UUID | None = None,
+    *,
+    claimed_by: str | None = None,
+) -> Execution:
+    """A new execution row: queued, or already claimed by ``claimed_by`` (running)."""
+    now = utcnow()
+    values = {
+        "id": execution_id or uuid.uuid4(),
+        "tenant_id": _tenant(principal),
+        "actor": principal.actor,
+        "status": repository.QUEUED,
+        "runtime": plan_.target.runtime,
+        "environment_id": plan_.target.environment_id,
+        "environment_name": plan_.target.environment_name,
+        "command": plan_.command,
+        "limits": plan_.limits.model_dump(),
+        "collect": plan_.collect,
+        "cache": plan_.cache,
+        "cache_key": plan_.cache_key,
+        "idempotency_key": idempotency_key,
+        "request_hash": plan_.request_hash,
+        "created_at": now,
+    }
+    if claimed_by is not None:
+        values.update(repository.claimed(claimed_by, now))
+    return Execution(**values)
 
 
 async def _emit_queued(session: AsyncSession, row: Execution) -> None:
@@ -183,22 +220,37 @@ async def _enqueue(
     tenant = _tenant(principal)
     try:
         with state.pool.reservation(tenant) as ticket:
+            # A worker free now is held for this execution: its row is written
+            # claimed, so no second transaction is needed to claim it. Its
+            # inputs then live only in memory: if this process dies before the
+            # verdict, the execution is recorded interrupted (as any claimed
+            # one), never run from stored inputs.
+            execution_id = uuid.uuid4()
+            start_now = ticket.take_worker(execution_id)
             async with state.database.transaction() as session:
-                row = _new_row(principal, plan_, idempotency_key)
-                session.add(row)
-                session.add(
-                    ExecutionInput(
-                        execution_id=row.id,
-                        files={
-                            path: base64.b64encode(content).decode("ascii")
-                            for path, content in plan_.files.items()
-                        },
-                        stdin=plan_.stdin,
-                    )
+                claimed_by = str(state.owner) if start_now else None
+                row = _new_row(
+                    principal, plan_, idempotency_key, execution_id, claimed_by=claimed_by
                 )
+                session.add(row)
+                if not start_now:
+                    session.add(
+                        ExecutionInput(
+                            execution_id=row.id,
+                            files={
+                                path: base64.b64encode(content).decode("ascii")
+                                for path, content in plan_.files.items()
+                            },
+                            stdin=plan_.stdin,
+                        )
+                    )
                 await session.flush()
                 await _emit_queued(session, row)
+                if start_now:
+                    await emit_started(session, row)
             state.hub.open(row.id)
+            if start_now:
+                state.worker.hand_over(Job.of(row, plan_.files, plan_.stdin, stored=False))
             ticket.submit(row.id)
             return row.id
     except QueueFull as exc:
@@ -227,31 +279,43 @@ async def submit(
             if reused is None:
                 raise
             execution_id, replayed, cache_hit = reused
+    execution = None
     if body.wait:
-        await wait_until_finished(state, execution_id, state.settings.executor_wait_seconds)
-    async with state.database.transaction() as session:
-        row = await repository.execution_of_tenant(session, _tenant(principal), execution_id)
-        assert row is not None
-        execution = await read(session, row)
+        execution = await wait_until_finished(
+            state, execution_id, state.settings.executor_wait_seconds
+        )
+    if execution is None:
+        # Not waited for, or not run here: as stored (a snapshot; no write lock).
+        async with state.database.read_session() as session:
+            row = await repository.execution_of_tenant(session, _tenant(principal), execution_id)
+            assert row is not None
+            execution = await read(session, row)
     return Submitted(execution, replayed=replayed, cache_hit=cache_hit)
 
 
 async def wait_until_finished(
     state: ExecutorState, execution_id: uuid.UUID, timeout_s: float
-) -> None:
-    """Return when the execution finished, or after ``timeout_s``."""
+) -> ExecutionRead | None:
+    """Return when the execution finished, or after ``timeout_s``.
+
+    Run by this process, the worker wakes the waiter once the verdict is
+    committed and hands over the execution as committed (returned here);
+    run by another process, its row is watched, and ``None`` returned.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    if state.pool.knows(execution_id):
-        await state.pool.wait(execution_id, timeout_s)
-        return
+    outcome = state.pool.outcome(execution_id)
+    if outcome is not None:
+        ended = await wait_outcome(outcome, timeout_s)
+        return ended if isinstance(ended, ExecutionRead) else None
     # Run (or recovered) by another process: watch its row.
     while loop.time() < deadline:
-        async with state.database.transaction() as session:
+        async with state.database.read_session() as session:
             row = await session.get(Execution, execution_id)
             if row is None or row.status == repository.FINISHED:
-                return
+                return None
         await asyncio.sleep(_POLL_S)
+    return None
 
 
 async def get_execution(
@@ -311,13 +375,16 @@ async def cancel(
         ):
             # Not on a worker here, and a worker anywhere claims only queued rows:
             # finishing it now means it never runs.
-            dequeued = await repository.finish(
-                session,
-                execution_id,
-                verdict="killed",
-                now=utcnow(),
-                reason=f"{reason} before it started",
-                only_if=(repository.QUEUED,),
+            dequeued = (
+                await repository.finish(
+                    session,
+                    execution_id,
+                    verdict="killed",
+                    now=utcnow(),
+                    reason=f"{reason} before it started",
+                    only_if=(repository.QUEUED,),
+                )
+                is not None
             )
             if dequeued:
                 await events.emit(

@@ -18,16 +18,18 @@ from devgen.services.executor.quota import EnvironmentQuota
 from devgen.services.executor.runtimes import RuntimeCatalog
 from devgen.services.executor.sandbox import Sandbox
 from devgen.services.executor.settings import ExecutorSettings
+from devgen.services.executor.worker import Worker
 
 
 @dataclass(frozen=True)
 class ExecutorState:
-    """Sandbox, pool, live output, builds, quotas and settings of this executor instance."""
+    """Sandbox, pool and its worker, live output, builds, quotas and settings of this instance."""
 
     settings: ExecutorSettings
     database: Database
     sandbox: Sandbox
     pool: ExecutionPool
+    worker: Worker
     hub: LiveHub
     builds: Builds
     quota: EnvironmentQuota

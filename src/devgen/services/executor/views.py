@@ -71,6 +71,11 @@ def result_read(result: ExecutionResult) -> ExecutionResultRead:
 async def read(session: AsyncSession, row: Execution) -> ExecutionRead:
     """An execution with its result, when it has one."""
     result = await repository.result(session, row.result_id) if row.result_id else None
+    return read_of(row, result)
+
+
+def read_of(row: Execution, result: ExecutionResult | None) -> ExecutionRead:
+    """An execution with the result given (the one ``row.result_id`` names, or none)."""
     return ExecutionRead.model_validate(
         {**_fields(row), "result": result_read(result) if result is not None else None}
     )

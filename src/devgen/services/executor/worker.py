@@ -2,7 +2,15 @@
 
 The pool calls :class:`Worker` with an execution id; everything it needs is
 re-read from the database (a job carries an id, not an object), so the
-same code runs fresh submissions and executions recovered after a restart.
+same code runs queued submissions and executions recovered after a restart.
+
+One exception saves a transaction per execution: a request that found a
+worker free wrote its row already claimed (:func:`repository.claimed`, in the
+transaction that accepted it) and hands its :class:`Job` over in memory
+(:meth:`Worker.hand_over`); the worker runs that without claiming again.
+
+The worker returns the execution as it committed it (:class:`ExecutionRead`),
+so a request waiting in this process answers without reading it back.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.commit_hooks import on_commit
 from devgen.kit.db import Database, utcnow
@@ -25,7 +34,7 @@ from devgen.services.executor.environments import target_of
 from devgen.services.executor.lease import Owner
 from devgen.services.executor.live import LiveEvent, LiveHub
 from devgen.services.executor.metrics import executor_metrics
-from devgen.services.executor.models import ExecutionResult
+from devgen.services.executor.models import Execution, ExecutionResult
 from devgen.services.executor.sandbox import (
     CollectedFile,
     EnvMount,
@@ -36,6 +45,8 @@ from devgen.services.executor.sandbox import (
     SandboxResult,
     Verdict,
 )
+from devgen.services.executor.schemas import ExecutionRead
+from devgen.services.executor.views import read_of
 
 log = structlog.get_logger(__name__)
 _VERDICTS_KEY = "devgen.executor.metrics.verdicts"
@@ -50,8 +61,8 @@ SHUTDOWN_REASON = "the executor shut down while it ran"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Job:
-    """What the worker read about an execution before running it."""
+class Job:
+    """What the worker needs to run a claimed execution."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -61,6 +72,33 @@ class _Job:
     collect: list[str]
     files: dict[str, bytes]
     stdin: bytes
+    stored_inputs: bool = True  # an execution_inputs row exists (deleted when it ends)
+
+    @classmethod
+    def of(cls, row: Execution, files: dict[str, bytes], stdin: bytes, *, stored: bool) -> Job:
+        """The job of a claimed row, with its inputs."""
+        return cls(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            environment_id=row.environment_id,
+            command=list(row.command),
+            limits=Limits(**row.limits),
+            collect=list(row.collect),
+            files=files,
+            stdin=stdin,
+            stored_inputs=stored,
+        )
+
+
+async def emit_started(session: AsyncSession, row: Execution) -> None:
+    """The ``started`` event of a claimed row, in the transaction that claimed it."""
+    await events.emit(
+        session,
+        events.EXECUTION_STARTED,
+        subject=str(row.id),
+        tenant_id=row.tenant_id,
+        data={"id": row.id},
+    )
 
 
 def collected_json(files: dict[str, CollectedFile]) -> dict[str, Any]:
@@ -93,11 +131,12 @@ def result_row(result: SandboxResult) -> ExecutionResult:
         isolation=isolation,
         files=collected_json(result.files),
         detail=result.detail,
+        created_at=utcnow(),  # add_result inserts every column as given: no default applies
     )
 
 
 class Worker:
-    """The pool's run function: ``await worker(execution_id, stop)``."""
+    """The pool's run function: ``await worker(execution_id, stop)``, the execution as ended."""
 
     def __init__(
         self,
@@ -113,28 +152,39 @@ class Worker:
         self._builds = builds
         self._hub = hub
         self._owner = owner
+        self._handed: dict[uuid.UUID, Job] = {}
 
-    async def __call__(self, execution_id: uuid.UUID, stop: asyncio.Event) -> None:
+    def hand_over(self, job: Job) -> None:
+        """A job whose row the request already committed claimed by this owner.
+
+        Call before the pool runs it: the worker then skips its own claim.
+        """
+        self._handed[job.id] = job
+
+    async def __call__(self, execution_id: uuid.UUID, stop: asyncio.Event) -> ExecutionRead | None:
         """Run the execution if it is still queued; record how it ended.
 
         It is claimed (``running``) first, then waits for its environment if
         that is still being built: a cancellation meanwhile still stops it.
+        Returns the execution as committed at its end (``None`` if it was not
+        this worker's to run).
         """
         # In the trace of the request that submitted it (the pool keeps its context).
         with tracer().start_as_current_span(
             "executor sandbox run",
             attributes={SERVICE_ATTRIBUTE: "executor", "devgen.execution_id": str(execution_id)},
         ):
-            await self._execute(execution_id, stop)
+            return await self._execute(execution_id, stop)
 
-    async def _execute(self, execution_id: uuid.UUID, stop: asyncio.Event) -> None:
-        job: _Job | None = None
+    async def _execute(self, execution_id: uuid.UUID, stop: asyncio.Event) -> ExecutionRead | None:
+        job: Job | None = self._handed.pop(execution_id, None)
         try:
-            job = await self._claim(execution_id)
+            if job is None:
+                job = await self._claim(execution_id)
             if job is None:
                 self._hub.close(execution_id, "")
-                return
-            await self._run(job, stop)
+                return None
+            return await self._run(job, stop)
         except asyncio.CancelledError:
             # Shutdown: the sandbox already killed the tree; say why it ended.
             # (Cancelled while the claim itself committed, it is left running:
@@ -146,19 +196,19 @@ class Worker:
             if job is None:
                 raise
             log.exception("executor.worker_failed", execution_id=str(job.id))
-            await self._end(job, Verdict.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+            return await self._end(job, Verdict.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
 
-    async def _run(self, job: _Job, stop: asyncio.Event) -> None:
+    async def _run(self, job: Job, stop: asyncio.Event) -> ExecutionRead | None:
         live = self._hub.get(job.id) or self._hub.open(job.id)
         live.publish(LiveEvent("status", text="running"))
         try:
             mounts = await self._environment(job)
         except BuildFailed as exc:
-            await self._end(job, Verdict.INTERNAL_ERROR, f"the environment was not built: {exc}")
-            return
+            return await self._end(
+                job, Verdict.INTERNAL_ERROR, f"the environment was not built: {exc}"
+            )
         if stop.is_set():
-            await self._end(job, Verdict.KILLED, None)
-            return
+            return await self._end(job, Verdict.KILLED, None)
         request = SandboxRequest(
             command=job.command,
             files=job.files,
@@ -172,37 +222,26 @@ class Worker:
             result = await self._sandbox.run(request, stop=stop)
         except SandboxError as exc:
             # Checked when it was accepted; a host that lost bwrap since lands here.
-            await self._end(job, Verdict.INTERNAL_ERROR, f"the sandbox refused it: {exc}")
-            return
-        await self._store(job, result)
+            return await self._end(job, Verdict.INTERNAL_ERROR, f"the sandbox refused it: {exc}")
+        return await self._store(job, result)
 
-    async def _claim(self, execution_id: uuid.UUID) -> _Job | None:
+    async def _claim(self, execution_id: uuid.UUID) -> Job | None:
         """Move it to ``running`` and read what it needs, in one transaction."""
         async with self._database.transaction() as session:
             row = await repository.claim(session, execution_id, str(self._owner), utcnow())
             if row is None:
                 return None  # cancelled, or claimed by another executor
             inputs = await repository.inputs(session, execution_id)
-            await events.emit(
-                session,
-                events.EXECUTION_STARTED,
-                subject=str(row.id),
-                tenant_id=row.tenant_id,
-                data={"id": row.id},
-            )
+            await emit_started(session, row)
             files = inputs.files if inputs is not None else {}
-            return _Job(
-                id=row.id,
-                tenant_id=row.tenant_id,
-                environment_id=row.environment_id,
-                command=list(row.command),
-                limits=Limits(**row.limits),
-                collect=list(row.collect),
-                files={name: base64.b64decode(content) for name, content in files.items()},
-                stdin=inputs.stdin if inputs is not None else b"",
+            return Job.of(
+                row,
+                {name: base64.b64decode(content) for name, content in files.items()},
+                inputs.stdin if inputs is not None else b"",
+                stored=inputs is not None,
             )
 
-    async def _environment(self, job: _Job) -> list[EnvMount]:
+    async def _environment(self, job: Job) -> list[EnvMount]:
         if job.environment_id is None:
             return []
         async with self._database.transaction() as session:
@@ -211,21 +250,27 @@ class Worker:
         venv = await self._builds.ensure(target.build_key, target.runtime, list(target.packages))
         return [EnvMount(venv)]
 
-    async def _end(self, job: _Job, verdict: Verdict, reason: str | None) -> None:
+    async def _end(self, job: Job, verdict: Verdict, reason: str | None) -> ExecutionRead | None:
         """Record an end without a result (nothing ran, or it was interrupted)."""
         async with self._database.transaction() as session:
             finished = await repository.finish(
-                session, job.id, verdict=verdict.value, now=utcnow(), reason=reason
+                session,
+                job.id,
+                verdict=verdict.value,
+                now=utcnow(),
+                reason=reason,
+                inputs=job.stored_inputs,
             )
-            if finished:
+            if finished is not None:
                 await self._emit_finished(session, job, verdict.value, None, reason)
         self._hub.close(job.id, verdict.value)
+        # Only now, committed, may anyone be told how it ended.
+        return read_of(finished, None) if finished is not None else None
 
-    async def _store(self, job: _Job, result: SandboxResult) -> None:
+    async def _store(self, job: Job, result: SandboxResult) -> ExecutionRead | None:
         row = result_row(result)
         async with self._database.transaction() as session:
-            session.add(row)
-            await session.flush()
+            await repository.add_result(session, row)
             finished = await repository.finish(
                 session,
                 job.id,
@@ -234,19 +279,22 @@ class Worker:
                 exit_code=result.exit_code,
                 result_id=row.id,
                 only_if=(repository.RUNNING,),
+                inputs=job.stored_inputs,
             )
-            if finished:
+            if finished is not None:
                 await self._emit_finished(
                     session, job, result.verdict.value, result.exit_code, None
                 )
-        if not finished:
+        if finished is None:
             log.warning("executor.result_dropped", execution_id=str(job.id))
         self._hub.close(job.id, result.verdict.value)
+        # The result is durable (committed) before any waiter hears of it.
+        return read_of(finished, row) if finished is not None else None
 
     async def _emit_finished(
         self,
         session: Any,
-        job: _Job,
+        job: Job,
         verdict: str,
         exit_code: int | None,
         reason: str | None,

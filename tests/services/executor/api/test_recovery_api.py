@@ -149,3 +149,35 @@ async def test_a_restart_kills_what_ran_and_runs_what_was_queued(settings: Setti
     assert interrupted["reason"] == SHUTDOWN_REASON
     assert ran["verdict"] == "succeeded"
     assert ran["result"]["stdout"] == "after the restart\n"
+
+
+async def test_a_retry_waiting_after_a_restart_gets_the_result_of_the_recovered_run(
+    settings: Settings,
+) -> None:
+    body = {"files": {"main.py": "print('taken over')"}, "entry": "main.py"}
+    key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
+    async with running(settings) as client:
+        account = await register(client)
+        blocker = await client.post(
+            "/api/v1/execute",
+            json={"files": {"main.py": "import time\ntime.sleep(30)"}, "entry": "main.py"},
+            headers=account.headers,
+        )
+        await wait_status(client, account, blocker.json()["data"]["id"], "running")
+        accepted = await client.post(
+            "/api/v1/execute", json=body, headers={**account.headers, **key}
+        )
+        assert accepted.json()["data"]["status"] == "queued"  # the only worker is busy
+
+    # The next instance takes the queued execution over; the client's retry waits for it.
+    async with running(settings) as client:
+        retried = await client.post(
+            "/api/v1/execute", json={**body, "wait": True}, headers={**account.headers, **key}
+        )
+
+    assert retried.status_code == 200, retried.text
+    data = retried.json()["data"]
+    assert data["id"] == accepted.json()["data"]["id"]
+    assert retried.json()["metadata"]["replayed"] is True
+    assert (data["status"], data["verdict"]) == ("finished", "succeeded")
+    assert data["result"]["stdout"] == "taken over\n"
