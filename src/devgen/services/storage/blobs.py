@@ -29,18 +29,19 @@ log = structlog.get_logger(__name__)
 
 
 async def add_reference(
-    session: AsyncSession, store: BlobStore, sha256: str, size: int, staged: Path
+    session: AsyncSession, store: BlobStore, sha256: str, size: int, staged: Path | bytes
 ) -> bool:
     """Refer to the blob with these bytes, storing them from ``staged`` when new.
 
-    Returns whether the bytes were stored by this call (so a failure later
-    in the same transaction can take them back with ``undo_store``).
+    ``staged`` is a staging file or, for a small blob, the bytes
+    themselves. Returns whether the bytes were stored by this call (so a
+    failure later in the same transaction can take them back with
+    ``undo_store``); when the store had them, the staged copy is dropped.
     """
     await repository.add_blob_reference(session, sha256, size)
-    if await store.exists(sha256):
-        return False  # the caller discards its staged copy
-    await store.put_file(sha256, staged)
-    return True
+    if isinstance(staged, bytes):
+        return await store.put_bytes(sha256, staged)
+    return await store.put_file(sha256, staged)
 
 
 async def undo_store(store: BlobStore, sha256: str) -> None:

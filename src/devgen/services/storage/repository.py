@@ -6,9 +6,10 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, text, update
+from sqlalchemy import Select, bindparam, delete, exists, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +22,22 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+@cache
+def _blob_upsert(dialect: str) -> Any:
+    # Built once per dialect (bound parameters only): an upload pays for executing
+    # the statement, not for constructing and compiling it again.
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_for(Blob).values(
+        sha256=bindparam("sha256"),
+        size=bindparam("size"),
+        ref_count=1,
+        created_at=bindparam("created_at"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[Blob.sha256], set_={"ref_count": Blob.ref_count + 1}
+    )
+
+
 async def add_blob_reference(session: AsyncSession, sha256: str, size: int) -> None:
     """Count one more reference to blob ``sha256``, creating its row if needed.
 
@@ -28,14 +45,30 @@ async def add_blob_reference(session: AsyncSession, sha256: str, size: int) -> N
     cannot lose a count; on PostgreSQL it also locks the row until commit,
     which keeps a concurrent clean-up of the same blob waiting.
     """
-    statement = _insert(session)(Blob).values(
-        sha256=sha256, size=size, ref_count=1, created_at=utcnow()
-    )
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Blob.sha256], set_={"ref_count": Blob.ref_count + 1}
-        )
+        _blob_upsert(session.get_bind().dialect.name),
+        {"sha256": sha256, "size": size, "created_at": utcnow()},
     )
+
+
+_INSERT_FILE = insert(File)
+_INSERT_LABELS = insert(FileLabel)
+
+
+async def insert_file(
+    session: AsyncSession, values: dict[str, Any], labels: dict[str, str]
+) -> None:
+    """Insert a file's row and its labels: plain INSERTs, without the ORM's unit of work.
+
+    ``values`` holds every column (id and timestamps included), so nothing
+    needs reading back.
+    """
+    await session.execute(_INSERT_FILE, values)
+    if labels:
+        await session.execute(
+            _INSERT_LABELS,
+            [{"file_id": values["id"], "key": key, "value": val} for key, val in labels.items()],
+        )
 
 
 async def drop_blob_reference(session: AsyncSession, sha256: str) -> None:

@@ -16,12 +16,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.auth import Principal
+from devgen.kit.db import utcnow
 from devgen.kit.errors import NotFound, ValidationFailed
 from devgen.services.storage import blobs, repository
 from devgen.services.storage.access import require_deleter, tenant_of
 from devgen.services.storage.events import StorageEvent, emit
 from devgen.services.storage.labels import LabelError, parse_labels_field
-from devgen.services.storage.models import File, FileLabel
+from devgen.services.storage.models import File
 from devgen.services.storage.schemas import FileRead
 from devgen.services.storage.sniff import sniff
 from devgen.services.storage.state import StorageState
@@ -117,39 +118,53 @@ async def _store(
     content_type: str,
     declared: str | None,
 ) -> FileRead:
-    stored_now = await blobs.add_reference(
-        session, state.store, staged.sha256, staged.size, staged.path
-    )
+    source = staged.data if staged.data is not None else staged.path
+    assert source is not None  # a StagedFile holds one or the other
+    stored_now = await blobs.add_reference(session, state.store, staged.sha256, staged.size, source)
     try:
-        file = File(
-            tenant_id=tenant_id,
-            owner_id=principal.user_id,
-            name=name,
-            content_type=content_type,
-            declared_content_type=declared,
-            size=staged.size,
-            sha256=staged.sha256,
-            labels=[FileLabel(key=key, value=value) for key, value in sorted(labels.items())],
-        )
-        session.add(file)
-        await session.flush()
+        now, file_id = utcnow(), uuid.uuid4()
+        values = {
+            "id": file_id,
+            "tenant_id": tenant_id,
+            "owner_id": principal.user_id,
+            "name": name,
+            "content_type": content_type,
+            "declared_content_type": declared,
+            "size": staged.size,
+            "sha256": staged.sha256,
+            "created_at": now,
+            "updated_at": now,
+        }
+        ordered = dict(sorted(labels.items()))
+        await repository.insert_file(session, values, ordered)
         await emit(
             session,
             StorageEvent.file_uploaded,
             principal,
-            str(file.id),
+            str(file_id),
             {
-                "file_id": str(file.id),
-                "sha256": file.sha256,
-                "size": file.size,
-                "content_type": file.content_type,
+                "file_id": str(file_id),
+                "sha256": staged.sha256,
+                "size": staged.size,
+                "content_type": content_type,
             },
         )
     except BaseException:
         if stored_now:
             await blobs.undo_store(state.store, staged.sha256)
         raise
-    return to_read(file)
+    return FileRead(
+        id=file_id,
+        name=name,
+        content_type=content_type,
+        declared_content_type=declared,
+        size=staged.size,
+        sha256=staged.sha256,
+        owner_id=principal.user_id,
+        labels=ordered,
+        created_at=now,
+        content_url=f"{FILES_PATH}/{file_id}/content",
+    )
 
 
 async def get_file(session: AsyncSession, principal: Principal, file_id: uuid.UUID) -> File:

@@ -84,17 +84,32 @@ class S3BlobStore:
                 raise
             await self._client.create_bucket(Bucket=self.bucket)
 
-    async def put_file(self, key: str, source: Path) -> None:
-        """Upload the staged file (multipart when large), then delete it."""
+    async def put_file(self, key: str, source: Path) -> bool:
+        """Upload the staged file (multipart when large) unless it is there; then delete it."""
         try:
+            if await self.exists(key):
+                return False
             await self._client.upload_file(
                 str(source),
                 self.bucket,
                 self.key_of(key),
                 ExtraArgs={"ContentType": "application/octet-stream"},
             )
+            return True
         finally:
             await to_thread.run_sync(functools.partial(source.unlink, missing_ok=True))
+
+    async def put_bytes(self, key: str, data: bytes) -> bool:
+        """One ``PutObject`` of ``data`` unless the object is there."""
+        if await self.exists(key):
+            return False
+        await self._client.put_object(
+            Bucket=self.bucket,
+            Key=self.key_of(key),
+            Body=data,
+            ContentType="application/octet-stream",
+        )
+        return True
 
     async def open(self, key: str, start: int = 0, end: int | None = None) -> BlobStream:
         """A ranged GET whose body is streamed in chunks."""
