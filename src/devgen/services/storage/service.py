@@ -32,6 +32,8 @@ FILES_PATH = "/api/v1/files"
 MAX_NAME_LENGTH = 255
 UPLOAD_FIELDS = frozenset({"name", "labels"})
 MAX_DECLARED_TYPE_LENGTH = 255
+INLINE_LOOKUP_BYTES = 1024 * 1024
+"""The largest inline limit settings allow: a larger file's bytes are always in the store."""
 # type/subtype and optional parameters, printable ASCII only (no NUL for PostgreSQL).
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[\x20-\x7e]*)?$")
 
@@ -120,7 +122,16 @@ async def _store(
 ) -> FileRead:
     source = staged.data if staged.data is not None else staged.path
     assert source is not None  # a StagedFile holds one or the other
-    stored_now = await blobs.add_reference(session, state.store, staged.sha256, staged.size, source)
+    stored_now = await blobs.add_reference(
+        session,
+        state.store,
+        staged.sha256,
+        staged.size,
+        source,
+        inline_max_bytes=state.settings.storage_inline_max_bytes,
+    )
+    if stored_now:
+        blobs.reap_if_rolled_back(session, state.database, state.store, staged.sha256)
     try:
         now, file_id = utcnow(), uuid.uuid4()
         values = {
@@ -165,6 +176,17 @@ async def _store(
         created_at=now,
         content_url=f"{FILES_PATH}/{file_id}/content",
     )
+
+
+async def inline_content(session: AsyncSession, file: File) -> bytes | None:
+    """The file's bytes if its blob's row holds them; None when they are in the blob store.
+
+    Only a file small enough to have been kept inline (under any limit the
+    settings allow) is looked up.
+    """
+    if file.size > INLINE_LOOKUP_BYTES or file.size == 0:
+        return None
+    return await repository.inline_content(session, file.sha256)
 
 
 async def get_file(session: AsyncSession, principal: Principal, file_id: uuid.UUID) -> File:

@@ -95,6 +95,10 @@ class BlobStore(Protocol):
         """Whether blob ``key`` is stored."""
         ...
 
+    def keys(self) -> AsyncIterator[str]:
+        """Every stored blob's key (for the start-up sweep of orphaned bytes)."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Remove blob ``key``; removing a missing blob is not an error."""
         ...

@@ -7,8 +7,10 @@ A small blob held in memory is written to a new staging file and goes the
 same way. Those are the only fsyncs: the file's (its bytes), the
 directory's (the name it was renamed to), and once per new fan-out
 directory its parent's (the directory's own name). A blob that is there
-already costs none. Each put is one worker-thread call, so the event loop
-keeps serving and waits for the disk once.
+already costs none, and neither does a delete (a crash that undoes an
+unlink leaves bytes without a row, which the start-up sweep removes).
+Each put is one worker-thread call, so the event loop keeps serving and
+waits for the disk once.
 """
 
 from __future__ import annotations
@@ -125,17 +127,26 @@ class LocalBlobStore:
 
         return BlobStream(chunks(), handle.aclose)
 
+    def _list(self) -> list[str]:
+        keys = []
+        for path in self.root.glob("*/*/*"):
+            with contextlib.suppress(ValueError):
+                if path.is_file() and path.name == check_key(path.name):
+                    keys.append(path.name)
+        return keys
+
+    async def keys(self) -> AsyncIterator[str]:
+        """Every blob file's key (read in a worker thread)."""
+        for key in await to_thread.run_sync(self._list):
+            yield key
+
     async def exists(self, key: str) -> bool:
         """Whether the blob's file is there."""
         return await to_thread.run_sync(self.path_of(key).is_file)
 
     def _delete(self, key: str) -> None:
-        path = self.path_of(key)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            return
-        _fsync_directory(path.parent)
+        # Not synced: if a crash undoes the unlink, the start-up sweep removes the bytes again.
+        self.path_of(key).unlink(missing_ok=True)
 
     async def delete(self, key: str) -> None:
         """Unlink the blob's file (a reader that has it open keeps reading it)."""

@@ -133,6 +133,15 @@ class S3BlobStore:
 
         return BlobStream(chunks(), close)
 
+    async def keys(self) -> AsyncIterator[str]:
+        """Every object under ``<prefix>blobs/``, page by page."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}blobs/"):
+            for item in page.get("Contents", []):
+                name = item["Key"].rsplit("/", 1)[-1]
+                if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
+                    yield name
+
     async def exists(self, key: str) -> bool:
         """A HEAD request on the object."""
         try:
