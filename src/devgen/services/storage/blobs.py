@@ -49,7 +49,7 @@ async def add_reference(
     same transaction can take them back with ``undo_store``); when the
     store had them, the staged copy is dropped.
     """
-    if isinstance(staged, bytes) and len(staged) <= inline_max_bytes:
+    if isinstance(staged, bytes) and inline_max_bytes > 0 and len(staged) <= inline_max_bytes:
         await repository.add_blob_reference(session, sha256, size, staged)
         return False  # committed with the row or not at all: nothing to undo
     await repository.add_blob_reference(session, sha256, size)
