@@ -122,8 +122,9 @@ async def store_artifact(
 def write_plain(directory: Path, files: Mapping[str, bytes], *, fsync: bool = False) -> WriteRate:
     """Write the same bytes with ``open``/``write``, one file each, under ``directory``.
 
-    Storage makes every new blob durable (fsync of the file and its
-    directory); pass ``fsync=True`` to compare like with like.
+    Storage answers 201 only once the file is durable (a synced commit;
+    above the inline limit also an fsync of the blob and its directory);
+    pass ``fsync=True`` to compare like with like.
     """
     started = time.perf_counter()
     for index, data in enumerate(files.values()):

@@ -32,6 +32,9 @@ LIMITS = {
     "DEVGEN_STORAGE_MAX_ARTIFACT_FILES": "50",
     "DEVGEN_STORAGE_MAX_COMPRESSION_RATIO": "100",
     "DEVGEN_STORAGE_MAX_LABELS": "8",
+    # Every file's bytes go to the blob store here, so the tests see them there;
+    # test_inline_blobs.py turns small files' inline storage back on.
+    "DEVGEN_STORAGE_INLINE_MAX_BYTES": "0",
 }
 
 

@@ -122,9 +122,11 @@ async def project_from_zip(received: MultipartUpload, state: StorageState) -> Pr
         raise ValidationFailed(
             "The `manifest` field must be a JSON object.", details={"field": "manifest"}
         ) from exc
+    path = received.file.path
+    assert path is not None  # received with in_memory=False
     try:
         files = await to_thread.run_sync(
-            read_zip, received.file.path, state.archive_limits, limiter=state.archive_workers
+            read_zip, path, state.archive_limits, limiter=state.archive_workers
         )
     except ArchiveError as exc:
         error = PayloadTooLarge if exc.reason in _SIZE_REASONS else ValidationFailed

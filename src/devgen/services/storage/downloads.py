@@ -79,8 +79,12 @@ async def blob_response(
     content_type: str,
     filename: str,
     conditions: Conditions,
+    inline: bytes | None = None,
 ) -> Response:
-    """The answer to a download of a whole blob, honouring the conditions."""
+    """The answer to a download of a whole blob, honouring the conditions.
+
+    ``inline``: the bytes, when the blob's row holds them (the store is not asked).
+    """
     headers = base_headers(sha256, filename)
     headers["Accept-Ranges"] = "bytes"
     if conditions.if_none_match and _etag_matches(conditions.if_none_match, headers["ETag"]):
@@ -96,6 +100,13 @@ async def blob_response(
     headers["Content-Length"] = str(end - start + 1 if size else 0)
     if conditions.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=headers, media_type=media_type(content_type))
+    if inline is not None:
+        return Response(
+            inline[start : end + 1],
+            status_code=status,
+            headers=headers,
+            media_type=media_type(content_type),
+        )
     stream = await open_or_unavailable(store, sha256, start, end)
     return StreamingResponse(
         stream, status_code=status, headers=headers, media_type=media_type(content_type)

@@ -6,11 +6,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import structlog
 from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request
+from sqlalchemy import event
 
+from devgen.kit.db import Database
 from devgen.kit.health import DependencyStatus
 from devgen.kit.settings import Settings
 from devgen.services.storage import blobs
@@ -35,6 +38,25 @@ def _remove_stale_staging(staging: Path) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _sqlite_full_sync(dbapi_connection: Any, _record: Any) -> None:
+    # WAL with synchronous=NORMAL (the chassis's default) may lose the last commits on
+    # power loss; storage answers 201 only once the file's row (and inline bytes) are
+    # on disk, so each of its commits syncs the WAL.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+async def _make_commits_durable(database: Database) -> None:
+    """On SQLite, every commit of storage's database is fsynced (PostgreSQL's are already)."""
+    if database.backend != "sqlite":
+        return
+    if not event.contains(database.engine.sync_engine, "connect", _sqlite_full_sync):
+        event.listen(database.engine.sync_engine, "connect", _sqlite_full_sync)
+    # Connections opened before (migrations, checks) are closed; new ones get the pragma.
+    await database.engine.dispose()
 
 
 async def _check_store(request: Request) -> DependencyStatus:
@@ -72,8 +94,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.storage = state
         app.state.health_checks["blob_store"] = _check_store
+        await _make_commits_durable(app.state.database)
         removed = await to_thread.run_sync(_remove_stale_staging, staging)
         collected = await blobs.collect_pending(app.state.database, store)
-        if removed or collected:
-            log.info("storage_startup_cleanup", staged_removed=removed, blobs_collected=collected)
+        orphans = await blobs.sweep_orphans(app.state.database, store)
+        if removed or collected or orphans:
+            log.info(
+                "storage_startup_cleanup",
+                staged_removed=removed,
+                blobs_collected=collected,
+                orphans_removed=orphans,
+            )
         yield

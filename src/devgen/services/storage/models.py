@@ -1,7 +1,9 @@
 """Storage's tables: blobs (content), files and artifacts (what tenants see), their details.
 
 Content lives once per SHA-256 in ``blobs``, with a count of the files and
-artifacts that refer to it; the bytes themselves are in the blob store. A
+artifacts that refer to it; the bytes themselves are in the blob store, or,
+for an uploaded file of at most ``DEVGEN_STORAGE_INLINE_MAX_BYTES``, in the
+row's ``content`` (written in the same commit as the file's row). A
 blob whose count has dropped to zero is a pending deletion: its bytes are
 removed after the deleting transaction commits (and at start-up, for any a
 crash left behind).
@@ -19,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -43,6 +46,8 @@ class Blob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     ref_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Small uploads' bytes (None: they are in the blob store). Deferred: never loaded by accident.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
 
 class File(UUIDPrimaryKey, Timestamps, Base):

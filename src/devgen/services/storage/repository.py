@@ -6,9 +6,10 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, text, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,21 +22,93 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-async def add_blob_reference(session: AsyncSession, sha256: str, size: int) -> None:
+@cache
+def _blob_upsert(dialect: str, inline: bool) -> Any:
+    # Built once per dialect (bound parameters only): an upload pays for executing
+    # the statement, not for constructing and compiling it again.
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values: dict[str, Any] = {
+        "sha256": bindparam("sha256"),
+        "size": bindparam("size"),
+        "ref_count": 1,
+        "created_at": bindparam("created_at"),
+    }
+    counted: dict[str, Any] = {"ref_count": Blob.ref_count + 1}
+    if inline:
+        values["content"] = bindparam("content")
+        # A row whose bytes are in the store gets them inline too (the store's copy
+        # goes with the row); a row that has them keeps its own.
+        counted["content"] = func.coalesce(Blob.content, insert_for(Blob).excluded.content)
+    statement = insert_for(Blob).values(**values)
+    return statement.on_conflict_do_update(index_elements=[Blob.sha256], set_=counted)
+
+
+async def add_blob_reference(
+    session: AsyncSession, sha256: str, size: int, content: bytes | None = None
+) -> None:
     """Count one more reference to blob ``sha256``, creating its row if needed.
 
-    One statement (an upsert), so concurrent uploads of the same bytes
-    cannot lose a count; on PostgreSQL it also locks the row until commit,
-    which keeps a concurrent clean-up of the same blob waiting.
+    With ``content`` the bytes are kept in the row (small uploads). One
+    statement (an upsert), so concurrent uploads of the same bytes cannot
+    lose a count; on PostgreSQL it also locks the row until commit, which
+    keeps a concurrent clean-up of the same blob waiting.
     """
-    statement = _insert(session)(Blob).values(
-        sha256=sha256, size=size, ref_count=1, created_at=utcnow()
-    )
+    parameters: dict[str, Any] = {"sha256": sha256, "size": size, "created_at": utcnow()}
+    if content is not None:
+        parameters["content"] = content
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Blob.sha256], set_={"ref_count": Blob.ref_count + 1}
-        )
+        _blob_upsert(session.get_bind().dialect.name, content is not None), parameters
     )
+
+
+async def claim_orphans(session: AsyncSession, keys: list[str]) -> None:
+    """Give each key without a row one with no references, so ``collect`` may remove its bytes.
+
+    An upload of the same bytes that has its row already keeps it (nothing
+    is changed); one that comes later finds the row locked by ``collect``
+    or gone, and stores the bytes again.
+    """
+    if not keys:
+        return
+    insert_for = _insert(session)
+    now = utcnow()
+    rows = [{"sha256": key, "size": 0, "ref_count": 0, "created_at": now} for key in keys]
+    await session.execute(
+        insert_for(Blob).on_conflict_do_nothing(index_elements=[Blob.sha256]), rows
+    )
+
+
+async def known_blobs(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of ``keys`` have a row."""
+    if not keys:
+        return set()
+    return set(await session.scalars(select(Blob.sha256).where(Blob.sha256.in_(keys))))
+
+
+async def inline_content(session: AsyncSession, sha256: str) -> bytes | None:
+    """The blob's bytes when its row holds them (None: they are in the blob store)."""
+    content: bytes | None = await session.scalar(select(Blob.content).where(Blob.sha256 == sha256))
+    return content
+
+
+_INSERT_FILE = insert(File)
+_INSERT_LABELS = insert(FileLabel)
+
+
+async def insert_file(
+    session: AsyncSession, values: dict[str, Any], labels: dict[str, str]
+) -> None:
+    """Insert a file's row and its labels: plain INSERTs, without the ORM's unit of work.
+
+    ``values`` holds every column (id and timestamps included), so nothing
+    needs reading back.
+    """
+    await session.execute(_INSERT_FILE, values)
+    if labels:
+        await session.execute(
+            _INSERT_LABELS,
+            [{"file_id": values["id"], "key": key, "value": val} for key, val in labels.items()],
+        )
 
 
 async def drop_blob_reference(session: AsyncSession, sha256: str) -> None:

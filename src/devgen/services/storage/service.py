@@ -16,12 +16,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devgen.kit.auth import Principal
+from devgen.kit.db import utcnow
 from devgen.kit.errors import NotFound, ValidationFailed
 from devgen.services.storage import blobs, repository
 from devgen.services.storage.access import require_deleter, tenant_of
 from devgen.services.storage.events import StorageEvent, emit
 from devgen.services.storage.labels import LabelError, parse_labels_field
-from devgen.services.storage.models import File, FileLabel
+from devgen.services.storage.models import File
 from devgen.services.storage.schemas import FileRead
 from devgen.services.storage.sniff import sniff
 from devgen.services.storage.state import StorageState
@@ -31,6 +32,8 @@ FILES_PATH = "/api/v1/files"
 MAX_NAME_LENGTH = 255
 UPLOAD_FIELDS = frozenset({"name", "labels"})
 MAX_DECLARED_TYPE_LENGTH = 255
+INLINE_LOOKUP_BYTES = 1024 * 1024
+"""The largest inline limit settings allow: a larger file's bytes are always in the store."""
 # type/subtype and optional parameters, printable ASCII only (no NUL for PostgreSQL).
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[\x20-\x7e]*)?$")
 
@@ -117,39 +120,73 @@ async def _store(
     content_type: str,
     declared: str | None,
 ) -> FileRead:
+    source = staged.data if staged.data is not None else staged.path
+    assert source is not None  # a StagedFile holds one or the other
     stored_now = await blobs.add_reference(
-        session, state.store, staged.sha256, staged.size, staged.path
+        session,
+        state.store,
+        staged.sha256,
+        staged.size,
+        source,
+        inline_max_bytes=state.settings.storage_inline_max_bytes,
     )
+    if stored_now:
+        blobs.reap_if_rolled_back(session, state.database, state.store, staged.sha256)
     try:
-        file = File(
-            tenant_id=tenant_id,
-            owner_id=principal.user_id,
-            name=name,
-            content_type=content_type,
-            declared_content_type=declared,
-            size=staged.size,
-            sha256=staged.sha256,
-            labels=[FileLabel(key=key, value=value) for key, value in sorted(labels.items())],
-        )
-        session.add(file)
-        await session.flush()
+        now, file_id = utcnow(), uuid.uuid4()
+        values = {
+            "id": file_id,
+            "tenant_id": tenant_id,
+            "owner_id": principal.user_id,
+            "name": name,
+            "content_type": content_type,
+            "declared_content_type": declared,
+            "size": staged.size,
+            "sha256": staged.sha256,
+            "created_at": now,
+            "updated_at": now,
+        }
+        ordered = dict(sorted(labels.items()))
+        await repository.insert_file(session, values, ordered)
         await emit(
             session,
             StorageEvent.file_uploaded,
             principal,
-            str(file.id),
+            str(file_id),
             {
-                "file_id": str(file.id),
-                "sha256": file.sha256,
-                "size": file.size,
-                "content_type": file.content_type,
+                "file_id": str(file_id),
+                "sha256": staged.sha256,
+                "size": staged.size,
+                "content_type": content_type,
             },
         )
     except BaseException:
         if stored_now:
             await blobs.undo_store(state.store, staged.sha256)
         raise
-    return to_read(file)
+    return FileRead(
+        id=file_id,
+        name=name,
+        content_type=content_type,
+        declared_content_type=declared,
+        size=staged.size,
+        sha256=staged.sha256,
+        owner_id=principal.user_id,
+        labels=ordered,
+        created_at=now,
+        content_url=f"{FILES_PATH}/{file_id}/content",
+    )
+
+
+async def inline_content(session: AsyncSession, file: File) -> bytes | None:
+    """The file's bytes if its blob's row holds them; None when they are in the blob store.
+
+    Only a file small enough to have been kept inline (under any limit the
+    settings allow) is looked up.
+    """
+    if file.size > INLINE_LOOKUP_BYTES or file.size == 0:
+        return None
+    return await repository.inline_content(session, file.sha256)
 
 
 async def get_file(session: AsyncSession, principal: Principal, file_id: uuid.UUID) -> File:

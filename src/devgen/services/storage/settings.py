@@ -54,6 +54,13 @@ class StorageSettings(_Base):
     )
     storage_max_file_bytes: int = Field(default=100 * MIB, ge=1024)
     storage_max_labels: int = Field(default=32, ge=0, le=256)
+    storage_inline_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        le=MIB // 2,
+        description="Uploaded files up to this size keep their bytes in the database row "
+        "(one durable commit, no blob-store write); 0 sends every file to the blob store.",
+    )
     storage_max_artifact_files: int = Field(default=2000, ge=1, le=100_000)
     storage_max_artifact_bytes: int = Field(
         default=50 * MIB, ge=1024, description="Total uncompressed size of an artifact's files."

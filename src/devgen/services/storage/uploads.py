@@ -5,8 +5,11 @@ parser): the file part's bytes are hashed and appended to a staging file in
 batches of about a megabyte, written from a worker thread, and counted
 against the limit as they come, so an oversized upload is refused as soon
 as it passes the limit, having cost at most the limit in disk and a
-megabyte in memory. Text fields are small and capped. The staging file is
-removed on every failure; on success the caller owns it.
+megabyte in memory. A file that ends before its first batch is full never
+touches the staging directory: it is kept in memory (at most a megabyte)
+and hashed there, and the blob store writes it once, straight into place.
+Text fields are small and capped. The staging file is removed on every
+failure; on success the caller owns it.
 """
 
 from __future__ import annotations
@@ -36,18 +39,24 @@ MAX_FILENAME_BYTES = 1024
 
 @dataclass(slots=True)
 class StagedFile:
-    """An uploaded file written to a staging path, with what was learnt on the way."""
+    """An uploaded file, with what was learnt on the way.
 
-    path: Path
+    Its bytes are either in ``data`` (a file smaller than ``FLUSH_BYTES``)
+    or in the staging file at ``path``; exactly one of the two is set.
+    """
+
+    path: Path | None
     size: int
     sha256: str
     head: bytes
     filename: str | None
     declared_type: str | None
+    data: bytes | None = None
 
     def discard(self) -> None:
-        """Remove the staging file (harmless once a store has taken it)."""
-        self.path.unlink(missing_ok=True)
+        """Remove the staging file, if any (harmless once a store has taken it)."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 @dataclass(slots=True)
@@ -62,12 +71,26 @@ class _StagingWriter:
     """Appends to a new staging file and hashes what it appends (called from a worker thread)."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+        try:
+            fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+        except FileNotFoundError:  # the lifespan makes it; recreated if someone removed it
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
         self.path = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
         self.size = 0
+
+    @classmethod
+    def create(cls, directory: Path, first: bytes) -> _StagingWriter:
+        """A new staging file holding ``first`` (one worker-thread hop for both)."""
+        writer = cls(directory)
+        try:
+            writer.write(first)
+        except BaseException:
+            writer.abandon()
+            raise
+        return writer
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
@@ -111,6 +134,7 @@ class _Receiver:
         self.text_fields = text_fields
         self.max_file_bytes = max_file_bytes
         self.staging = staging
+        self.has_file = False
         self.writer: _StagingWriter | None = None
         self.pending = bytearray()
         self.head = bytearray()
@@ -152,7 +176,7 @@ class _Receiver:
         if disposition != b"form-data" or not name:
             raise BadRequest("Every multipart part needs `Content-Disposition: form-data; name=…`.")
         if name == self.file_field and b"filename" in options:
-            if self.writer is not None:
+            if self.has_file:
                 raise ValidationFailed(
                     f"Send exactly one file, in the field `{self.file_field}`.",
                     details={"field": self.file_field, "reason": "several_files"},
@@ -165,7 +189,7 @@ class _Receiver:
             self.filename = _decode(raw_name)
             declared = self._headers.get(b"content-type")
             self.declared_type = declared.decode("latin-1") if declared else None
-            self.writer = _StagingWriter(self.staging)
+            self.has_file = True
             self._part = "file"
             return
         if name in self.text_fields and name not in self.fields:
@@ -219,8 +243,12 @@ async def receive_multipart(
     text_fields: frozenset[str],
     max_file_bytes: int,
     staging: Path,
+    in_memory: bool = True,
 ) -> MultipartUpload:
-    """Stream a ``multipart/form-data`` body: one file (staged to disk) and some text fields.
+    """Stream a ``multipart/form-data`` body: one file (staged) and some text fields.
+
+    With ``in_memory`` a file smaller than ``FLUSH_BYTES`` is handed back in
+    ``StagedFile.data``; without it the file is always in a staging file.
 
     415 when the body is not multipart, 400 when it is malformed or cut
     short, 413 when the file or a field is too large, 422 when the file is
@@ -240,21 +268,27 @@ async def receive_multipart(
             raise BadRequest("The multipart boundary is not valid.") from exc
         async for chunk in request.stream():
             parser.write(chunk)
-            if len(receiver.pending) >= FLUSH_BYTES and receiver.writer is not None:
-                batch = bytes(receiver.pending)
-                receiver.pending.clear()
-                await to_thread.run_sync(receiver.writer.write, batch)
+            if len(receiver.pending) >= FLUSH_BYTES:
+                await _flush(receiver)
         if not receiver.ended:
             raise BadRequest("The multipart body ended before its closing boundary.")
-        writer = receiver.writer
-        if writer is None:
+        if not receiver.has_file:
             raise ValidationFailed(
                 f"Send the file in a multipart field named `{file_field}` (with a file name).",
                 details={"field": file_field, "reason": "missing"},
             )
-        if receiver.pending:
-            await to_thread.run_sync(writer.write, bytes(receiver.pending))
-        digest = await to_thread.run_sync(writer.close)
+        if receiver.writer is None and not in_memory:
+            await _flush(receiver)  # creates the staging file, even for an empty file
+        writer = receiver.writer
+        if writer is None:
+            # All of it fits in one batch: hashed here (at most a megabyte), kept in memory.
+            data = bytes(receiver.pending)
+            path, size, digest = None, len(data), hashlib.sha256(data).hexdigest()
+        else:
+            if receiver.pending:
+                await _flush(receiver)
+            data, path, size = None, writer.path, writer.size
+            digest = await to_thread.run_sync(writer.close)
     except FormParserError as exc:
         _abandon(receiver)
         raise BadRequest("The multipart body is malformed.") from exc
@@ -267,15 +301,26 @@ async def receive_multipart(
         raise
     return MultipartUpload(
         file=StagedFile(
-            path=writer.path,
-            size=writer.size,
+            path=path,
+            size=size,
             sha256=digest,
             head=bytes(receiver.head),
             filename=receiver.filename,
             declared_type=receiver.declared_type,
+            data=data,
         ),
         fields=receiver.fields,
     )
+
+
+async def _flush(receiver: _Receiver) -> None:
+    """Append the pending bytes to the staging file, creating it on the first batch."""
+    batch = bytes(receiver.pending)
+    receiver.pending.clear()
+    if receiver.writer is None:
+        receiver.writer = await to_thread.run_sync(_StagingWriter.create, receiver.staging, batch)
+    else:
+        await to_thread.run_sync(receiver.writer.write, batch)
 
 
 def _abandon(receiver: _Receiver) -> None:

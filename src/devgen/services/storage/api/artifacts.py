@@ -139,6 +139,7 @@ async def create_artifact(
             text_fields=frozenset({"manifest"}),
             max_file_bytes=state.settings.storage_max_archive_bytes,
             staging=state.staging,
+            in_memory=False,  # a zip is read from its file
         )
         try:
             project = await artifacts.project_from_zip(received, state)

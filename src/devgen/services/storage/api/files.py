@@ -191,6 +191,7 @@ async def download_file(
         content_type=file.content_type,
         filename=file.name,
         conditions=conditions,
+        inline=await service.inline_content(session, file),
     )
 
 

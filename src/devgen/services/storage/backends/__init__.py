@@ -24,4 +24,4 @@ async def open_blob_store(
         from devgen.services.storage.backends.s3 import S3BlobStore
 
         return await S3BlobStore.connect(settings.s3, stack)
-    return LocalBlobStore(root / "blobs")
+    return LocalBlobStore(root / "blobs", staging=root / "tmp")

@@ -70,12 +70,18 @@ class BlobStore(Protocol):
     name: str
     """``local`` or ``s3``, for health checks and logs."""
 
-    async def put_file(self, key: str, source: Path) -> None:
+    async def put_file(self, key: str, source: Path) -> bool:
         """Store the file at ``source`` (a staged temporary file) as blob ``key``.
 
         ``source`` is consumed: moved into place or deleted once copied.
         Storing a key that exists already leaves the stored blob as it is.
+        Returns whether this call stored the bytes (False: they were there).
+        When it returns, the blob survives a crash of the process or machine.
         """
+        ...
+
+    async def put_bytes(self, key: str, data: bytes) -> bool:
+        """Store ``data`` (a small blob held in memory) as blob ``key``; like ``put_file``."""
         ...
 
     async def open(self, key: str, start: int = 0, end: int | None = None) -> BlobStream:
@@ -87,6 +93,10 @@ class BlobStore(Protocol):
 
     async def exists(self, key: str) -> bool:
         """Whether blob ``key`` is stored."""
+        ...
+
+    def keys(self) -> AsyncIterator[str]:
+        """Every stored blob's key (for the start-up sweep of orphaned bytes)."""
         ...
 
     async def delete(self, key: str) -> None:

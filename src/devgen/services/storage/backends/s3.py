@@ -84,17 +84,32 @@ class S3BlobStore:
                 raise
             await self._client.create_bucket(Bucket=self.bucket)
 
-    async def put_file(self, key: str, source: Path) -> None:
-        """Upload the staged file (multipart when large), then delete it."""
+    async def put_file(self, key: str, source: Path) -> bool:
+        """Upload the staged file (multipart when large) unless it is there; then delete it."""
         try:
+            if await self.exists(key):
+                return False
             await self._client.upload_file(
                 str(source),
                 self.bucket,
                 self.key_of(key),
                 ExtraArgs={"ContentType": "application/octet-stream"},
             )
+            return True
         finally:
             await to_thread.run_sync(functools.partial(source.unlink, missing_ok=True))
+
+    async def put_bytes(self, key: str, data: bytes) -> bool:
+        """One ``PutObject`` of ``data`` unless the object is there."""
+        if await self.exists(key):
+            return False
+        await self._client.put_object(
+            Bucket=self.bucket,
+            Key=self.key_of(key),
+            Body=data,
+            ContentType="application/octet-stream",
+        )
+        return True
 
     async def open(self, key: str, start: int = 0, end: int | None = None) -> BlobStream:
         """A ranged GET whose body is streamed in chunks."""
@@ -117,6 +132,15 @@ class S3BlobStore:
             body.close()
 
         return BlobStream(chunks(), close)
+
+    async def keys(self) -> AsyncIterator[str]:
+        """Every object under ``<prefix>blobs/``, page by page."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}blobs/"):
+            for item in page.get("Contents", []):
+                name = item["Key"].rsplit("/", 1)[-1]
+                if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
+                    yield name
 
     async def exists(self, key: str) -> bool:
         """A HEAD request on the object."""
