@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -157,11 +158,12 @@ def _audit_process(settings: Settings) -> Iterator[None]:
         "DEVGEN_BUS_URL": settings.events.bus_url,
         "DEVGEN_BUS_PREFIX": settings.events.bus_prefix,
         "DEVGEN_LOG_LEVEL": "WARNING",
+        # A service alone refuses to start without one (a throwaway will do here).
+        "DEVGEN_SERVICE_SECRET": secrets.token_hex(32),
     }
     command = [sys.executable, "-m", "devgen.cli", "serve", "audit", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # Its warnings (log level WARNING) reach the bench's stderr: a stall shows why.
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -442,9 +444,11 @@ async def _delete_topology(amqp_url: str, prefix: str) -> None:
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
-        for name in (f"{prefix}.audit", f"{prefix}.audit.dead"):
+        # The raw subject's too, in case it stopped before deleting them itself.
+        for name in (f"{prefix}.audit", f"{prefix}.audit.dead", f"{prefix}.raw"):
             await channel.queue_delete(name)
-        await channel.exchange_delete(f"{prefix}.events")
+        for name in (f"{prefix}.events", f"{prefix}.raw"):
+            await channel.exchange_delete(name)
     finally:
         await connection.close()
 
@@ -457,11 +461,13 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="devgen-bench-events-") as scratch:
         directory = Path(scratch)
         memory_url = f"sqlite+aiosqlite:///{directory}/memory/{{service}}.db"
-        memory = PlatformSubject("in-process", _settings(directory / "memory", memory_url), args)
-        async with memory.running(audit_apart=False):
-            seconds = [await memory.drain(args.events) for _ in range(args.rounds)]
-            in_process = _result(memory.name, args.events, seconds, await memory.latencies())
-        print(in_process.line(), flush=True)
+        if not args.skip_in_process:
+            memory_settings = _settings(directory / "memory", memory_url)
+            memory = PlatformSubject("in-process", memory_settings, args)
+            async with memory.running(audit_apart=False):
+                seconds = [await memory.drain(args.events) for _ in range(args.rounds)]
+                in_process = _result(memory.name, args.events, seconds, await memory.latencies())
+            print(in_process.line(), flush=True)
 
         database = f"devgen_bench_{run_id}"
         amqp = {"bus_url": args.amqp_url, "bus_prefix": prefix}
@@ -502,6 +508,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--producers", type=int, default=8)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--skip-in-process", action="store_true", help="measure RabbitMQ and raw only (profiling)"
+    )
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
     return parser.parse_args()
