@@ -51,7 +51,6 @@ log = structlog.get_logger("devgen.events")
 
 _LEASE_CHECK_SECONDS = 2.0
 _PURGE_EVERY_SECONDS = 600.0
-_MAX_IN_FLIGHT = 10_000
 _GAP_GRACE_SECONDS = 60.0
 _MAX_GAPS = 200
 # A scan from the start now and then catches anything else that slipped by.
@@ -204,8 +203,11 @@ class Relay:
         now = time.monotonic()
         if self._retry_at and now < self._retry_at:
             return 0
-        if len(self._in_flight) >= _MAX_IN_FLIGHT:
-            return 0  # wait for confirmations: each mark wakes the relay
+        if len(self._in_flight) >= self._settings.relay_batch_size:
+            # At most about two batches await their confirms: more would only
+            # queue up in the client, where publishes time out and come back
+            # as retries that queue up again. Each mark wakes the relay.
+            return 0
         await self._purge_sent(now)
         if now - self._rescanned_at >= _RESCAN_SECONDS:
             self._rescanned_at, self._cursor = now, 0
