@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -123,7 +124,9 @@ def _settings(data_dir: Path, database_url: str, **events: object) -> Settings:
 
 
 @asynccontextmanager
-async def _platform(settings: Settings, audit_apart: bool) -> AsyncIterator[FastAPI]:
+async def _platform(
+    settings: Settings, audit_apart: bool, profile: Path | None = None
+) -> AsyncIterator[FastAPI]:
     """The producer started, with audit beside it or (``audit_apart``) in its own process."""
     url = settings.database.url_for("bench", settings.core.data_dir)
     await ensure_database(url)
@@ -134,7 +137,7 @@ async def _platform(settings: Settings, audit_apart: bool) -> AsyncIterator[Fast
     producer = create_app(PRODUCER, settings)
     async with AsyncExitStack() as stack:
         if audit_apart:
-            stack.enter_context(_audit_process(settings))
+            stack.enter_context(_audit_process(settings, profile))
         else:
             audit = create_app(load_definition("audit"), settings, migrate_on_startup=True)
             await stack.enter_async_context(audit.router.lifespan_context(audit))
@@ -146,8 +149,12 @@ async def _platform(settings: Settings, audit_apart: bool) -> AsyncIterator[Fast
 
 
 @contextmanager
-def _audit_process(settings: Settings) -> Iterator[None]:
-    """``devgen serve audit`` on the same database server and bus, until the block ends."""
+def _audit_process(settings: Settings, profile: Path | None) -> Iterator[None]:
+    """``devgen serve audit`` on the same database server and bus, until the block ends.
+
+    With ``profile``, py-spy samples it and this process from the moment it
+    is ready (raw stacks in ``audit.txt`` and ``bench.txt`` there).
+    """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVGEN_")}
     env |= {
@@ -157,11 +164,12 @@ def _audit_process(settings: Settings) -> Iterator[None]:
         "DEVGEN_BUS_URL": settings.events.bus_url,
         "DEVGEN_BUS_PREFIX": settings.events.bus_prefix,
         "DEVGEN_LOG_LEVEL": "WARNING",
+        # A service alone refuses to start without one (a throwaway will do here).
+        "DEVGEN_SERVICE_SECRET": secrets.token_hex(32),
     }
     command = [sys.executable, "-m", "devgen.cli", "serve", "audit", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # Its warnings (log level WARNING) reach the bench's stderr: a stall shows why.
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -173,6 +181,9 @@ def _audit_process(settings: Settings) -> Iterator[None]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("devgen serve audit did not become ready")
             time.sleep(0.2)
+        if profile is not None:
+            _py_spy(process.pid, profile / "audit.txt")
+            _py_spy(os.getpid(), profile / "bench.txt")
         yield
     finally:
         process.send_signal(signal.SIGINT)
@@ -181,6 +192,15 @@ def _audit_process(settings: Settings) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _py_spy(pid: int, output: Path) -> None:
+    # py-spy stops by itself, writing ``output``, when the process it samples ends.
+    output.parent.mkdir(parents=True, exist_ok=True)
+    beside = Path(sys.executable).parent / "py-spy"  # installed into the venv, or on PATH
+    binary = str(beside) if beside.exists() else "py-spy"
+    command = [binary, "record", "--pid", str(pid), "--format", "raw", "-r", "200"]
+    subprocess.Popen([*command, "-o", str(output)], stdout=subprocess.DEVNULL)
 
 
 def _free_port() -> int:
@@ -284,7 +304,8 @@ class PlatformSubject:
     async def running(self, audit_apart: bool) -> AsyncIterator[PlatformSubject]:
         """Start the services, warm them up, stop the producer's own relay."""
         try:
-            async with _platform(self._settings, audit_apart) as producer:
+            profile = self._args.py_spy if audit_apart else None
+            async with _platform(self._settings, audit_apart, profile) as producer:
                 self._producer = producer
                 warm = await _produce(producer.state.database, 200, self._args.producers)
                 await _all_recorded(self._audit, list(warm), self.name)
@@ -442,9 +463,11 @@ async def _delete_topology(amqp_url: str, prefix: str) -> None:
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
-        for name in (f"{prefix}.audit", f"{prefix}.audit.dead"):
+        # The raw subject's too, in case it stopped before deleting them itself.
+        for name in (f"{prefix}.audit", f"{prefix}.audit.dead", f"{prefix}.raw"):
             await channel.queue_delete(name)
-        await channel.exchange_delete(f"{prefix}.events")
+        for name in (f"{prefix}.events", f"{prefix}.raw"):
+            await channel.exchange_delete(name)
     finally:
         await connection.close()
 
@@ -457,11 +480,13 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="devgen-bench-events-") as scratch:
         directory = Path(scratch)
         memory_url = f"sqlite+aiosqlite:///{directory}/memory/{{service}}.db"
-        memory = PlatformSubject("in-process", _settings(directory / "memory", memory_url), args)
-        async with memory.running(audit_apart=False):
-            seconds = [await memory.drain(args.events) for _ in range(args.rounds)]
-            in_process = _result(memory.name, args.events, seconds, await memory.latencies())
-        print(in_process.line(), flush=True)
+        if not args.skip_in_process:
+            memory_settings = _settings(directory / "memory", memory_url)
+            memory = PlatformSubject("in-process", memory_settings, args)
+            async with memory.running(audit_apart=False):
+                seconds = [await memory.drain(args.events) for _ in range(args.rounds)]
+                in_process = _result(memory.name, args.events, seconds, await memory.latencies())
+            print(in_process.line(), flush=True)
 
         database = f"devgen_bench_{run_id}"
         amqp = {"bus_url": args.amqp_url, "bus_prefix": prefix}
@@ -502,6 +527,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--producers", type=int, default=8)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--skip-in-process", action="store_true", help="measure RabbitMQ and raw only (profiling)"
+    )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample the RabbitMQ subject's two processes with py-spy into DIR",
+    )
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
     return parser.parse_args()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -230,10 +231,20 @@ class AmqpBus:
             await listening.start(connection)
 
     async def publish(self, events: Sequence[OutgoingEvent]) -> list[asyncio.Future[bool]]:
-        """Publish each event (persistent, confirmed); the futures finish on the confirms."""
+        """Publish each event (persistent, confirmed); the futures finish on the confirms.
+
+        The events go out in one write to the socket, in order, and their
+        confirms are awaited together (pipelined), not one after another.
+        """
         exchange, channel = self._exchange, self._channel
         if exchange is None or channel is None or channel.is_closed:
             raise BusUnavailable("RabbitMQ is not connected")
+        try:
+            underlay = await channel.get_underlay_channel()
+        except Exception as exc:  # closed or reconnecting: the relay backs off
+            raise BusUnavailable("RabbitMQ channel is not open") from exc
+        if _can_write_together(underlay):
+            return await _publish_together(underlay, exchange.name, events)
         # Tasks start in creation order and write to the one channel in that
         # order, so the broker receives the events in outbox order.
         return [asyncio.ensure_future(self._publish_one(exchange, outgoing)) for outgoing in events]
@@ -281,6 +292,99 @@ class AmqpBus:
         consumer = self._consumers.pop(group, None)
         if consumer is not None:
             await consumer.stop()
+
+
+_CHANNEL_PARTS = ("lock", "delivery_tag", "confirmations", "write_queue", "create_future")
+
+
+def _can_write_together(channel: Any) -> bool:
+    # The parts of aiormq's channel that basic_publish itself uses (pinned
+    # aiormq range); without them, or without confirms, publish one by one.
+    return bool(getattr(channel, "publisher_confirms", False)) and all(
+        hasattr(channel, part) for part in _CHANNEL_PARTS
+    )
+
+
+def _frames(channel: Any, exchange: str, outgoing: OutgoingEvent) -> list[Any]:
+    from pamqp import commands
+    from pamqp.body import ContentBody
+    from pamqp.header import ContentHeader
+
+    properties = commands.Basic.Properties(
+        content_type=CONTENT_TYPE,
+        delivery_mode=2,  # persistent
+        message_id=outgoing.id,
+        message_type=outgoing.type,
+    )
+    body = outgoing.body
+    size = int(getattr(channel, "max_content_size", 0) or len(body) or 1)
+    chunks = [ContentBody(body[start : start + size]) for start in range(0, len(body), size)]
+    return [
+        commands.Basic.Publish(exchange=exchange, routing_key=outgoing.type, mandatory=False),
+        ContentHeader(properties=properties, body_size=len(body)),
+        *chunks,
+    ]
+
+
+async def _publish_together(
+    channel: Any, exchange: str, events: Sequence[OutgoingEvent]
+) -> list[asyncio.Future[bool]]:
+    """Write ``events`` to ``channel`` as one frame sequence; a confirmation future for each.
+
+    What ``aiormq``'s ``basic_publish`` does per message (take the channel's
+    lock, number the delivery, register its confirmation, queue its frames),
+    done once for the lot: one socket write and one wake-up of the writer
+    instead of one per event, which is most of the CPU a publish costs.
+    The broker numbers deliveries in the order frames arrive on the
+    channel, the order they are queued here.
+    """
+    from aiormq.abc import ChannelFrame
+
+    frames = [frame for outgoing in events for frame in _frames(channel, exchange, outgoing)]
+    loop = asyncio.get_running_loop()
+    results: list[asyncio.Future[bool]] = [loop.create_future() for _ in events]
+    drained = channel.create_future()
+    async with channel.lock:
+        # Nothing here can fail between numbering and queueing: the numbers
+        # must match the broker's.
+        for result in results:
+            channel.delivery_tag += 1
+            confirmation = channel.create_future()
+            channel.confirmations[channel.delivery_tag] = confirmation
+            confirmation.add_done_callback(functools.partial(_confirmed, result))
+        frame = ChannelFrame.marshall(
+            channel_number=channel.number, frames=frames, drain_future=drained
+        )
+        channel.write_queue.put_nowait(frame)
+    loop.call_later(_PUBLISH_TIMEOUT_SECONDS, _time_out, results)
+    try:
+        await drained
+    except Exception as exc:
+        # The connection went while writing: nobody will look at these futures.
+        for result in results:
+            if result.done():
+                result.exception()
+            else:
+                result.cancel()
+        raise BusUnavailable("RabbitMQ connection lost while publishing") from exc
+    return results
+
+
+def _confirmed(result: asyncio.Future[bool], confirmation: asyncio.Future[Any]) -> None:
+    if result.done():
+        return
+    if confirmation.cancelled():
+        result.set_exception(BusUnavailable("the channel closed before the confirm"))
+    elif (error := confirmation.exception()) is not None:
+        result.set_exception(error)  # a nack (DeliveryError) or the channel's closing
+    else:
+        result.set_result(True)
+
+
+def _time_out(results: list[asyncio.Future[bool]]) -> None:
+    for result in results:
+        if not result.done():
+            result.set_exception(TimeoutError("no publisher confirm in time"))
 
 
 class _AmqpListening:
@@ -392,6 +496,7 @@ class _QueueConsumer:
         self._channel: AbstractRobustChannel | None = None
         self._worker: asyncio.Task[None] | None = None
         self._settling: set[asyncio.Future[None]] = set()
+        self._held: dict[Any, int] = {}  # per channel: messages held for a back-off
         self._metrics = event_metrics()
 
     async def start(self) -> None:
@@ -452,11 +557,43 @@ class _QueueConsumer:
         except Exception as exc:  # noqa: BLE001 - nothing committed: all of them failed
             log.warning("event_batch_failed", service=self._group.service, error=type(exc).__name__)
             results = [exc] * len(events)
+        succeeded = []
         for message, event, error in zip(messages, events, results, strict=True):
             if error is None:
-                await _settle(message.ack())
+                succeeded.append(message)
             else:
-                self._failed(message, event, error)
+                try:
+                    self._failed(message, event, error)
+                except Exception:  # never leave it unsettled and unheld
+                    log.exception("amqp_failure_handling_failed", event_id=event.id)
+                    self._later(0, message, message.nack(requeue=True))
+        await self._ack(succeeded)
+
+    async def _ack(self, messages: list[AbstractIncomingMessage]) -> None:
+        """Acknowledge ``messages`` (committed): one frame for the batch when that is exact.
+
+        A batch holds consecutive deliveries of its channel (the broker
+        numbers them in the order it sends them, and they are taken in that
+        order), and every delivery before it is settled unless it is held
+        for a back-off. So with none held on that channel, one ``multiple``
+        ack of the batch's last delivery acknowledges exactly the batch.
+        Otherwise each is acknowledged alone. Neither waits for the socket
+        to drain: an ack that never reaches the broker only means a
+        redelivery, which the inbox absorbs.
+        """
+        if not messages:
+            return
+        last = messages[-1]
+        channel = last.channel
+        together = not self._held.get(channel) and all(m.channel is channel for m in messages)
+        if together and last.delivery_tag is not None:
+            await _settle(channel.basic_ack(last.delivery_tag, multiple=True, wait=False))
+            return
+        for message in messages:
+            if message.delivery_tag is not None:
+                await _settle(
+                    message.channel.basic_ack(message.delivery_tag, multiple=False, wait=False)
+                )
 
     def _failed(self, message: AbstractIncomingMessage, event: Event, error: BaseException) -> None:
         headers = message.headers or {}
@@ -473,17 +610,29 @@ class _QueueConsumer:
                 queue=self._topology.dead_queue(self._group.service),
                 error=f"{type(error).__name__}: {error}"[:500],
             )
-            self._later(0, message.reject(requeue=False))
+            self._later(0, message, message.reject(requeue=False))
             return
         delay = retry_delay(attempts, self._settings.event_retry_base_seconds)
         # Holding the message for the back-off keeps it from coming straight back.
-        self._later(delay, message.nack(requeue=True))
+        self._later(delay, message, message.nack(requeue=True))
 
-    def _later(self, delay: float, action: Any) -> None:
+    def _later(self, delay: float, message: AbstractIncomingMessage, action: Any) -> None:
+        # Until it is settled, the message keeps later acks from covering it.
+        channel = message.channel
+        self._held[channel] = self._held.get(channel, 0) + 1
+
+        def settled(task: asyncio.Future[None]) -> None:
+            self._settling.discard(task)
+            left = self._held.get(channel, 1) - 1
+            if left:
+                self._held[channel] = left
+            else:
+                self._held.pop(channel, None)
+
         def run() -> None:
             task = asyncio.ensure_future(_settle(action))
             self._settling.add(task)
-            task.add_done_callback(self._settling.discard)
+            task.add_done_callback(settled)
 
         asyncio.get_running_loop().call_later(delay, run)
 

@@ -109,8 +109,9 @@ class ConsumerGroup:
                     insert(inbox),
                     [{"event_id": e.id, "type": e.type, "handled_at": now} for e in fresh],
                 )
+            events_tracer = tracer()
             for event in fresh:
-                with _event_context(event):
+                with _event_context(event, events_tracer):
                     for consumer in self.consumers:
                         if matches(consumer.pattern, event.type):
                             await consumer.handler(session, event)
@@ -122,13 +123,16 @@ class ConsumerGroup:
         errors: _Errors = {event.id: None for event in events}
         async with self.database.transaction() as session:
             fresh = await self._fresh(session, events)
+            events_tracer = tracer()
             for event in fresh:
-                errors[event.id] = await self._handle_one(session, event)
+                errors[event.id] = await self._handle_one(session, event, events_tracer)
         fresh_ids = {event.id for event in fresh}
         return errors, {e.id for e in events} - fresh_ids
 
-    async def _handle_one(self, session: AsyncSession, event: Event) -> BaseException | None:
-        with _event_context(event):
+    async def _handle_one(
+        self, session: AsyncSession, event: Event, events_tracer: trace.Tracer
+    ) -> BaseException | None:
+        with _event_context(event, events_tracer):
             try:
                 async with session.begin_nested():
                     await session.execute(
@@ -157,21 +161,24 @@ def batch_of(session: AsyncSession) -> Sequence[Event]:
 
 
 @contextmanager
-def _event_context(event: Event) -> Iterator[None]:
+def _event_context(event: Event, events_tracer: trace.Tracer) -> Iterator[None]:
     # Log lines, calls and events of the handler carry the request (and trace) that caused it.
+    # The tracer is looked up once per batch and the log context bound and reset
+    # directly: per event, this context cost as much CPU as audit's handler.
     token = request_id_var.set(event.request_id)
+    bound = structlog.contextvars.bind_contextvars(
+        request_id=event.request_id, event_id=event.id, event_type=event.type
+    )
     try:
         with (
             continued({"traceparent": event.traceparent}),
-            tracer().start_as_current_span(
+            events_tracer.start_as_current_span(
                 f"{event.type} process",
                 kind=trace.SpanKind.CONSUMER,
                 attributes={"messaging.message.id": event.id, "devgen.event_type": event.type},
             ),
-            structlog.contextvars.bound_contextvars(
-                request_id=event.request_id, event_id=event.id, event_type=event.type
-            ),
         ):
             yield
     finally:
+        structlog.contextvars.reset_contextvars(**bound)
         request_id_var.reset(token)

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, delete, func, select, text, update
+from sqlalchemy import Row, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devgen.kit.db import Database, utcnow
@@ -50,8 +50,8 @@ from devgen.kit.waiting import wait_event
 log = structlog.get_logger("devgen.events")
 
 _LEASE_CHECK_SECONDS = 2.0
+_MARK_GATHER_SECONDS = 0.05
 _PURGE_EVERY_SECONDS = 600.0
-_MAX_IN_FLIGHT = 10_000
 _GAP_GRACE_SECONDS = 60.0
 _MAX_GAPS = 200
 # A scan from the start now and then catches anything else that slipped by.
@@ -204,40 +204,42 @@ class Relay:
         now = time.monotonic()
         if self._retry_at and now < self._retry_at:
             return 0
-        if len(self._in_flight) >= _MAX_IN_FLIGHT:
-            return 0  # wait for confirmations: each mark wakes the relay
+        if len(self._in_flight) >= self._settings.relay_batch_size:
+            # At most about two batches await their confirms: more would only
+            # queue up in the client, where publishes time out and come back
+            # as retries that queue up again. Each mark wakes the relay.
+            return 0
         await self._purge_sent(now)
         if now - self._rescanned_at >= _RESCAN_SECONDS:
             self._rescanned_at, self._cursor = now, 0
         self._wake.clear()
+        cursor, known_gaps = self._cursor, list(self._gaps)
+        # One query for the rows past the cursor and the gaps looked for
+        # again (fewer round trips per pass: the pass is on the latency path).
+        wanted = outbox.c.position > cursor
+        if known_gaps:
+            wanted = or_(wanted, outbox.c.position.in_(known_gaps))
         async with self._database.transaction() as session:
             rows = list(
                 (
                     await session.execute(
-                        _COLUMNS.where(outbox.c.sent_at.is_(None), outbox.c.position > self._cursor)
+                        _COLUMNS.where(outbox.c.sent_at.is_(None), wanted)
                         .order_by(outbox.c.position)
-                        .limit(self._settings.relay_batch_size)
+                        .limit(self._settings.relay_batch_size + len(known_gaps))
                     )
                 ).all()
             )
-            floor = self._cursor
-            if floor == 0 and rows:
+            ahead = [row for row in rows if row.position > cursor]
+            floor = cursor
+            if floor == 0 and ahead:
                 # A scan from the start: the last sent row before the first unsent
                 # one bounds what a running transaction may still be holding.
                 floor = await session.scalar(
                     select(func.max(outbox.c.position)).where(
-                        outbox.c.sent_at.is_not(None), outbox.c.position < rows[0].position
+                        outbox.c.sent_at.is_not(None), outbox.c.position < ahead[0].position
                     )
-                ) or max(0, rows[0].position - _MAX_GAPS)
-            self._note_gaps(rows, floor)
-            if self._gaps:
-                rows += (
-                    await session.execute(
-                        _COLUMNS.where(
-                            outbox.c.sent_at.is_(None), outbox.c.position.in_(list(self._gaps))
-                        )
-                    )
-                ).all()
+                ) or max(0, ahead[0].position - _MAX_GAPS)
+        self._note_gaps(ahead, floor)
         fresh = {row.position: row for row in rows if row.position not in self._in_flight}
         for position in fresh:
             self._gaps.pop(position, None)
@@ -310,6 +312,12 @@ class Relay:
     async def _mark_loop(self) -> None:
         while True:
             await self._to_mark.wait()
+            if len(self._confirmed) < self._settings.relay_batch_size:
+                # Confirms trickle in one by one under a steady load: one UPDATE
+                # for those of a moment instead of a transaction per event. The
+                # events are at the broker already; a crash before the mark only
+                # publishes them again (absorbed by the inbox).
+                await asyncio.sleep(_MARK_GATHER_SECONDS)
             self._to_mark.clear()
             try:
                 await self._mark()
@@ -334,12 +342,15 @@ class Relay:
         except BaseException:
             self._confirmed = positions + self._confirmed
             raise
+        held_back = len(self._in_flight) >= self._settings.relay_batch_size
         self._in_flight.difference_update(positions)
         self._metrics.published.labels(self.service).inc(len(positions))
         if self._failures:
             self._failures = 0
             self._retry_at = 0.0
-        self._wake.set()
+            held_back = True
+        if held_back:
+            self._wake.set()  # it waits for room (or to retry at once): there is some now
 
     async def _purge_sent(self, now: float) -> None:
         if now - self._purged_at < _PURGE_EVERY_SECONDS:
