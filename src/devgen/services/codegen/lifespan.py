@@ -34,7 +34,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         llm=llm_settings.llm_provider if engine else None,
         model=llm_settings.llm_model or None,
     )
-    app.state.codegen = CodegenState(settings, llm_settings, workers, engine)
+    app.state.codegen = CodegenState(
+        settings, llm_settings, workers, engine, database=getattr(app.state, "database", None)
+    )
     try:
         yield
     finally:
