@@ -82,11 +82,13 @@ async def test_the_progress_of_a_running_generation_names_files_and_tokens(
     try:
         seen = await eventually(
             lambda: _progress(client, account),
-            until=lambda r: r.status_code == 200
-            and _done_files(r.json()["data"]["entries"]) == ["app/__init__.py", "app/main.py"]
-            and any(
-                e["state"] == "started" and e.get("file") == "tests/__init__.py"
-                for e in r.json()["data"]["entries"]
+            until=lambda r: (
+                r.status_code == 200
+                and _done_files(r.json()["data"]["entries"]) == ["app/__init__.py", "app/main.py"]
+                and any(
+                    e["state"] == "started" and e.get("file") == "tests/__init__.py"
+                    for e in r.json()["data"]["entries"]
+                )
             ),
             what="the first two files written, the third begun",
         )
