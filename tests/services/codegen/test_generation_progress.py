@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from devgen.kit.settings import Settings
 from devgen.runtime.allinone import build_platform
@@ -136,3 +137,21 @@ async def test_another_tenant_does_not_see_a_generations_progress(
 @pytest.mark.parametrize("provider", ["openai"])
 async def test_a_negative_after_is_refused(client: httpx.AsyncClient, account: Account) -> None:
     assert_error(await _progress(client, account, after=-1), 422)
+
+
+@pytest.mark.parametrize("provider", ["openai"])
+async def test_a_generation_whose_progress_cannot_be_kept_still_succeeds(
+    client: httpx.AsyncClient, account: Account, standin: LLMStandIn, codegen_app: FastAPI
+) -> None:
+    async with codegen_app.state.database.transaction() as session:
+        await session.execute(text("DROP TABLE generation_progress"))
+    standin.script(*project_replies())
+
+    response = await client.post(
+        f"{API}/generate",
+        json={"spec": _spec(), "engine": "llm"},
+        headers={**account.headers, "Idempotency-Key": KEY},
+    )
+
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()["data"]["files"]) == sorted(f["path"] for f in PLAN["files"])

@@ -27,6 +27,7 @@ T = TypeVar("T")
 
 PROGRESS_PATH = "/api/v1/codegen/progress/{key}"
 _FINAL = frozenset({"done", "failed"})
+_GIVE_UP_AFTER = 5
 
 
 def _message(entry: dict[str, Any]) -> str:
@@ -57,9 +58,16 @@ class ProgressFollower:
         self._context = context
         self._key = key
         self._after = 0
+        self._failures = 0
 
     async def poll(self) -> None:
-        """Note what is new since the last poll (never raises)."""
+        """Note what is new since the last poll (never raises).
+
+        After ``_GIVE_UP_AFTER`` failed polls in a row it stops asking: a codegen in trouble
+        is not asked more (its circuit breaker counts these calls too).
+        """
+        if self._failures >= _GIVE_UP_AFTER:
+            return
         try:
             response = await self._context.services.request(
                 "codegen",
@@ -68,6 +76,9 @@ class ProgressFollower:
                 params={"after": self._after},
                 read_timeout=10.0,
             )
+            if response.status_code >= 500:
+                self._failed(f"HTTP {response.status_code}")
+                return
             if response.status_code != 200:
                 return  # 404: nothing written yet
             data = response.json()["data"]
@@ -75,7 +86,19 @@ class ProgressFollower:
             self._after = max(int(data.get("last") or 0), self._after)
             await self._note(entries)
         except Exception:  # progress is a courtesy: the generation goes on without it
-            log.warning("generation_progress_poll_failed", key=self._key, exc_info=True)
+            self._failed("the poll raised", exc_info=True)
+            return
+        self._failures = 0
+
+    def _failed(self, reason: str, *, exc_info: bool = False) -> None:
+        self._failures += 1
+        log.warning(
+            "generation_progress_poll_failed",
+            key=self._key,
+            reason=reason,
+            giving_up=self._failures >= _GIVE_UP_AFTER,
+            exc_info=exc_info,
+        )
 
     async def _note(self, entries: list[dict[str, Any]]) -> None:
         finals = [e for e in entries if e.get("state") in _FINAL]
