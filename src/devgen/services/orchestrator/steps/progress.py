@@ -86,18 +86,23 @@ class ProgressFollower:
             self._after = max(int(data.get("last") or 0), self._after)
             await self._note(entries)
         except Exception:  # progress is a courtesy: the generation goes on without it
-            self._failed("the poll raised", exc_info=True)
+            self._failures += 1
+            log.warning(
+                "generation_progress_poll_failed",
+                key=self._key,
+                giving_up=self._failures >= _GIVE_UP_AFTER,
+                exc_info=True,
+            )
             return
         self._failures = 0
 
-    def _failed(self, reason: str, *, exc_info: bool = False) -> None:
+    def _failed(self, reason: str) -> None:
         self._failures += 1
         log.warning(
             "generation_progress_poll_failed",
             key=self._key,
             reason=reason,
             giving_up=self._failures >= _GIVE_UP_AFTER,
-            exc_info=exc_info,
         )
 
     async def _note(self, entries: list[dict[str, Any]]) -> None:
