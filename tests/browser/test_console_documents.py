@@ -22,7 +22,7 @@ from tests.llm_standin.recorded import Recording
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGED = "Incidents with severity 1 page the on-call engineer."
+PAGED = "Incidents with severity 1 page the on-call engineer"
 QUESTION = "Who is on call, and how is the engineer paged (a pager service, e-mail, SMS)?"
 
 
