@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from fastapi import FastAPI
 from devgen.kit.settings import Settings
 from devgen.runtime.allinone import build_platform
 from tests.helpers import Account, eventually, register
-from tests.llm_standin import LLMStandIn
+from tests.llm_standin import LLMStandIn, replies
 from tests.llm_standin.gate import Gate
 from tests.services.codegen.llm_support import PLAN, project_replies
 
@@ -46,6 +47,10 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LLMStandIn]:
             "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
             "DEVGEN_LLM_STREAM": "true",
             "DEVGEN_ORCHESTRATOR_PROGRESS_POLL_SECONDS": "0.2",
+            # Every streamed note kept (the one-a-second throttle is not what is tested),
+            # and a stalled stream cut soon.
+            "DEVGEN_CODEGEN_PROGRESS_INTERVAL_SECONDS": "0",
+            "DEVGEN_LLM_STREAM_IDLE_SECONDS": "2",
         }.items():
             monkeypatch.setenv(name, value)
         yield server
@@ -104,6 +109,15 @@ async def _run(client: httpx.AsyncClient, account: Account, run_id: str) -> dict
     return (await client.get(f"/api/v1/runs/{run_id}", headers=account.headers)).json()["data"]
 
 
+def _in_flight(events: list[dict]) -> list[dict]:
+    """Codegen's notes of work still going on (``writing``: a streamed answer's tokens)."""
+    return [
+        e["data"]
+        for e in events
+        if e["type"] == PROGRESS and e["step"] == "generate" and e["data"].get("state") == "writing"
+    ]
+
+
 def _written(events: list[dict]) -> list[str]:
     """The files codegen's notes say were written, in order."""
     return [
@@ -120,7 +134,14 @@ async def test_an_llm_runs_event_stream_shows_the_files_written_while_generate_r
     client: httpx.AsyncClient, owner: Account, standin: LLMStandIn
 ) -> None:
     plan_and_files = project_replies()
-    standin.script(*plan_and_files[:3])  # the plan, app/__init__.py, app/main.py
+    # The plan, app/__init__.py, app/main.py; then tests/__init__.py stalls mid-stream
+    # (cut after DEVGEN_LLM_STREAM_IDLE_SECONDS) and its retry waits at the gate.
+    stalled = replace(
+        replies.fenced('"""Tests."""\n' + "# a long comment line\n" * 20, lang=""),
+        chunk_chars=40,
+        stall_after=8,
+    )
+    standin.script(*plan_and_files[:3], stalled)
     gate = Gate(standin, plan_and_files[3:])
     workflow_id = await _generate_only(client, owner)
     started = await client.post(
@@ -139,13 +160,18 @@ async def test_an_llm_runs_event_stream_shows_the_files_written_while_generate_r
     try:
         events = await eventually(
             lambda: _events(client, owner, run_id),
-            until=lambda found: _written(found) == ["app/__init__.py", "app/main.py"],
+            until=lambda found: (
+                _written(found) == ["app/__init__.py", "app/main.py"]
+                and any(n.get("file") == "tests/__init__.py" for n in _in_flight(found))
+                and gate.waiting.is_set()
+            ),
             timeout=120,
-            what="notes of the first two files written",
+            what="notes of the first two files written, of the third while it streamed, and "
+            "its stalled stream cut (its retry waits at the gate)",
         )
         run = await _run(client, owner, run_id)
         assert {s["step"]: s["state"] for s in run["steps"]}["generate"] == "running"
-        assert gate.waiting.is_set()  # the third file's answer is held: generate cannot end
+        # The third file's retry is held at the gate: generate cannot have ended.
         notes = [e["data"] for e in events if e["type"] == PROGRESS and e["step"] == "generate"]
         main = next(n for n in notes if n.get("file") == "app/main.py" and n["state"] == "done")
         assert main["source"] == "codegen"
@@ -153,6 +179,9 @@ async def test_an_llm_runs_event_stream_shows_the_files_written_while_generate_r
         assert main["tokens"] > 0
         assert "app/main.py" in main["message"]
         assert f"{main['tokens']} tokens" in main["message"]
+        streaming = next(n for n in _in_flight(events) if n.get("file") == "tests/__init__.py")
+        assert streaming["tokens"] > 0  # what the stream had delivered when it stalled
+        assert f"is writing tests/__init__.py: {streaming['tokens']} tokens" in streaming["message"]
     finally:
         gate.open()
     done = await eventually(

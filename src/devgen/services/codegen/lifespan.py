@@ -35,7 +35,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model=llm_settings.llm_model or None,
     )
     app.state.codegen = CodegenState(
-        settings, llm_settings, workers, engine, database=getattr(app.state, "database", None)
+        settings,
+        llm_settings,
+        workers,
+        engine,
+        database=getattr(app.state, "database", None),
+        progress_interval=settings.codegen_progress_interval_seconds,
     )
     try:
         yield
