@@ -30,6 +30,12 @@ API = "/api/v1/codegen"
 KEY = "devgen-run-test-generate-1-generate"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The progress row is written on both databases (the distributed shape's too)."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def platform(
     settings: Settings,
