@@ -22,6 +22,7 @@ from tests.llm_standin.recorded import Recording
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 ROOT = Path(__file__).resolve().parents[2]
+PAGED = "Incidents with severity 1 page the on-call engineer"
 QUESTION = "Who is on call, and how is the engineer paged (a pager service, e-mail, SMS)?"
 
 
@@ -80,5 +81,7 @@ def test_the_run_view_shows_the_brief_the_design_and_the_review(
     expect(review.get_by_role("row", name=re.compile(r"^1\s+change"))).to_contain_text(
         "app/extensions/page_on_call.py"
     )
+    # The model implemented the paging sentence: the report does not list it as missing.
+    expect(page.get_by_test_id("not-implemented")).not_to_contain_text(PAGED)
     assert recording.done, recording.mismatches
     shot(page, tmp_path, "run-documents", focus=page.get_by_test_id("brief"))

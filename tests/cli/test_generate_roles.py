@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from devgen.cli.generate import open_questions_block
 from tests.cli.conftest import Devgen, Workspace
 from tests.llm_standin import LLMStandIn
 from tests.llm_standin.recorded import Recording
@@ -52,6 +53,11 @@ def test_the_roles_documents_reach_the_report_and_the_review_fixes_the_extension
 
     assert result.exit_code == 0, result.output
     assert conversation.done, conversation.mismatches
+    # After the test tally, the brief's open questions, in a block of their own.
+    tally = result.output.index("Tests: ")
+    block = result.output.index("Open questions of the product brief (3), for you to answer:")
+    assert tally < block
+    assert f"  - {QUESTION}" in result.output[block:]
     report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
     documents = report["documents"]
     assert documents["roles"] == ["product_manager", "architect", "reviewer"]
@@ -78,3 +84,19 @@ def test_the_roles_documents_reach_the_report_and_the_review_fixes_the_extension
     assert f"- {QUESTION}" in markdown
     assert "```mermaid\nclassDiagram" in markdown
     assert "Final verdict: **approve** after 2 review round(s)." in markdown
+
+
+def test_no_open_questions_print_no_block() -> None:
+    assert open_questions_block(None) == []
+    assert open_questions_block({"roles": [], "brief": None}) == []
+    assert open_questions_block({"brief": {"open_questions": []}}) == []
+
+
+def test_each_open_question_is_listed_with_why_it_matters() -> None:
+    documents = {"brief": {"open_questions": [{"question": "Who pays?", "context": "billing"}]}}
+
+    assert open_questions_block(documents) == [
+        "Open questions of the product brief (1), for you to answer:",
+        "  - Who pays?",
+        "    why: billing",
+    ]

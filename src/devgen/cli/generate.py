@@ -5,7 +5,8 @@ generated project and its report come out in a directory, once the
 generated tests have run in the sandbox. Before the project comes out,
 it prints what will be built (entities, rules) and what will not (each
 sentence with its reason); after the test tally, the sentences not
-implemented again, in a block of their own.
+implemented again, in a block of their own, and the product brief's open
+questions when the product manager left any (report.json ``documents``).
 
 Exit status: 0 the run succeeded and every generated test passed; 1 the
 run failed or a generated test failed; 2 a usage error (bad arguments,
@@ -155,6 +156,21 @@ def model_lines(extensions: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def open_questions_block(documents: dict[str, Any] | None) -> list[str]:
+    """The product brief's open questions (report.json ``documents``), printed after the tally."""
+    brief = (documents or {}).get("brief") or {}
+    questions = [q for q in brief.get("open_questions") or [] if q.get("question")]
+    if not questions:
+        return []
+    count = len(questions)
+    lines = [f"Open questions of the product brief ({count}), for you to answer:"]
+    for item in questions:
+        lines.append(f"  - {item['question']}")
+        if item.get("context"):
+            lines.append(f"    why: {item['context']}")
+    return lines
+
+
 def exit_status(finished: dict[str, Any], not_implemented: list[Any], *, strict: bool) -> int:
     """0 all good; 1 the run or a test failed; 3 (``--strict``) something is not implemented."""
     tests = finished.get("tests") or {}
@@ -163,6 +179,20 @@ def exit_status(finished: dict[str, Any], not_implemented: list[Any], *, strict:
     if strict and not_implemented:
         return EXIT_NOT_IMPLEMENTED
     return EXIT_OK
+
+
+def _documents(target: Path | None, analysis: dict[str, Any]) -> dict[str, Any] | None:
+    """The roles' documents: from the written report.json, else the generate step's output."""
+    report = target / REPORT_FILES[1] if target is not None else None
+    if report is not None and report.is_file():
+        try:
+            documents = json.loads(report.read_text("utf-8")).get("documents")
+        except (OSError, ValueError, AttributeError):
+            documents = None
+        if isinstance(documents, dict):
+            return documents
+    found = analysis.get("documents")
+    return found if isinstance(found, dict) else None
 
 
 async def _analysis(platform: Platform, step: dict[str, Any]) -> dict[str, Any]:
@@ -186,9 +216,11 @@ async def _follow(platform: Platform, run_id: str, analysis: dict[str, Any]) -> 
                         for line in plan_lines(analysis):
                             out.print(escape(line), highlight=False)
                     if step["type"] in {"generate", "repair"} and step["state"] == "succeeded":
-                        extensions = (await _analysis(platform, step)).get("extensions")
-                        if isinstance(extensions, list):
-                            analysis["extensions"] = extensions
+                        output = await _analysis(platform, step)
+                        if isinstance(output.get("extensions"), list):
+                            analysis["extensions"] = output["extensions"]
+                        if isinstance(output.get("documents"), dict):
+                            analysis["documents"] = output["documents"]
             running = [s["step"] for s in current["steps"] if s["state"] in {"running", "retrying"}]
             status.update(f"{', '.join(running) or current['state']}…")
 
@@ -319,6 +351,8 @@ def generate(
         item for item in analysis.get("not_implemented") or [] if item.get("sentence") not in built
     ]
     for line in not_implemented_block(not_implemented):
+        out.print(escape(line), highlight=False)
+    for line in open_questions_block(_documents(target, analysis)):
         out.print(escape(line), highlight=False)
     usage = finished.get("usage") or {}
     if usage.get("total_tokens"):

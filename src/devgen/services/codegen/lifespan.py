@@ -36,7 +36,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         llm=llm_settings.llm_provider if engine else None,
         model=llm_settings.llm_model or None,
     )
-    app.state.codegen = CodegenState(settings, llm_settings, workers, engine)
+    app.state.codegen = CodegenState(
+        settings,
+        llm_settings,
+        workers,
+        engine,
+        database=getattr(app.state, "database", None),
+        progress_interval=settings.codegen_progress_interval_seconds,
+    )
     # The template engine's OpenAPI export server imports FastAPI & co. once (~1 s): in the
     # background now, rather than in the first generation.
     warming = asyncio.create_task(asyncio.to_thread(openapi_export.warm_up))

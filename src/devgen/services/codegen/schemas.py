@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -363,3 +364,29 @@ class RepairRead(BaseModel):
         default_factory=list, description="engine `hybrid`: changes to protected files, refused"
     )
     extensions: list[ExtensionRead] | None = None
+
+
+class ProgressEntryRead(BaseModel):
+    """One note of a running generation: ``role`` ``state`` on ``what`` (a ``file``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    seq: int = Field(description="Increasing number of the note; ask for those after one.")
+    state: Literal["started", "writing", "done", "failed"]
+    role: str = Field(description="product_manager, architect, engineer or reviewer")
+    what: str = Field(description="What the role writes: brief, design, file plan, file, ...")
+    file: str | None = None
+    round: int | None = Field(default=None, description="The review round, when in one")
+    tokens: int = Field(description="Output tokens of this piece of work so far (or in all)")
+    usage_tokens: int = Field(description="Tokens the whole generation has spent so far")
+    at: str
+
+
+class ProgressRead(BaseModel):
+    """The notes of one generation after ``after``; ``finished`` once its request ended."""
+
+    key: str
+    entries: list[ProgressEntryRead]
+    last: int = Field(description="The number of the newest note (pass it as `after`).")
+    finished: bool
+    updated_at: datetime

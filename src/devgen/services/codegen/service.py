@@ -8,10 +8,11 @@ on the loop. Nothing is stored: the only write is the event that records a gener
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, NoReturn, TypeVar
 
 import anyio
@@ -41,6 +42,7 @@ from devgen.services.codegen.engines.llm import (
     Meter,
     analyze_with_llm,
 )
+from devgen.services.codegen.engines.llm.activity import following
 from devgen.services.codegen.engines.llm.documents import ROLES, Role
 from devgen.services.codegen.errors import (
     analysis_failed,
@@ -55,6 +57,7 @@ from devgen.services.codegen.limits import (
     check_requirement,
     check_spec,
 )
+from devgen.services.codegen.progress import ProgressRecorder
 from devgen.services.codegen.schemas import (
     AnalyzeRead,
     AnalyzeRequest,
@@ -100,6 +103,8 @@ from devgen.services.codegen.validation.sandbox import skipped
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+ProgressKey = tuple[uuid.UUID, str]
+"""A tenant and the caller's ``Idempotency-Key``: under which a generation's progress is kept."""
 
 
 async def _in_worker(state: CodegenState, function: Callable[[], T]) -> T:
@@ -247,15 +252,23 @@ async def _record_failure(
 
 
 async def generate_project(
-    session: AsyncSession, state: CodegenState, body: GenerateRequest
+    session: AsyncSession,
+    state: CodegenState,
+    body: GenerateRequest,
+    *,
+    progress: ProgressKey | None = None,
 ) -> GenerateRead:
-    """A project from a spec, with the engine asked for; the event records the outcome."""
+    """A project from a spec, with the engine asked for; the event records the outcome.
+
+    ``progress`` (the tenant and the request's ``Idempotency-Key``): where the model's
+    progress is kept while it works (:mod:`.progress`), for ``GET /codegen/progress``.
+    """
     spec = check_spec(body.spec, state.settings)
     generation_id = uuid.uuid4()
     facts: dict[str, Any] = {"template": body.template, "language": body.language}
     started = time.perf_counter()
     try:
-        read = await _generate(state, spec, body, generation_id)
+        read = await _generate(state, spec, body, generation_id, progress)
     except GenerationError as exc:
         await _record_failure(
             session,
@@ -309,20 +322,44 @@ def _documents_facts(read: GenerateRead) -> dict[str, Any] | None:
     }
 
 
+@contextlib.asynccontextmanager
+async def _followed(
+    state: CodegenState, progress: ProgressKey | None, meter: Meter
+) -> AsyncIterator[None]:
+    """Record the model's progress inside the block when the caller can ask for it."""
+    if progress is None or state.database is None:
+        yield
+        return
+    recorder = ProgressRecorder(
+        state.database, progress[0], progress[1], meter, interval=state.progress_interval
+    )
+    recorder.start()
+    try:
+        with following(recorder):
+            yield
+    finally:
+        await recorder.close()
+
+
 async def _generate(
-    state: CodegenState, spec: ServiceSpec, body: GenerateRequest, generation_id: uuid.UUID
+    state: CodegenState,
+    spec: ServiceSpec,
+    body: GenerateRequest,
+    generation_id: uuid.UUID,
+    progress: ProgressKey | None = None,
 ) -> GenerateRead:
     if body.engine == "hybrid":
         engine = _llm(state)
         meter = _meter(engine, body.budget, state)
-        built = await HybridEngine(engine).generate(
-            spec,
-            meter=meter,
-            requirement=body.requirement,
-            language=body.language,
-            template=body.template,
-            roles=_roles(state, body),
-        )
+        async with _followed(state, progress, meter):
+            built = await HybridEngine(engine).generate(
+                spec,
+                meter=meter,
+                requirement=body.requirement,
+                language=body.language,
+                template=body.template,
+                roles=_roles(state, body),
+            )
         return _generated(
             generation_id, built, engine="hybrid", usage=_usage(meter, built.model)
         ).model_copy(
@@ -336,14 +373,15 @@ async def _generate(
     if body.engine == "llm":
         engine = _llm(state)
         meter = _meter(engine, body.budget, state)
-        written = await engine.generate(
-            spec,
-            meter=meter,
-            language=body.language,
-            template=body.template,
-            requirement=body.requirement,
-            roles=_roles(state, body),
-        )
+        async with _followed(state, progress, meter):
+            written = await engine.generate(
+                spec,
+                meter=meter,
+                language=body.language,
+                template=body.template,
+                requirement=body.requirement,
+                roles=_roles(state, body),
+            )
         return _generated(
             generation_id,
             written,

@@ -30,6 +30,13 @@ class CodegenSettings(BaseSettings):
     codegen_workers: int = Field(
         default_factory=_default_workers, ge=1, le=64, description="concurrent CPU-bound jobs"
     )
+    codegen_progress_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="Least time between two in-flight progress notes of one generation "
+        "(GET /codegen/progress/{key}); a piece of work's start and end are always noted.",
+    )
     codegen_max_requirement_chars: int = Field(default=20_000, ge=100, le=100_000)
     codegen_max_spec_bytes: int = Field(default=256 * KIB, ge=4 * KIB, le=4 * MIB)
     codegen_max_entities: int = Field(default=50, ge=1, le=500)

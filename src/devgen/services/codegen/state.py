@@ -8,6 +8,7 @@ from typing import Annotated
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from devgen.kit.db import Database
 from devgen.services.codegen.engines.llm import LLMEngine, LLMSettings
 from devgen.services.codegen.settings import CodegenSettings
 
@@ -20,6 +21,10 @@ class CodegenState:
     llm_settings: LLMSettings
     workers: CapacityLimiter
     llm: LLMEngine | None
+    database: Database | None = None
+    """Where a running generation's progress is written (:mod:`.progress`)."""
+    progress_interval: float = 1.0
+    """Least time between two in-flight progress notes of one generation."""
 
 
 def _state(request: Request) -> CodegenState:

@@ -54,6 +54,13 @@ class OrchestratorSettings(BaseSettings):
         le=86_400,
         description="Timeout of a workflow step that does not set `timeout_seconds`.",
     )
+    orchestrator_progress_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a running generate step reads codegen's progress "
+        "(one step progress note at most per poll, plus one per finished file).",
+    )
     orchestrator_max_repair_iterations: int = Field(
         default=3,
         ge=0,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from devgen.kit.deps import Session
+from fastapi import APIRouter, Header, Path, Query
+
+from devgen.kit.deps import ReadSession, Session
 from devgen.kit.errors import (
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
     Unauthorized,
@@ -14,9 +17,15 @@ from devgen.kit.errors import (
     error_responses,
 )
 from devgen.kit.responses import Envelope
-from devgen.services.codegen import service
+from devgen.services.codegen import progress, service
 from devgen.services.codegen.api.deps import Writer
-from devgen.services.codegen.schemas import GenerateRead, GenerateRequest, RepairRead, RepairRequest
+from devgen.services.codegen.schemas import (
+    GenerateRead,
+    GenerateRequest,
+    ProgressRead,
+    RepairRead,
+    RepairRequest,
+)
 from devgen.services.codegen.state import State
 
 router = APIRouter(
@@ -32,7 +41,13 @@ router = APIRouter(
     responses=error_responses(ValidationFailed, PayloadTooLarge, ServiceUnavailable),
 )
 async def generate_project(
-    body: GenerateRequest, _principal: Writer, session: Session, state: State
+    body: GenerateRequest,
+    principal: Writer,
+    session: Session,
+    state: State,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=200, min_length=1)
+    ] = None,
 ) -> Envelope[GenerateRead]:
     """Generate a project from a spec.
 
@@ -41,8 +56,36 @@ async def generate_project(
     model within `budget` (422 `BUDGET_EXCEEDED` when the next call could pass it; 503
     `LLM_NOT_CONFIGURED`/`LLM_UNAVAILABLE` when there is no usable model). An invalid
     spec is a 422 `INVALID_SPEC` listing each problem with its path; nothing is stored.
+    With an `Idempotency-Key`, the model's progress (llm and hybrid engines) can be read
+    under that key from `GET /codegen/progress/{key}` while the request runs.
     """
-    return Envelope(data=await service.generate_project(session, state, body))
+    key = (
+        (principal.tenant_id, idempotency_key) if principal.tenant_id and idempotency_key else None
+    )
+    return Envelope(data=await service.generate_project(session, state, body, progress=key))
+
+
+@router.get(
+    "/progress/{key}",
+    response_model=Envelope[ProgressRead],
+    responses=error_responses(NotFound, ValidationFailed),
+)
+async def generation_progress(
+    principal: Writer,
+    session: ReadSession,
+    key: Annotated[str, Path(max_length=200)],
+    after: Annotated[int, Query(ge=0, description="Only the notes numbered after this")] = 0,
+) -> Envelope[ProgressRead]:
+    """The progress notes of the generation sent with `Idempotency-Key: {key}`.
+
+    Who works on what (role, file, review round), the tokens a streamed answer has reached,
+    each piece of work's end; throttled to about one note in flight a second. 404 while
+    the generation has written none yet (or in another tenant); kept an hour.
+    """
+    if principal.tenant_id is None:
+        raise NotFound("No progress is known for this key.", details={"key": key})
+    data = await progress.read_progress(session, principal.tenant_id, key, after)
+    return Envelope(data=ProgressRead.model_validate(data))
 
 
 @router.post(

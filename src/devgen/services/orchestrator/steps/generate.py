@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devgen.services.orchestrator.steps.base import StepContext, StepError, StepOutcome
+from devgen.services.orchestrator.steps.progress import following_progress
 
 GENERATE_PATH = "/api/v1/codegen/generate"
 
@@ -40,14 +41,20 @@ class GenerateStep:
             body["budget"] = budget
         if params.engine in {"llm", "hybrid"} and params.requirement:
             body["requirement"] = params.requirement
-        data = await context.services.call(
+        key = context.idempotency_key("generate")
+        call = context.services.call(
             "codegen",
             "POST",
             GENERATE_PATH,
             json=body,
-            idempotency_key=context.idempotency_key("generate"),
+            idempotency_key=key,
             read_timeout=context.settings.orchestrator_default_step_timeout_seconds,
         )
+        if params.engine in {"llm", "hybrid"}:
+            # The model takes minutes: its progress reaches the run's events meanwhile.
+            data = await following_progress(context, key, call)
+        else:
+            data = await call
         return StepOutcome(
             output={
                 "files": data["files"],

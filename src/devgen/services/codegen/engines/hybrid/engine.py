@@ -40,6 +40,7 @@ from devgen.services.codegen.engines.hybrid.protection import (
     module_path,
     test_path,
 )
+from devgen.services.codegen.engines.llm.activity import working_on
 from devgen.services.codegen.engines.llm.budget import Meter, Usage
 from devgen.services.codegen.engines.llm.conversation import ask
 from devgen.services.codegen.engines.llm.documents import (
@@ -147,6 +148,11 @@ class HybridRepair:
     notes: list[str] = field(default_factory=list)
 
 
+def _short(sentence: str, limit: int = 60) -> str:
+    """A sentence cut to ``limit`` characters, for progress notes."""
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+
+
 def _designated(answer: ExtensionAnswer, name: str) -> list[str]:
     problems = []
     for path in (module_path(name), test_path(name)):
@@ -195,7 +201,8 @@ class HybridEngine:
             self.llm.client, self.llm.settings, meter, spec_data, requirement, roles
         )
         if "product_manager" in roles:
-            await write_brief(context)
+            with working_on("product_manager", "brief"):
+                await write_brief(context)
         job = functools.partial(
             render_template, spec, language=language, template=template, extensions=True
         )
@@ -205,18 +212,20 @@ class HybridEngine:
         design = None
         if "architect" in roles:
             info = TEMPLATES.get(template)
-            design = await write_design(
-                context,
-                template=template,
-                generates=info.generates if info else (),
-                built=list(base.files),
-            )
+            with working_on("architect", "design"):
+                design = await write_design(
+                    context,
+                    template=template,
+                    generates=info.generates if info else (),
+                    built=list(base.files),
+                )
         extensions: list[Extension] = []
         for item in spec.not_implemented:
             taken = [e.name for e in extensions if e.name]
-            extension, written = await self._extend(
-                spec_data, requirement, files, item.model_dump(), taken, protected, meter
-            )
+            with working_on("engineer", f"extension for “{_short(item.sentence)}”"):
+                extension, written = await self._extend(
+                    spec_data, requirement, files, item.model_dump(), taken, protected, meter
+                )
             files.update(written)
             extensions.append(extension)
         model_files = {p: c for p, c in files.items() if p not in protected}
@@ -266,6 +275,8 @@ class HybridEngine:
         """The review rounds over what the model wrote (its extensions, the diff)."""
         limit = self.llm.settings.llm_context_chars
 
+        rounds = [0]  # the round the fixes answer (review_rounds passes it to review only)
+
         async def review(state: _State, number: int) -> ReviewAnswer:
             current, done = state
             own = sorted({p for e in done for p in e.files if p in current})
@@ -281,22 +292,25 @@ class HybridEngine:
                 "files are protected and not shown):\n"
                 f"{project_context({p: current[p] for p in own}, own, limit)}"
             )
-            return await ask_review(context, work=work, changeable=own, round_number=number)
+            rounds[0] = number
+            with working_on("reviewer", "review", round=number):
+                return await ask_review(context, work=work, changeable=own, round_number=number)
 
         async def fix(state: _State, answer: ReviewAnswer) -> tuple[_State, list[str]]:
             current, done = state
-            result = await self.repair(
-                current,
-                meter=context.meter,
-                protected=protected,
-                extensions=done,
-                failures=[Failure(file=c.path, message=c.change) for c in answer.changes],
-                output=review_text(
-                    answer.verdict, answer.reasons, [c.model_dump() for c in answer.changes]
-                ),
-                requirement=requirement,
-                heading="The reviewer asks for changes",
-            )
+            with working_on("engineer", "review fix", round=rounds[0]):
+                result = await self.repair(
+                    current,
+                    meter=context.meter,
+                    protected=protected,
+                    extensions=done,
+                    failures=[Failure(file=c.path, message=c.change) for c in answer.changes],
+                    output=review_text(
+                        answer.verdict, answer.reasons, [c.model_dump() for c in answer.changes]
+                    ),
+                    requirement=requirement,
+                    heading="The reviewer asks for changes",
+                )
             return (dict(result.files), list(result.extensions)), result.changed
 
         if not any(e.status == "implemented" for e in extensions):

@@ -26,6 +26,7 @@ import anyio
 import structlog
 from anyio import CapacityLimiter
 
+from devgen.services.codegen.engines.llm.activity import working_on
 from devgen.services.codegen.engines.llm.budget import Budget, Meter, Prices, Usage
 from devgen.services.codegen.engines.llm.client import LLMClient
 from devgen.services.codegen.engines.llm.conversation import ask
@@ -244,32 +245,23 @@ class LLMEngine:
         max_files = self.settings.llm_max_plan_files
         context = RoleContext(self.client, self.settings, meter, data, requirement, roles)
         if "product_manager" in roles:
-            await write_brief(context)
+            with working_on("product_manager", "brief"):
+                await write_brief(context)
         design: Design | None = None
         if "architect" in roles:
 
             def check(found: Design) -> None:
                 _design_plan(found, max_files)
 
-            design = await write_design(
-                context, template=template, generates=info.generates, check=check
-            )
+            with working_on("architect", "design"):
+                design = await write_design(
+                    context, template=template, generates=info.generates, check=check
+                )
         if design is not None:
             plan = _design_plan(design, max_files)
         else:
-            plan = await ask(
-                self.client,
-                meter,
-                system=architect_system(max_files),
-                prompt=architect_prompt(data, template, info.generates, requirement),
-                read=lambda answer: parse_plan(
-                    extract_json(answer.text, truncated=answer.truncated), max_files=max_files
-                ),
-                retries=self.settings.llm_output_retries,
-                max_tokens=self.settings.llm_max_output_tokens,
-                what="file plan",
-                schema=Schema("file_plan", FilePlan.model_json_schema()),
-            )
+            with working_on("architect", "file plan"):
+                plan = await self._plan(data, template, info.generates, requirement, meter)
         log.info("llm_plan", files=len(plan.files), usage=meter.usage.as_dict())
         written: dict[str, str] = {}
         for entry in plan.files:
@@ -306,19 +298,47 @@ class LLMEngine:
             documents=documents,
         )
 
+    async def _plan(
+        self,
+        data: dict[str, Any],
+        template: str,
+        generates: Sequence[str],
+        requirement: str | None,
+        meter: Meter,
+    ) -> FilePlan:
+        """The architect's plain file plan (when no design gives one)."""
+        max_files = self.settings.llm_max_plan_files
+        return await ask(
+            self.client,
+            meter,
+            system=architect_system(max_files),
+            prompt=architect_prompt(data, template, generates, requirement),
+            read=lambda answer: parse_plan(
+                extract_json(answer.text, truncated=answer.truncated), max_files=max_files
+            ),
+            retries=self.settings.llm_output_retries,
+            max_tokens=self.settings.llm_max_output_tokens,
+            what="file plan",
+            schema=Schema("file_plan", FilePlan.model_json_schema()),
+        )
+
     async def _reviewed(
         self, context: RoleContext, files: dict[str, str]
     ) -> Reviewed[dict[str, str]]:
         """The review rounds over the whole project (the engine wrote every file)."""
         limit = self.settings.llm_context_chars
 
+        rounds = [0]  # the round the fixes answer (review_rounds passes it to review only)
+
         async def review(current: dict[str, str], number: int) -> ReviewAnswer:
-            return await ask_review(
-                context,
-                work=project_context(current, [], limit),
-                changeable=sorted(current),
-                round_number=number,
-            )
+            rounds[0] = number
+            with working_on("reviewer", "review", round=number):
+                return await ask_review(
+                    context,
+                    work=project_context(current, [], limit),
+                    changeable=sorted(current),
+                    round_number=number,
+                )
 
         async def fix(
             current: dict[str, str], answer: ReviewAnswer
@@ -333,6 +353,8 @@ class LLMEngine:
                     prompt=review_fix_prompt(context.spec, path, text, changed, limit),
                     path=path,
                     meter=context.meter,
+                    doing="review fix",
+                    round=rounds[0],
                 )
             changed.update(await self._lay_out({p: changed[p] for p in targets}))
             return changed, [p for p in targets if current.get(p) != changed[p]]
@@ -372,6 +394,7 @@ class LLMEngine:
                 prompt=repair_prompt(data, path, report, repaired, self.settings.llm_context_chars),
                 path=path,
                 meter=meter,
+                doing="repair",
             )
         laid_out = await self._lay_out({p: repaired[p] for p in chosen})
         repaired.update(laid_out)
@@ -421,22 +444,31 @@ class LLMEngine:
             what="list of files to fix",
         )
 
-    async def _write(self, *, prompt: str, path: str, meter: Meter) -> str:
+    async def _write(
+        self,
+        *,
+        prompt: str,
+        path: str,
+        meter: Meter,
+        doing: str = "file",
+        round: int | None = None,
+    ) -> str:
         def read(answer: Completion) -> str:
             content = extract_code(answer.text, path, truncated=answer.truncated)
             check_file(path, content)
             return content
 
-        return await ask(
-            self.client,
-            meter,
-            system=ENGINEER_SYSTEM,
-            prompt=prompt,
-            read=read,
-            retries=self.settings.llm_output_retries,
-            max_tokens=self.settings.llm_max_output_tokens,
-            what=f"content for {path}",
-        )
+        with working_on("engineer", doing, file=path, round=round):
+            return await ask(
+                self.client,
+                meter,
+                system=ENGINEER_SYSTEM,
+                prompt=prompt,
+                read=read,
+                retries=self.settings.llm_output_retries,
+                max_tokens=self.settings.llm_max_output_tokens,
+                what=f"content for {path}",
+            )
 
     async def _lay_out(self, files: dict[str, str]) -> dict[str, str]:
         """Sort imports and format with ruff, as the template engine does (in a worker thread)."""

@@ -138,15 +138,23 @@ export function rulesOf(spec) {
 
 /**
  * The sentences that will not be implemented: `not_implemented` (sentence, reason,
- * suggestion) and today's `unparsed` (text, reason), without repeats.
+ * suggestion) and today's `unparsed` (text, reason), without repeats. A run's report
+ * says in `sentences` who implemented each one: a sentence the template or the hybrid
+ * engine's model implemented is left out, whatever `unparsed` (the analyst's view,
+ * before generation) says.
  */
 export function notImplementedOf(answer) {
   if (!answer) return [];
+  const implemented = new Set(
+    list(answer.sentences)
+      .filter((item) => item && item.implemented_by && item.implemented_by !== "none")
+      .map((item) => text(item.sentence).trim()),
+  );
   const seen = new Set();
   const items = [];
   const add = (sentence, reason, suggestion) => {
     const key = text(sentence).trim();
-    if (!key || seen.has(key)) return;
+    if (!key || seen.has(key) || implemented.has(key)) return;
     seen.add(key);
     items.push({ sentence: key, reason: text(reason), suggestion: text(suggestion) });
   };
