@@ -392,9 +392,7 @@ def test_concurrent_moves_of_one_order_make_exactly_one(orders: httpx.Client) ->
     assert orders.patch(f"/orders/{order}", json={"status": "submitted"}).status_code == 200
     targets = ["approved", "cancelled"]
 
-    responses = _burst(
-        lambda i: orders.patch(f"/orders/{order}", json={"status": targets[i % 2]})
-    )
+    responses = _burst(lambda i: orders.patch(f"/orders/{order}", json={"status": targets[i % 2]}))
 
     assert _statuses(responses) == {200: BURST // 2, 409: BURST // 2}
     (winner,) = {r.json()["status"] for r in responses if r.status_code == 200}

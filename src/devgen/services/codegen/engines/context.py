@@ -57,7 +57,9 @@ _LOCKING_TEMPLATES = frozenset(
 
 def _locks(rule: RuleCode) -> bool:
     """Whether ``rule``'s code takes ``lock_scope`` (see ``_LOCKING_TEMPLATES``)."""
-    return rule.template in _LOCKING_TEMPLATES or (rule.template == "computed" and bool(rule.data.get("child")))
+    return rule.template in _LOCKING_TEMPLATES or (
+        rule.template == "computed" and bool(rule.data.get("child"))
+    )
 
 
 @dataclass(frozen=True)
