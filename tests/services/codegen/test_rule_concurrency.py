@@ -399,11 +399,12 @@ def test_concurrent_moves_of_one_order_make_exactly_one(orders: httpx.Client) ->
     assert orders.get(f"/orders/{order}").json()["status"] == winner
 
 
-def test_editing_a_ticket_while_it_is_closed_never_reopens_it(helpdesk: httpx.Client) -> None:
-    """state_machine with a frozen state: edits racing a close never move the ticket back.
+def test_edits_racing_a_close_never_change_the_closed_ticket(helpdesk: httpx.Client) -> None:
+    """state_machine with a frozen state: edits racing a close never change the closed ticket.
 
-    Each edit sends only a subject, but writes the status it read: one checked against
-    ``pending`` after the close committed would store closed → pending.
+    An edit checked against ``pending`` (read before the close committed) but written after
+    it would change a closed ticket: the subject a close answers with must stay the stored
+    one.
     """
     customer = _created(helpdesk, "/customers", {"name": "Bo", "email": "bo@example.com"})
     ticket = _created(
@@ -414,7 +415,7 @@ def test_editing_a_ticket_while_it_is_closed_never_reopens_it(helpdesk: httpx.Cl
     assert helpdesk.patch(f"/tickets/{ticket}", json={"status": "pending"}).status_code == 200
 
     def send(i: int) -> httpx.Response:
-        if i == BURST // 2:
+        if i % 2 == 0:
             return helpdesk.patch(f"/tickets/{ticket}", json={"status": "closed"})
         return helpdesk.patch(f"/tickets/{ticket}", json={"subject": f"Jam {i}"})
 
@@ -422,5 +423,9 @@ def test_editing_a_ticket_while_it_is_closed_never_reopens_it(helpdesk: httpx.Cl
 
     statuses = _statuses(responses)
     assert set(statuses) <= {200, 409}, statuses
-    assert responses[BURST // 2].status_code == 200, responses[BURST // 2].text
-    assert helpdesk.get(f"/tickets/{ticket}").json()["status"] == "closed"
+    # The first close to run is allowed (pending → closed); nothing changes a closed ticket.
+    closes = [r.json() for r in responses[::2] if r.status_code == 200]
+    assert closes, statuses
+    stored = helpdesk.get(f"/tickets/{ticket}").json()
+    assert stored["status"] == "closed"
+    assert {close["subject"] for close in closes} == {stored["subject"]}
