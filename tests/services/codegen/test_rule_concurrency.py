@@ -4,8 +4,10 @@ Each test generates an example, serves it with uvicorn (its routes run in a thre
 requests overlap on their own database connections) and fires a burst of requests that
 would each break a rule if they all passed its check: more loans than a member may have
 open, the same loan twice, overlapping trips of one vehicle, messages of one ticket that
-would get the same number. The rule holds (exactly the allowed rows are stored) and every
-refused request gets the 409 envelope, never a 500.
+would get the same number, lines of one order whose total each would compute without the
+others, moves of one record each checked against the state before the others. The rule
+holds (exactly the allowed rows are stored) and every refused request gets the 409
+envelope, never a 500.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -34,6 +37,7 @@ from tests import databases
 from tests.helpers import eventually_sync
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+RULE_SPECS = Path(__file__).resolve().parent / "rule_specs"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BURST = 10
 API_TOKEN = "concurrency-test-token"
@@ -78,9 +82,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @contextmanager
-def _serve(example: str, database_url: str, root: Path) -> Iterator[httpx.Client]:
-    """Generate ``example`` into ``root``, serve it on ``database_url``; a client of it."""
-    spec = validate_spec(json.loads((EXAMPLES / f"{example}.spec.json").read_text("utf-8")))
+def _serve(
+    example: str, database_url: str, root: Path, spec_file: Path | None = None
+) -> Iterator[httpx.Client]:
+    """Generate ``example`` (or ``spec_file``) into ``root``, serve it on ``database_url``."""
+    spec_file = spec_file or EXAMPLES / f"{example}.spec.json"
+    spec = validate_spec(json.loads(spec_file.read_text("utf-8")))
     generate(spec).write(root)
     port = _free_port()
     env = {
@@ -136,6 +143,17 @@ def fleet(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
 def inventory(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
     """The inventory example (no authentication), served."""
     with _serve("inventory", database_url, tmp_path / "inventory") as client:
+        yield client
+
+
+@pytest.fixture
+def orders(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
+    """The orders rule spec (computed totals over lines, a state machine), served.
+
+    No example has a computed field over children (inventory's stock value is a product of
+    the row's own fields, which no other request can race), so this is the rule spec's.
+    """
+    with _serve("orders", database_url, tmp_path / "orders", RULE_SPECS / "orders.json") as client:
         yield client
 
 
@@ -329,3 +347,85 @@ def test_lowering_a_capacity_while_stock_levels_arrive_keeps_the_limit(
     assert set(statuses) <= {200, 201, 409}
     capacity = inventory.get(f"/warehouses/{warehouse}").json()["capacity"]
     assert len(_all(inventory, "/stock_levels")) <= capacity
+
+
+def _line(order: int, quantity: int, price: str) -> dict[str, object]:
+    return {"quantity": quantity, "unit_price": price, "order_id": order}
+
+
+def test_concurrent_line_writes_keep_the_orders_total(orders: httpx.Client) -> None:
+    """computed over children: the total and line count match the lines after a burst.
+
+    Creates, updates and deletes of one order's lines race; each recomputes the order's
+    total, and none may leave it without another's line.
+    """
+    order = _created(orders, "/orders", {"reference": "PO-1"})
+    lines = [_created(orders, "/order_lines", _line(order, i + 1, "2.50")) for i in range(BURST)]
+
+    def send(i: int) -> httpx.Response:
+        if i % 3 == 0:
+            return orders.post("/order_lines", json=_line(order, 7, f"1.{i:02d}"))
+        if i % 3 == 1:
+            return orders.patch(f"/order_lines/{lines[i]}", json={"quantity": 100 + i})
+        return orders.delete(f"/order_lines/{lines[i]}")
+
+    statuses = _statuses(_burst(send))
+
+    assert set(statuses) <= {200, 201, 204}, statuses
+    stored = [line for line in _all(orders, "/order_lines") if line["order_id"] == order]
+    expected = sum(
+        (int(line["quantity"]) * Decimal(str(line["unit_price"])) for line in stored),  # type: ignore[call-overload]
+        start=Decimal(0),
+    )
+    saved = orders.get(f"/orders/{order}").json()
+    assert Decimal(saved["order_total"]) == expected
+    assert saved["line_count"] == len(stored)
+
+
+def test_concurrent_moves_of_one_order_make_exactly_one(orders: httpx.Client) -> None:
+    """state_machine: a submitted order is approved or cancelled, never one then the other.
+
+    Both moves are allowed from submitted, and neither from the other (both terminal): the
+    first move wins, the requests for the same state change nothing, the others get 409.
+    """
+    order = _created(orders, "/orders", {"reference": "PO-2"})
+    assert orders.patch(f"/orders/{order}", json={"status": "submitted"}).status_code == 200
+    targets = ["approved", "cancelled"]
+
+    responses = _burst(lambda i: orders.patch(f"/orders/{order}", json={"status": targets[i % 2]}))
+
+    assert _statuses(responses) == {200: BURST // 2, 409: BURST // 2}
+    (winner,) = {r.json()["status"] for r in responses if r.status_code == 200}
+    assert orders.get(f"/orders/{order}").json()["status"] == winner
+
+
+def test_edits_racing_a_close_never_change_the_closed_ticket(helpdesk: httpx.Client) -> None:
+    """state_machine with a frozen state: edits racing a close never change the closed ticket.
+
+    An edit checked against ``pending`` (read before the close committed) but written after
+    it would change a closed ticket: the subject a close answers with must stay the stored
+    one.
+    """
+    customer = _created(helpdesk, "/customers", {"name": "Bo", "email": "bo@example.com"})
+    ticket = _created(
+        helpdesk,
+        "/tickets",
+        {"subject": "Jam", "description": "It jams", "priority": "low", "customer_id": customer},
+    )
+    assert helpdesk.patch(f"/tickets/{ticket}", json={"status": "pending"}).status_code == 200
+
+    def send(i: int) -> httpx.Response:
+        if i % 2 == 0:
+            return helpdesk.patch(f"/tickets/{ticket}", json={"status": "closed"})
+        return helpdesk.patch(f"/tickets/{ticket}", json={"subject": f"Jam {i}"})
+
+    responses = _burst(send)
+
+    statuses = _statuses(responses)
+    assert set(statuses) <= {200, 409}, statuses
+    # The first close to run is allowed (pending → closed); nothing changes a closed ticket.
+    closes = [r.json() for r in responses[::2] if r.status_code == 200]
+    assert closes, statuses
+    stored = helpdesk.get(f"/tickets/{ticket}").json()
+    assert stored["status"] == "closed"
+    assert {close["subject"] for close in closes} == {stored["subject"]}

@@ -48,7 +48,18 @@ from devgen.services.codegen.spec import (
 _CONFLICT_KINDS = frozenset({"unique_together", "no_overlap", "count_limit"})
 # Rule templates that read other rows before a write, so they lock the scope first
 # (``lock_scope`` in app/rules.py): without it two concurrent writes both pass the check.
-_LOCKING_TEMPLATES = frozenset({"unique_together", "no_overlap", "count_limit", "managed_sequence"})
+# A state machine locks the record it moves; a computed field locks the parent whose total
+# it recomputes from the children (``_locks``: only a computed field that has children).
+_LOCKING_TEMPLATES = frozenset(
+    {"unique_together", "no_overlap", "count_limit", "managed_sequence", "state_machine"}
+)
+
+
+def _locks(rule: RuleCode) -> bool:
+    """Whether ``rule``'s code takes ``lock_scope`` (see ``_LOCKING_TEMPLATES``)."""
+    return rule.template in _LOCKING_TEMPLATES or (
+        rule.template == "computed" and bool(rule.data.get("child"))
+    )
 
 
 @dataclass(frozen=True)
@@ -556,7 +567,7 @@ class ProjectCode:
     @property
     def locking_rules(self) -> bool:
         """Whether a rule takes ``lock_scope`` before its check (see ``_LOCKING_TEMPLATES``)."""
-        return any(rule.template in _LOCKING_TEMPLATES for _, rule in self.rules)
+        return any(_locks(rule) for _, rule in self.rules)
 
     @property
     def rule_imports(self) -> list[str]:
