@@ -215,8 +215,8 @@ async def test_a_run_is_accepted_with_its_steps_pending(client, owner):
         ("validate", "pending", ["generate"]),
         ("test", "pending", ["generate"]),
         ("repair", "pending", ["validate", "test"]),
-        ("contract", "pending", ["repair"]),
-        ("package", "pending", ["contract"]),
+        ("contract", "pending", ["generate"]),
+        ("package", "pending", ["repair", "contract"]),
     ]
     status = await client.get(
         f"/api/v1/tasks/{run['steps'][0]['id']}/status", headers=owner.headers

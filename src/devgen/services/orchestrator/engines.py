@@ -19,6 +19,7 @@ import structlog
 
 from devgen.kit.auth.principal import Principal
 from devgen.kit.client import ServiceClients
+from devgen.kit.errors import DevgenError
 from devgen.services.orchestrator.access import tenant_of
 from devgen.services.orchestrator.calls import CallFailed, CredentialSource, ServiceCaller
 
@@ -55,8 +56,9 @@ class DefaultEngine:
         )
         try:
             catalog = await caller.call("codegen", "GET", CATALOG_PATH, expect=(200,))
-        except CallFailed as exc:
-            _log.warning("default_engine_unknown", reason=exc.message, engine="template")
+        except (CallFailed, DevgenError) as exc:
+            # Not deployed with codegen (an API-only test platform) or unreachable.
+            _log.warning("default_engine_unknown", reason=str(exc), engine="template")
             return "template"
         offered = {engine for item in catalog or [] for engine in item.get("engines") or []}
         engine = "hybrid" if "hybrid" in offered else "template"

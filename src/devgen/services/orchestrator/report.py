@@ -515,7 +515,16 @@ _ICONS = {
 
 
 # Rule kinds whose generated check locks its scope (codegen's rules.lock_scope).
-_LOCKING_KINDS = frozenset({"count_limit", "no_overlap", "unique_together", "managed sequence"})
+_LOCKING_KINDS = frozenset(
+    {
+        "count_limit",
+        "no_overlap",
+        "unique_together",
+        "managed sequence",
+        "state_machine",
+        "computed",
+    }
+)
 
 
 def _summary(report: Mapping[str, Any]) -> list[str]:
@@ -554,9 +563,10 @@ def _summary(report: Mapping[str, Any]) -> list[str]:
         engine = (report.get("engine") or {}).get("engine")
         if engine in {"template", "hybrid"} and any(r["kind"] in _LOCKING_KINDS for r in rules):
             lines += [
-                "- Count limits, no overlap, uniqueness over several fields and sequence "
-                "numbers hold under concurrent requests: each locks its scope before it "
-                "checks, and a request that loses the race gets 409, never a 500.",
+                "- Count limits, no overlap, uniqueness over several fields, sequence "
+                "numbers, state machines and totals over children hold under concurrent "
+                "requests: each locks its scope before it checks or recomputes, and a "
+                "request that loses the race gets 409, never a 500.",
                 "",
             ]
     guarded = report.get("protected_tests")
