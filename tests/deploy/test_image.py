@@ -20,7 +20,13 @@ from tests.conftest import IN_CI
 from tests.deploy import podman
 from tests.e2e.support import sandbox_uid_base
 
-pytestmark = [pytest.mark.slow, pytest.mark.image, pytest.mark.timeout(2400)]
+# One xdist worker: the module's image is built (or found) once.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.image,
+    pytest.mark.timeout(2400),
+    pytest.mark.xdist_group("image"),
+]
 
 PASSWORD = "correct horse battery staple"
 

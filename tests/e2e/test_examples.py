@@ -31,8 +31,9 @@ from devgen.services.codegen.engines.context import build_project
 from devgen.services.codegen.spec import validate_spec
 from tests.e2e.support import EXAMPLES, Process, User, all_in_one, example, example_names, sign_up
 
-# Setting the module's runs up (every example's generated suite) counts against the first test.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+# Setting the module's runs up (every example's generated suite) counts against the first test;
+# one xdist worker runs the module, so the examples run once, not once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.xdist_group("e2e-examples")]
 
 REPORT_KEYS = {
     "report_version",
