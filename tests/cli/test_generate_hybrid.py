@@ -15,6 +15,7 @@ import pytest
 from tests.cli.conftest import Devgen, Workspace
 from tests.llm_standin import LLMStandIn
 from tests.llm_standin.recorded import Recording
+from tests.llm_standin.server import configure_codegen
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,17 +26,15 @@ pytestmark = pytest.mark.slow
 def standin(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> LLMStandIn:
     """The stand-in, configured for the platform the CLI starts in process."""
     with LLMStandIn() as server:
-        for name, value in {
-            "DEVGEN_LLM_PROVIDER": "openai",
-            "DEVGEN_LLM_BASE_URL": server.openai_base_url,
-            "DEVGEN_LLM_API_KEY": server.api_key,
-            "DEVGEN_LLM_MODEL": server.model,
-            "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
-            "DEVGEN_LLM_MAX_RETRIES": "0",
-            "DEVGEN_LLM_PRICE_INPUT_PER_1K": "0.001",
-            "DEVGEN_LLM_PRICE_OUTPUT_PER_1K": "0.002",
-        }.items():
-            monkeypatch.setenv(name, value)
+        configure_codegen(
+            monkeypatch,
+            server,
+            {
+                "DEVGEN_LLM_MAX_RETRIES": "0",
+                "DEVGEN_LLM_PRICE_INPUT_PER_1K": "0.001",
+                "DEVGEN_LLM_PRICE_OUTPUT_PER_1K": "0.002",
+            },
+        )
         yield server
 
 

@@ -16,10 +16,11 @@ import re
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
@@ -679,3 +680,23 @@ async def _send_raw(
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+def configure_codegen(
+    monkeypatch: pytest.MonkeyPatch, server: LLMStandIn, extra: Mapping[str, str] | None = None
+) -> None:
+    """Point codegen's ``DEVGEN_LLM_*`` settings (read when a platform starts) at ``server``.
+
+    OpenAI's protocol, the stand-in's key and model, retries without waiting; ``extra``
+    adds or overrides settings.
+    """
+    settings = {
+        "DEVGEN_LLM_PROVIDER": "openai",
+        "DEVGEN_LLM_BASE_URL": server.openai_base_url,
+        "DEVGEN_LLM_API_KEY": server.api_key,
+        "DEVGEN_LLM_MODEL": server.model,
+        "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
+        **(extra or {}),
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)

@@ -17,6 +17,7 @@ from devgen.kit.settings import Settings
 from devgen.runtime.allinone import build_platform
 from tests.helpers import Account, assert_error
 from tests.llm_standin import LLMStandIn, replies
+from tests.llm_standin.server import configure_codegen
 from tests.services.codegen.llm_support import BROKEN_MAIN, MAIN, project_replies
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -26,17 +27,15 @@ API = "/api/v1/codegen"
 @pytest.fixture
 def llm_env(standin: LLMStandIn, monkeypatch: pytest.MonkeyPatch) -> LLMStandIn:
     """DEVGEN_LLM_* pointing at the stand-in, read by codegen when it starts."""
-    for name, value in {
-        "DEVGEN_LLM_PROVIDER": "openai",
-        "DEVGEN_LLM_BASE_URL": standin.openai_base_url,
-        "DEVGEN_LLM_API_KEY": standin.api_key,
-        "DEVGEN_LLM_MODEL": standin.model,
-        "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
-        "DEVGEN_LLM_RETRY_AFTER_MAX_SECONDS": "2",
-        "DEVGEN_LLM_PRICE_INPUT_PER_1K": "0.001",
-        "DEVGEN_LLM_PRICE_OUTPUT_PER_1K": "0.002",
-    }.items():
-        monkeypatch.setenv(name, value)
+    configure_codegen(
+        monkeypatch,
+        standin,
+        {
+            "DEVGEN_LLM_RETRY_AFTER_MAX_SECONDS": "2",
+            "DEVGEN_LLM_PRICE_INPUT_PER_1K": "0.001",
+            "DEVGEN_LLM_PRICE_OUTPUT_PER_1K": "0.002",
+        },
+    )
     return standin
 
 

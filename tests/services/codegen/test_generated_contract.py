@@ -26,12 +26,19 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 pytestmark = pytest.mark.slow
 
 
+def _write_contract_project(name: str, root: Path, replaced: dict[str, str] | None = None) -> None:
+    """Example ``name``'s generated files plus the contract runner, written under ``root``;
+    ``replaced`` swaps files by path."""
+    spec = validate_spec(json.loads((EXAMPLES / f"{name}.spec.json").read_text("utf-8")))
+    files = contract_files(generate(spec).files) | (replaced or {})
+    for path, content in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(content, encoding="utf-8")
+
+
 @pytest.mark.parametrize("name", ["library", "helpdesk", "todo"])
 def test_schemathesis_finds_no_failure_in_a_generated_example(name: str, tmp_path: Path) -> None:
-    spec = validate_spec(json.loads((EXAMPLES / f"{name}.spec.json").read_text("utf-8")))
-    for path, content in contract_files(generate(spec).files).items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(content, encoding="utf-8")
+    _write_contract_project(name, tmp_path)
 
     finished = subprocess.run(
         [sys.executable, RUNNER_FILE, "--max-examples", "100", "--seed", "1"],
@@ -54,12 +61,9 @@ def test_schemathesis_finds_no_failure_in_a_generated_example(name: str, tmp_pat
 
 
 def test_a_service_that_dies_at_start_up_is_reported_not_waited_for(tmp_path: Path) -> None:
-    spec = validate_spec(json.loads((EXAMPLES / "library.spec.json").read_text("utf-8")))
-    files = contract_files(generate(spec).files)
-    files["app/main.py"] = "raise SystemExit('the service cannot start')\n"
-    for path, content in files.items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(content, encoding="utf-8")
+    _write_contract_project(
+        "library", tmp_path, {"app/main.py": "raise SystemExit('the service cannot start')\n"}
+    )
 
     finished = subprocess.run(
         [sys.executable, RUNNER_FILE, "--max-examples", "5", "--budget-seconds", "120"],

@@ -24,6 +24,7 @@ from devgen.services.codegen.analyst import analyze
 from tests.helpers import Account, assert_error
 from tests.llm_standin import LLMStandIn, replies
 from tests.llm_standin.recorded import RECORDINGS
+from tests.llm_standin.server import configure_codegen
 from tests.services.codegen.llm_support import MAIN, PLAN, TEST_MAIN, project_replies
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,14 +42,7 @@ HYBRID_FILES = [
 @pytest.fixture
 def llm_env(standin: LLMStandIn, monkeypatch: pytest.MonkeyPatch) -> LLMStandIn:
     """DEVGEN_LLM_* pointing at the stand-in, read by codegen when it starts."""
-    for name, value in {
-        "DEVGEN_LLM_PROVIDER": "openai",
-        "DEVGEN_LLM_BASE_URL": standin.openai_base_url,
-        "DEVGEN_LLM_API_KEY": standin.api_key,
-        "DEVGEN_LLM_MODEL": standin.model,
-        "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
-    }.items():
-        monkeypatch.setenv(name, value)
+    configure_codegen(monkeypatch, standin)
     return standin
 
 

@@ -22,6 +22,7 @@ from devgen.runtime.allinone import build_platform
 from tests.helpers import Account, eventually, register
 from tests.llm_standin import LLMStandIn, replies
 from tests.llm_standin.gate import Gate
+from tests.llm_standin.server import configure_codegen
 from tests.services.codegen.llm_support import PLAN, project_replies
 
 SMALL = "A notebook app keeps notes. Each note has a title and a body."
@@ -39,20 +40,18 @@ def platform_services() -> tuple[str, ...]:
 def standin(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LLMStandIn]:
     """A stand-in LLM that codegen streams from (read when the platform starts)."""
     with LLMStandIn() as server:
-        for name, value in {
-            "DEVGEN_LLM_PROVIDER": "openai",
-            "DEVGEN_LLM_BASE_URL": server.openai_base_url,
-            "DEVGEN_LLM_API_KEY": server.api_key,
-            "DEVGEN_LLM_MODEL": server.model,
-            "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
-            "DEVGEN_LLM_STREAM": "true",
-            "DEVGEN_ORCHESTRATOR_PROGRESS_POLL_SECONDS": "0.2",
-            # Every streamed note kept (the one-a-second throttle is not what is tested),
-            # and a stalled stream cut soon.
-            "DEVGEN_CODEGEN_PROGRESS_INTERVAL_SECONDS": "0",
-            "DEVGEN_LLM_STREAM_IDLE_SECONDS": "2",
-        }.items():
-            monkeypatch.setenv(name, value)
+        configure_codegen(
+            monkeypatch,
+            server,
+            {
+                "DEVGEN_LLM_STREAM": "true",
+                "DEVGEN_ORCHESTRATOR_PROGRESS_POLL_SECONDS": "0.2",
+                # Every streamed note kept (the one-a-second throttle is not what is tested),
+                # and a stalled stream cut soon.
+                "DEVGEN_CODEGEN_PROGRESS_INTERVAL_SECONDS": "0",
+                "DEVGEN_LLM_STREAM_IDLE_SECONDS": "2",
+            },
+        )
         yield server
 
 

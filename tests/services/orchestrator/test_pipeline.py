@@ -29,6 +29,7 @@ from tests.deploy.observability import (
 )
 from tests.helpers import Account, assert_error, eventually, register
 from tests.llm_standin import LLMStandIn, replies
+from tests.llm_standin.server import configure_codegen
 from tests.services.codegen.llm_support import BROKEN_MAIN, MAIN, project_replies
 
 UID_BASE = 6_000_000 + random.Random(os.getpid()).randrange(10_000) * 100
@@ -56,16 +57,14 @@ def _settings_read_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
 def standin(monkeypatch: pytest.MonkeyPatch) -> LLMStandIn:
     """A stand-in LLM that codegen is configured to use (read when the platform starts)."""
     with LLMStandIn() as server:
-        for name, value in {
-            "DEVGEN_LLM_PROVIDER": "openai",
-            "DEVGEN_LLM_BASE_URL": server.openai_base_url,
-            "DEVGEN_LLM_API_KEY": server.api_key,
-            "DEVGEN_LLM_MODEL": server.model,
-            "DEVGEN_LLM_BACKOFF_SECONDS": "0.01",
-            "DEVGEN_LLM_PRICE_INPUT_PER_1K": "0.001",
-            "DEVGEN_LLM_PRICE_OUTPUT_PER_1K": "0.002",
-        }.items():
-            monkeypatch.setenv(name, value)
+        configure_codegen(
+            monkeypatch,
+            server,
+            {
+                "DEVGEN_LLM_PRICE_INPUT_PER_1K": "0.001",
+                "DEVGEN_LLM_PRICE_OUTPUT_PER_1K": "0.002",
+            },
+        )
         yield server
 
 
