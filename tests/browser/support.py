@@ -85,3 +85,16 @@ def sign_in(page: Page, base_url: str, email: str, where: str = "#/new") -> None
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#account")).to_be_visible()
+
+
+def open_view(page: Page, link: str, heading: str | None = None) -> None:
+    """Open a view from the main menu and wait until it has finished drawing.
+
+    The shell focuses a view's heading only once the view's ``render`` has resolved, so
+    a focused heading means the form is the one that stays: filling fields before that
+    can fill the view being left (its inputs match the same labels).
+    """
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=link, exact=True).click()
+    title = page.locator("#main h1")
+    expect(title).to_have_text(heading or link)
+    expect(title).to_be_focused()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.browser.support import DESKTOP, PHONE, shot, sign_in, sign_up
+from tests.browser.support import DESKTOP, PHONE, open_view, shot, sign_in, sign_up
 from tests.helpers import eventually_sync
 
 # One worker runs them all (pytest -n 2 --dist loadgroup), so one platform serves them.
@@ -195,7 +195,7 @@ def test_cancelling_a_run_of_a_new_project_stops_it(page, console_url, tmp_path)
     expect(page.locator('.step[data-state="cancelled"]').first).to_be_visible()
     expect(page.locator("#run-error")).to_contain_text("CANCELLED")
     shot(page, tmp_path, "cancelled")
-    page.get_by_role("link", name="Projects").click()
+    open_view(page, "Projects")
     expect(
         page.locator("#projects").get_by_role("row", name=re.compile("^Todo list"))
     ).to_be_visible()
@@ -203,7 +203,7 @@ def test_cancelling_a_run_of_a_new_project_stops_it(page, console_url, tmp_path)
 
 def test_switching_to_a_new_workspace_acts_there(page, console_url, tmp_path):
     sign_up(page, console_url)
-    page.get_by_role("link", name="Profile").click()
+    open_view(page, "Profile")
     page.get_by_label("Name", exact=True).fill("Acme")
     page.get_by_role("button", name="Create workspace").click()
     workspace = page.get_by_label("Workspace", exact=True)
@@ -220,7 +220,7 @@ def test_switching_to_a_new_workspace_acts_there(page, console_url, tmp_path):
 def test_another_user_sees_none_of_the_first_users_runs(page, console_url, watched_run, tmp_path):
     sign_up(page, console_url)
 
-    page.get_by_role("link", name="History").click()
+    open_view(page, "History")
     expect(page.locator("#runs")).to_contain_text("No runs yet")
     expect(page.locator(f'[data-run="{watched_run.run_id}"]')).to_have_count(0)
     shot(page, tmp_path, "history-of-another-user")
@@ -236,7 +236,7 @@ def test_the_owner_sees_the_history_and_the_audit_chain_verified(
     expect(page.locator(f'[data-run="{watched_run.run_id}"]')).to_be_visible()
     shot(page, tmp_path, "history")
 
-    page.get_by_role("link", name="Audit").click()
+    open_view(page, "Audit")
 
     verification = page.locator("#audit-verification")
     expect(verification).to_contain_text("The audit chain is intact.")
@@ -251,7 +251,7 @@ def test_the_dark_theme_chosen_in_the_profile_follows_the_user(
     browser, page, console_url, tmp_path
 ):
     email = sign_up(page, console_url)
-    page.get_by_role("link", name="Profile").click()
+    open_view(page, "Profile")
     page.get_by_label("Dark").check()
     page.get_by_role("button", name="Save preferences").click()
     expect(page.locator("#status")).to_have_text("Preferences saved.")
@@ -271,8 +271,8 @@ def test_the_dark_theme_chosen_in_the_profile_follows_the_user(
 
 def test_an_api_key_secret_is_shown_once_and_the_key_can_be_revoked(page, console_url, tmp_path):
     sign_up(page, console_url)
-    page.get_by_role("link", name="API keys").click()
-    page.get_by_label("Name").fill("ci")
+    open_view(page, "API keys")
+    page.get_by_label("Name", exact=True).fill("ci")
 
     page.get_by_role("button", name="Create key").click()
 
@@ -399,7 +399,7 @@ def test_the_language_chosen_in_the_profile_is_kept_and_the_console_stays_englis
     browser, page, console_url
 ):
     email = sign_up(page, console_url)
-    page.get_by_role("link", name="Profile").click()
+    open_view(page, "Profile")
     page.get_by_label("Language").select_option("fr")
     page.get_by_role("button", name="Save preferences").click()
     expect(page.locator("#status")).to_have_text("Preferences saved.")
@@ -446,7 +446,7 @@ def test_the_audit_log_shows_more_records_a_page_at_a_time(page, console_url):
         what="an audit record for the registration and every API key created",
     )
 
-    page.get_by_role("link", name="Audit").click()
+    open_view(page, "Audit")
     rows = page.locator("#audit-records tbody tr")
     more = page.get_by_role("button", name="Show more")
     expect(rows).to_have_count(AUDIT_PAGE)
