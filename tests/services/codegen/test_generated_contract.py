@@ -55,6 +55,7 @@ def test_schemathesis_finds_no_failure_in_a_generated_example(name: str, tmp_pat
     assert report["failures"] == [], finished.stdout[-6000:]
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     assert report["stop_reason"] == "completed"
+    assert report["phases"]["coverage"]["status"] == "success"
     assert report["phases"]["stateful"]["status"] == "success"
     assert report["test_cases"]["generated"] > 100
     assert "not_a_server_error" in report["checks"]

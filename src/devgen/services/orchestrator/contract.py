@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.resources import files as package_files
 from typing import Any
 
@@ -32,8 +32,11 @@ def contract_files(project: Mapping[str, str]) -> dict[str, str]:
     return {**project, RUNNER_FILE: runner.read_text(encoding="utf-8")}
 
 
-def contract_command(*, max_examples: int, seed: int, budget_seconds: float) -> list[str]:
-    """The sandbox command: serve the app and run schemathesis against it, within a budget."""
+def contract_command(
+    *, max_examples: int, seed: int, budget_seconds: float, phases: Sequence[str]
+) -> list[str]:
+    """The sandbox command: serve the app and run schemathesis' ``phases`` against it,
+    within a budget."""
     command = ["python", RUNNER_FILE, "--report", REPORT_FILE, "--seed", str(seed)]
     return [
         *command,
@@ -41,6 +44,8 @@ def contract_command(*, max_examples: int, seed: int, budget_seconds: float) -> 
         str(max_examples),
         "--budget-seconds",
         f"{budget_seconds:g}",
+        "--phases",
+        ",".join(phases),
     ]
 
 

@@ -3,9 +3,10 @@
 Sent as a file with the project (it imports nothing of devgen's): it serves ``app.main:app``
 with uvicorn on 127.0.0.1 (the sandbox has no other network), on a fresh SQLite database
 and with generated secrets, signs in when the service has accounts, and runs
-``schemathesis run`` against the served OpenAPI document with every default check and
-phase (the stateful one included). schemathesis writes its JSON report to ``--report``;
-this script adds the names of the checks it ran to it. Past ``--budget-seconds`` it
+``schemathesis run`` against the served OpenAPI document with every default check, in
+the phases ``--phases`` names (all four by default, the stateful one included).
+schemathesis writes its JSON report to ``--report``; this script adds the names of the
+checks it ran to it. Past ``--budget-seconds`` it
 interrupts schemathesis, which then reports what it did (``stop_reason: interrupted``)
 rather than being killed by the sandbox with nothing said. Exit status: schemathesis'
 own, or 2 when the service would not start.
@@ -129,6 +130,7 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget-seconds", type=float, default=3600.0)
+    parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     args = parser.parse_args()
     deadline = time.monotonic() + args.budget_seconds
     port = _free_port()
@@ -162,6 +164,7 @@ def main() -> int:
             command += ["--header", f"Authorization: Bearer {token}", "--no-color"]
             command += ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
             command += ["--workers", "1", "--generation-database", "none"]
+            command += ["--phases", args.phases]
             command += ["--report", "json", "--report-json-path", args.report]
             status = _run_until(command, environment, deadline, server)
             if server.poll() is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ContractPhase = Literal["examples", "coverage", "fuzzing", "stateful"]
+"""A phase of ``schemathesis run``."""
 
 
 class OrchestratorSettings(BaseSettings):
@@ -82,6 +85,14 @@ class OrchestratorSettings(BaseSettings):
         le=1000,
         description="Cases schemathesis generates per operation in the contract step.",
     )
+    # The coverage phase (deterministic boundary cases, ~700 on the library example) takes
+    # more than half of the check's CPU; devgen's own suite runs it on every example.
+    orchestrator_contract_phases: Annotated[list[ContractPhase], NoDecode] = Field(
+        default=["examples", "fuzzing", "stateful"],
+        min_length=1,
+        description="The schemathesis phases of the contract step, comma-separated "
+        "(examples, coverage, fuzzing, stateful).",
+    )
     # Within the executor's caps (DEVGEN_EXECUTOR_MAX_WALL_TIME_S / _MAX_CPU_TIME_S).
     orchestrator_contract_wall_time_seconds: float = Field(
         default=60.0, gt=0, le=3600, description="Wall-time limit of one contract run."
@@ -122,3 +133,10 @@ class OrchestratorSettings(BaseSettings):
         description="Event streams one tenant's users may hold open at once in this process; "
         "one more is refused (429).",
     )
+
+    @field_validator("orchestrator_contract_phases", mode="before")
+    @classmethod
+    def _split_phases(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value

@@ -1,6 +1,7 @@
 """``contract``: schemathesis against the generated service, in the sandbox.
 
-Every default check and phase (the stateful one follows the OpenAPI links from a create
+Every default check, in the phases of ``DEVGEN_ORCHESTRATOR_CONTRACT_PHASES`` (by default
+examples, fuzzing and stateful; the stateful one follows the OpenAPI links from a create
 to the routes of the created row). The result goes into the report (``REPORT.md``,
 ``report.json``); a server error (5xx) then fails the run (``CONTRACT_SERVER_ERROR``, see
 ``lifecycle``), its artifact kept as the report of what went wrong, as with failing tests.
@@ -47,9 +48,11 @@ async def check_contract(
         return None
     settings = context.settings
     max_examples = settings.orchestrator_contract_max_examples
+    phases = settings.orchestrator_contract_phases
     wall = settings.orchestrator_contract_wall_time_seconds
     if options is not None:
         max_examples = options.max_examples or max_examples
+        phases = options.phases or phases
         wall = options.wall_time_seconds or wall
     # The same run checks the same cases again (a retried attempt, a takeover).
     seed = zlib.crc32(str(context.run_id).encode())
@@ -59,7 +62,10 @@ async def check_contract(
         wall,
         # Time left for schemathesis to stop and report before the sandbox's limit.
         command=contract_command(
-            max_examples=max_examples, seed=seed, budget_seconds=max(wall - 15, wall / 2)
+            max_examples=max_examples,
+            seed=seed,
+            budget_seconds=max(wall - 15, wall / 2),
+            phases=phases,
         ),
         collect=[REPORT_FILE],
     )

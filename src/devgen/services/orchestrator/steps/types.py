@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from devgen.services.orchestrator.settings import ContractPhase
+
 
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -45,6 +47,11 @@ class ContractOptions(_Options):
         ge=1,
         le=1000,
         description="Cases per operation [default: DEVGEN_ORCHESTRATOR_CONTRACT_MAX_EXAMPLES].",
+    )
+    phases: list[ContractPhase] | None = Field(
+        default=None,
+        min_length=1,
+        description="schemathesis phases [default: DEVGEN_ORCHESTRATOR_CONTRACT_PHASES].",
     )
     wall_time_seconds: float | None = Field(default=None, gt=0, le=3600)
 
