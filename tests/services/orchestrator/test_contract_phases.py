@@ -10,11 +10,10 @@ from devgen.services.orchestrator.settings import OrchestratorSettings
 from devgen.services.orchestrator.steps.types import ContractOptions
 
 
-def test_by_default_the_stateful_phase_runs_and_the_coverage_phase_does_not():
+def test_by_default_every_phase_runs():
     phases = OrchestratorSettings().orchestrator_contract_phases
 
-    assert "stateful" in phases
-    assert "coverage" not in phases
+    assert phases == ["examples", "coverage", "fuzzing", "stateful"]
 
 
 def test_the_setting_is_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch):

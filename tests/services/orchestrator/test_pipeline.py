@@ -272,9 +272,7 @@ async def test_a_template_run_stores_the_project_and_its_report(client, owner):
     assert contract["passed"] is True, contract["failures"]
     assert contract["failure_count"] == contract["server_errors"] == 0
     assert contract["phases"]["stateful"] == "success"
-    # Left out by default (DEVGEN_ORCHESTRATOR_CONTRACT_PHASES); the examples' contract
-    # tests run it.
-    assert contract["phases"]["coverage"] == "skip"
+    assert contract["phases"]["coverage"] == "success"
     assert {"not_a_server_error", "positive_data_acceptance"} <= set(contract["checks"])
     assert contract["test_cases"]["generated"] > 0
     markdown = await client.get(

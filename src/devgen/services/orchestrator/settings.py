@@ -86,9 +86,10 @@ class OrchestratorSettings(BaseSettings):
         description="Cases schemathesis generates per operation in the contract step.",
     )
     # The coverage phase (deterministic boundary cases, ~700 on the library example) takes
-    # more than half of the check's CPU; devgen's own suite runs it on every example.
+    # more than half of the check's CPU, but it is the phase that sends the boundary values
+    # (an id of 0) which find server errors the random phases miss.
     orchestrator_contract_phases: Annotated[list[ContractPhase], NoDecode] = Field(
-        default=["examples", "fuzzing", "stateful"],
+        default=["examples", "coverage", "fuzzing", "stateful"],
         min_length=1,
         description="The schemathesis phases of the contract step, comma-separated "
         "(examples, coverage, fuzzing, stateful).",

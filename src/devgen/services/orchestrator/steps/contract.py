@@ -1,7 +1,7 @@
 """``contract``: schemathesis against the generated service, in the sandbox.
 
 Every default check, in the phases of ``DEVGEN_ORCHESTRATOR_CONTRACT_PHASES`` (by default
-examples, fuzzing and stateful; the stateful one follows the OpenAPI links from a create
+all four; the stateful one follows the OpenAPI links from a create
 to the routes of the created row). The result goes into the report (``REPORT.md``,
 ``report.json``); a server error (5xx) then fails the run (``CONTRACT_SERVER_ERROR``, see
 ``lifecycle``), its artifact kept as the report of what went wrong, as with failing tests.
