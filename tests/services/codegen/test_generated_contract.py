@@ -36,12 +36,25 @@ def _write_contract_project(name: str, root: Path, replaced: dict[str, str] | No
         (root / path).write_text(content, encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["library", "helpdesk", "todo"])
-def test_schemathesis_finds_no_failure_in_a_generated_example(name: str, tmp_path: Path) -> None:
+# The helpdesk (accounts: each process signs in to its own server) and the todo run their
+# phases in two schemathesis processes, the library in one.
+@pytest.mark.parametrize(("name", "processes"), [("library", 1), ("helpdesk", 2), ("todo", 2)])
+def test_schemathesis_finds_no_failure_in_a_generated_example(
+    name: str, processes: int, tmp_path: Path
+) -> None:
     _write_contract_project(name, tmp_path)
 
     finished = subprocess.run(
-        [sys.executable, RUNNER_FILE, "--max-examples", "100", "--seed", "1"],
+        [
+            sys.executable,
+            RUNNER_FILE,
+            "--max-examples",
+            "100",
+            "--seed",
+            "1",
+            "--processes",
+            str(processes),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -59,15 +72,30 @@ def test_schemathesis_finds_no_failure_in_a_generated_example(name: str, tmp_pat
     assert report["phases"]["stateful"]["status"] == "success"
     assert report["test_cases"]["generated"] > 100
     assert "not_a_server_error" in report["checks"]
+    if processes > 1:
+        assert "contract: phases examples, coverage" in finished.stdout
+        assert "contract: phases fuzzing, stateful" in finished.stdout
 
 
-def test_a_service_that_dies_at_start_up_is_reported_not_waited_for(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_service_that_dies_at_start_up_is_reported_not_waited_for(
+    processes: int, tmp_path: Path
+) -> None:
     _write_contract_project(
         "library", tmp_path, {"app/main.py": "raise SystemExit('the service cannot start')\n"}
     )
 
     finished = subprocess.run(
-        [sys.executable, RUNNER_FILE, "--max-examples", "5", "--budget-seconds", "120"],
+        [
+            sys.executable,
+            RUNNER_FILE,
+            "--max-examples",
+            "5",
+            "--budget-seconds",
+            "120",
+            "--processes",
+            str(processes),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

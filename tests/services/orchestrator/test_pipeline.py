@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devgen.kit.settings import Settings
 from devgen.runtime.allinone import build_platform
+from devgen.services.orchestrator.settings import OrchestratorSettings
 from tests.deploy.observability import (
     alert_rules,
     collector_of,
@@ -275,6 +276,12 @@ async def test_a_template_run_stores_the_project_and_its_report(client, owner):
     assert contract["phases"]["coverage"] == "success"
     assert {"not_a_server_error", "positive_data_acceptance"} <= set(contract["checks"])
     assert contract["test_cases"]["generated"] > 0
+    # Its phases were shared out over processes, given a core each.
+    execution = await client.get(
+        f"/api/v1/executions/{contract['execution_id']}", headers=owner.headers
+    )
+    processes = OrchestratorSettings().orchestrator_contract_processes
+    assert execution.json()["data"]["limits"]["cpus"] == processes
     markdown = await client.get(
         f"/api/v1/artifacts/{done['artifact_id']}/files/REPORT.md", headers=owner.headers
     )

@@ -33,10 +33,15 @@ def contract_files(project: Mapping[str, str]) -> dict[str, str]:
 
 
 def contract_command(
-    *, max_examples: int, seed: int, budget_seconds: float, phases: Sequence[str]
+    *,
+    max_examples: int,
+    seed: int,
+    budget_seconds: float,
+    phases: Sequence[str],
+    processes: int = 1,
 ) -> list[str]:
     """The sandbox command: serve the app and run schemathesis' ``phases`` against it,
-    within a budget."""
+    shared out over up to ``processes`` processes at once, within a budget."""
     command = ["python", RUNNER_FILE, "--report", REPORT_FILE, "--seed", str(seed)]
     return [
         *command,
@@ -46,6 +51,8 @@ def contract_command(
         f"{budget_seconds:g}",
         "--phases",
         ",".join(phases),
+        "--processes",
+        str(processes),
     ]
 
 

@@ -2,7 +2,8 @@
 
 Every default check, in the phases of ``DEVGEN_ORCHESTRATOR_CONTRACT_PHASES`` (by default
 all four; the stateful one follows the OpenAPI links from a create
-to the routes of the created row). The result goes into the report (``REPORT.md``,
+to the routes of the created row), shared out over ``DEVGEN_ORCHESTRATOR_CONTRACT_PROCESSES``
+schemathesis processes run at once. The result goes into the report (``REPORT.md``,
 ``report.json``); a server error (5xx) then fails the run (``CONTRACT_SERVER_ERROR``, see
 ``lifecycle``), its artifact kept as the report of what went wrong, as with failing tests.
 The step itself fails only when schemathesis could not run.
@@ -66,10 +67,12 @@ async def check_contract(
             seed=seed,
             budget_seconds=max(wall - 15, wall / 2),
             phases=phases,
+            processes=settings.orchestrator_contract_processes,
         ),
         collect=[REPORT_FILE],
     )
     body["limits"]["cpu_time_s"] = min(settings.orchestrator_contract_cpu_time_seconds, wall)
+    body["limits"]["cpus"] = float(settings.orchestrator_contract_processes)
     execution = await execute_once(context, body, label=label, what="contract")
     result = summarise_contract(execution, max_examples=max_examples, seed=seed)
     result["execution_id"] = execution["id"]
