@@ -256,10 +256,15 @@ def _serve(scratch: Path, index: int, api_token: str) -> tuple[str, dict[str, st
     return f"http://127.0.0.1:{port}", environment, server
 
 
-def _start(check: _Check, base: str, environment: dict[str, str], args: Any) -> None:
-    """Start ``check``'s schemathesis against the server at ``base``; raises when the
-    service cannot be signed in to."""
-    shipped = _shipped_document()
+def _start(
+    check: _Check,
+    base: str,
+    environment: dict[str, str],
+    args: argparse.Namespace,
+    shipped: dict[str, object] | None,
+) -> None:
+    """Start ``check``'s schemathesis against the server at ``base`` (``shipped``: the
+    project's own OpenAPI document, if any); raises when the service cannot be signed in to."""
     api_token = environment["API_TOKEN"]
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json"]
     if shipped is not None and not _has_accounts(shipped):
@@ -308,6 +313,8 @@ def main() -> int:
     args = parser.parse_args()
     deadline = time.monotonic() + args.budget_seconds
     groups = phase_groups([p for p in args.phases.split(",") if p], args.processes)
+    alone = len(groups) == 1
+    shipped = _shipped_document()
     api_token = secrets.token_urlsafe(32)
     checks: list[_Check] = []
     with tempfile.TemporaryDirectory(prefix="contract-") as directory:
@@ -316,7 +323,6 @@ def main() -> int:
             started = []
             for index, phases in enumerate(groups):
                 base, environment, server = _serve(scratch, index, api_token)
-                alone = len(groups) == 1
                 check = _Check(
                     phases=phases,
                     report=Path(args.report) if alone else scratch / f"report-{index}.json",
@@ -327,14 +333,14 @@ def main() -> int:
                 started.append((check, base, environment))
             for check, base, environment in started:
                 try:
-                    _start(check, base, environment, args)
+                    _start(check, base, environment, args, shipped)
                 except (RuntimeError, urllib.error.URLError, KeyError, ValueError) as exc:
                     print(f"contract: {exc}", file=sys.stderr)
                     for running in checks:
                         _stop(running, signal.SIGKILL)
                     return 2
             status = _watch(checks, deadline)
-            if len(checks) > 1:
+            if not alone:
                 _print_outputs(checks)
             dead = [check.server for check in checks if check.server.poll() is not None]
             if dead:
@@ -343,7 +349,7 @@ def main() -> int:
                     file=sys.stderr,
                 )
                 return 2
-            if len(checks) > 1:
+            if not alone:
                 reports = [
                     json.loads(check.report.read_text(encoding="utf-8"))
                     for check in checks
