@@ -105,3 +105,37 @@ def test_a_service_that_dies_at_start_up_is_reported_not_waited_for(
 
     assert finished.returncode == 2, finished.stdout[-2000:] + finished.stderr[-2000:]
     assert "the service exited with status" in finished.stderr
+
+
+def test_past_its_budget_every_process_is_interrupted_and_says_so(tmp_path: Path) -> None:
+    _write_contract_project("library", tmp_path)
+
+    finished = subprocess.run(
+        [
+            sys.executable,
+            RUNNER_FILE,
+            "--max-examples",
+            "1000",
+            "--seed",
+            "1",
+            "--budget-seconds",
+            "10",
+            "--processes",
+            "2",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert "contract: out of time, interrupting schemathesis" in finished.stderr
+    report = json.loads((tmp_path / REPORT_FILE).read_text("utf-8"))
+    assert report["stop_reason"] == "interrupted"
+    # 1000 cases per operation cannot be fuzzed in 10 s; the coverage phase's fixed set
+    # might, on a fast machine, so only its process's line is asserted.
+    assert report["phases"]["fuzzing"]["status"] == "interrupted"
+    summary = re.findall(r"^=+ (.+?) =+$", finished.stdout, re.MULTILINE)[-1]
+    assert summary.startswith("examples, coverage: ")
+    assert "; fuzzing, stateful: Interrupted after" in summary
